@@ -1,0 +1,150 @@
+// The iommu-core API of the driver model (DESIGN.md section 5): the CPU side
+// whose correctness vtdfuzz judges. It sees the platform only through the
+// CPU-side memory API (simulator/memory.h) and the registers; every entry
+// change goes through the selected Writer.
+//
+// Every call returns a Status and, when it fails, leaves every table, cache
+// tag, DID and refcount as it was.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "driver/cache_tag.h"
+#include "driver/did.h"
+#include "driver/pgtable.h"
+#include "driver/qi.h"
+#include "driver/status.h"
+#include "driver/writer.h"
+#include "simulator/memory.h"
+#include "simulator/types.h"
+
+namespace vtd::drv {
+
+using DomainId = uint32_t;  // chosen by the caller; 0 is "no domain"
+
+enum class DomainType : uint8_t { SecondStage, FirstStage, Nested, Identity, Blocking, Sva, kCount };
+const char* domain_type_name(DomainType t);
+
+enum Perm : uint8_t { kRead = 1, kWrite = 2 };
+
+struct DeviceCaps {
+  bool ats = false;    // has a device-TLB
+  bool pasid = false;  // PASID capable
+};
+
+// Lock classes the driver takes (the harness uses them to decide whether a
+// second CPU may run an op at a preemption point).
+enum class LockClass : uint8_t { Iommu = 1, Group = 2, Cache = 3, Pgtable = 4, Qi = 5 };
+inline sim::LockId lock_id(LockClass c, uint32_t object = 0) {
+  return sim::LockId(uint64_t(c) << 32 | object);
+}
+
+constexpr uint32_t kRidPasid = 0;         // IOMMU_NO_PASID: requests without PASID
+constexpr uint32_t kMaxPasid = 128 * 64;  // PDTS=0: 128 directory entries
+// A nested domain's stage-1 tables cover IOVAs below this (they are fixed
+// at allocation: the guest owns them, the VMM maps them once).
+constexpr uint64_t kNestedIovaLimit = 2ull << 20;
+
+class Driver {
+ public:
+  Driver(sim::CpuMemory& cpu, Writer& writer);
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  // Reads CAP/ECAP, allocates the root table and the invalidation queue and
+  // programs RTADDR. Must succeed before any other call.
+  Status init();
+  const Caps& caps() const { return caps_; }
+
+  // The CPU the next calls run on (a second CPU runs nested ops).
+  void set_cpu(sim::CpuMemory* cpu) { cpu_ = cpu; }
+  sim::CpuMemory& cpu() { return *cpu_; }
+
+  // Devices.
+  Status probe(sim::Sid sid, DeviceCaps caps);
+  Status release(sim::Sid sid);
+  // SR-IOV: VF i gets RID (bus+1):00.i — a new bus, so a new context table.
+  Status enable_vfs(sim::Sid pf, uint8_t n);
+  // The device is gone (hot-unplug without warning): no more device-TLB
+  // invalidations are sent to it, then it is released.
+  Status surprise_remove(sim::Sid sid);
+
+  // Domains.
+  Status domain_alloc(DomainId id, DomainType type, DomainId parent = 0, int levels = 4);
+  Status domain_free(DomainId id);
+  Status map(DomainId id, sim::Iova iova, sim::PhysAddr pa, uint64_t size, uint8_t perm);
+  Status unmap(DomainId id, sim::Iova iova, uint64_t size);
+
+  // Attachment of a device's requests without PASID (RID; RID_PASID in
+  // scalable mode) and of PASIDs.
+  Status attach(sim::Sid sid, DomainId id);   // -EBUSY when attached: use replace
+  Status replace(sim::Sid sid, DomainId id);  // iommufd HWPT replace
+  Status detach(sim::Sid sid);                // to the blocking domain
+  Status set_pasid(sim::Sid sid, uint32_t pasid, DomainId id);  // set or replace
+  Status remove_pasid(sim::Sid sid, uint32_t pasid);
+
+  // Fault injection: the n-th allocation (1-based) of the next call fails.
+  void fail_nth_alloc(uint32_t n) { fail_nth_ = n; }
+  uint32_t allocs_in_last_call() const { return calls_[cpu_->id() & 1].allocs; }
+
+  // Public facts (what a caller of the kernel API could know).
+  bool has_domain(DomainId id) const { return domains_.count(id) != 0; }
+  bool has_device(sim::Sid sid) const;
+  uint32_t sva_pasid(DomainId id) const;  // the PASID an SVA domain is bound to
+  uint16_t did_of(DomainId id) const;     // 0 while not attached
+  // Stage-1 table pages of a nested domain (guest memory the VMM maps at
+  // GPA == HPA in the parent, read-only).
+  std::vector<sim::PhysAddr> guest_table_pages(DomainId id) const;
+  // Locks an op takes (for nested-op feasibility); `domain`/`sid` as the op's args.
+  std::vector<sim::LockId> locks_for_map(DomainId id) const;
+  std::vector<sim::LockId> locks_for_attach(sim::Sid sid, DomainId id) const;
+  // A one-line-per-object dump of the bookkeeping (fail-nth tests compare it).
+  std::string dump() const;
+  size_t dids_in_use() const { return dids_.in_use(); }
+
+ private:
+  struct Domain;
+  struct Device;
+  struct Attachment;
+  class Ctx;
+
+  Status begin_call();
+  bool may_alloc();  // one allocation point: false when fail-nth says so
+  sim::PhysAddr alloc_page(sim::PageType t);
+  void flush_cpu_cache(sim::PhysAddr pa, size_t len);
+
+  Domain* domain(DomainId id);
+  const Domain* domain(DomainId id) const;
+  Device* device(sim::Sid sid);
+  sim::PhysAddr context_entry_pa(sim::Sid sid) const;
+  sim::Entry target_entry(const Device& d, uint32_t pasid, const Domain* dom) const;
+  sim::Entry read_entry(sim::EntryKind k, sim::PhysAddr pa);
+  Status switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to);
+  Status release_device(Ctx& ctx, Device& d);
+  void domain_put(Domain& dom);
+
+  sim::CpuMemory* cpu_;
+  Writer& writer_;
+  Caps caps_;
+  bool five_level_ = false;
+  sim::PhysAddr root_ = 0;
+  Qi qi_;
+  DidAllocator dids_;
+  std::map<uint16_t, sim::PhysAddr> context_tables_;  // bus << 1 | upper half
+  std::map<uint16_t, std::unique_ptr<Device>> devices_;
+  std::map<DomainId, std::unique_ptr<Domain>> domains_;
+  uint32_t next_sva_pasid_ = 1;
+  uint32_t fail_nth_ = 0;  // for the next call
+  struct CallState {
+    uint32_t allocs = 0;
+    uint32_t fail_nth = 0;
+  };
+  CallState calls_[2];  // per CPU
+};
+
+}  // namespace vtd::drv

@@ -1,0 +1,84 @@
+#include "driver/qi.h"
+
+#include "simulator/registers.h"
+
+namespace vtd::drv {
+
+using sim::Descriptor;
+using sim::Reg;
+
+namespace {
+constexpr uint32_t kDone = 1;
+constexpr int kSpins = 32;
+}  // namespace
+
+Status Qi::init(sim::CpuMemory& cpu, bool dw256, sim::LockId lock) {
+  dw256_ = dw256;
+  lock_ = lock;
+  queue_ = cpu.alloc_page(sim::PageType::Queue);
+  status_ = cpu.alloc_page(sim::PageType::Queue);
+  if (!queue_ || !status_) return Status::NoMem;
+  entries_ = uint32_t(sim::kPageSize / entry_bytes());
+  cpu.mmio_write(Reg::IQA, queue_ | (dw256 ? sim::iqa::DW : 0));  // QS=0: one page
+  tail_ = 0;
+  return Status::Ok;
+}
+
+void Qi::write_desc(sim::CpuMemory& cpu, uint32_t index, const Descriptor& d) {
+  sim::PhysAddr at = queue_ + uint64_t(index) * entry_bytes();
+  for (uint32_t i = 0; i < entry_bytes() / 8; ++i) cpu.write64(at + 8 * i, d.w[i]);
+}
+
+Status Qi::submit(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch) {
+  if (batch.empty()) return Status::Ok;
+  if (batch.size() + 1 > entries_ / 4) return Status::Inval;
+  ++submissions_;
+  Status s = submit_once(cpu, batch);
+  if (s == Status::Io) s = submit_once(cpu, batch);  // once more after an error
+  return s;
+}
+
+Status Qi::submit_once(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch) {
+  cpu.lock(lock_);
+  const uint32_t first = tail_;
+  for (const Descriptor& d : batch) {
+    write_desc(cpu, tail_, d);
+    tail_ = (tail_ + 1) % entries_;
+  }
+  const uint32_t wait_index = tail_;
+  const sim::PhysAddr status = status_ + 8ull * wait_index;
+  cpu.write64(status, 0);
+  const Descriptor wait = sim::desc::wait(status, kDone);
+  write_desc(cpu, wait_index, wait);
+  tail_ = (tail_ + 1) % entries_;
+  cpu.mmio_write(Reg::IQT, uint64_t(tail_) * entry_bytes());
+  cpu.unlock(lock_);
+
+  Status result = Status::Ok;
+  for (int spin = 0; spin < kSpins; ++spin) {
+    if ((cpu.read64(status) & 0xffffffff) == kDone) return result;
+    uint64_t fsts = cpu.mmio_read(Reg::FSTS);
+    if (fsts & sim::fsts::IQE) {
+      uint32_t head = uint32_t(cpu.mmio_read(Reg::IQH) / entry_bytes());
+      uint32_t span = (wait_index + entries_ - first) % entries_;
+      if ((head + entries_ - first) % entries_ <= span) {
+        // Ours: replace the bad descriptor by the wait so the queue moves on.
+        cpu.lock(lock_);
+        write_desc(cpu, head, wait);
+        cpu.unlock(lock_);
+        result = Status::Io;
+      }
+      cpu.mmio_write(Reg::FSTS, sim::fsts::IQE);
+    }
+    if (fsts & (sim::fsts::ITE | sim::fsts::ICE)) {
+      // The hardware aborted a descriptor (timeout or completion error):
+      // clear, let the queue move, and resubmit.
+      cpu.mmio_write(Reg::FSTS, fsts & (sim::fsts::ITE | sim::fsts::ICE));
+      result = Status::Io;
+    }
+    cpu.relax();
+  }
+  return Status::TimedOut;
+}
+
+}  // namespace vtd::drv

@@ -1,0 +1,41 @@
+// Queued invalidation from the CPU side (spec 6.5.2, Linux qi_submit_sync):
+// descriptors go into the queue under the queue lock, a wait descriptor
+// follows with its own status slot, the tail register is written, and the
+// CPU spins (dropping the lock) until the status word says done.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "driver/status.h"
+#include "simulator/invq.h"
+#include "simulator/memory.h"
+
+namespace vtd::drv {
+
+class Qi {
+ public:
+  // `lock` is the queue lock's id (taken around the descriptor writes).
+  Status init(sim::CpuMemory& cpu, bool dw256, sim::LockId lock);
+  // Submits the batch plus a wait and waits for it. An IQE/ITE/ICE while it
+  // waits makes it resubmit once (the queue is kept moving as Linux does:
+  // a bad descriptor at the head is overwritten by the wait); a second error
+  // returns -EIO, a wait that never completes -ETIMEDOUT.
+  Status submit(sim::CpuMemory& cpu, const std::vector<sim::Descriptor>& batch);
+  uint64_t submissions() const { return submissions_; }
+
+ private:
+  Status submit_once(sim::CpuMemory& cpu, const std::vector<sim::Descriptor>& batch);
+  void write_desc(sim::CpuMemory& cpu, uint32_t index, const sim::Descriptor& d);
+  uint32_t entry_bytes() const { return dw256_ ? 32 : 16; }
+
+  sim::PhysAddr queue_ = 0;
+  sim::PhysAddr status_ = 0;
+  uint32_t entries_ = 0;
+  uint32_t tail_ = 0;
+  bool dw256_ = false;
+  sim::LockId lock_ = 0;
+  uint64_t submissions_ = 0;
+};
+
+}  // namespace vtd::drv

@@ -1,0 +1,59 @@
+#include "driver/writer.h"
+
+#include <algorithm>
+
+namespace vtd::drv {
+
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::Ok: return "ok";
+    case Status::Io: return "-EIO";
+    case Status::NoMem: return "-ENOMEM";
+    case Status::Busy: return "-EBUSY";
+    case Status::Exist: return "-EEXIST";
+    case Status::NoDev: return "-ENODEV";
+    case Status::Inval: return "-EINVAL";
+    case Status::TimedOut: return "-ETIMEDOUT";
+  }
+  return "?";
+}
+
+void Writer::publish_table(WriterCtx& ctx, sim::PhysAddr slot, uint64_t value) {
+  ctx.cpu().dma_wmb();  // the table's contents before the pointer to it
+  ctx.cpu().write64_once(slot, value);
+  ctx.flush_cpu_cache(slot, 8);
+}
+
+Status Writer::unmap_flush(WriterCtx& ctx, const UnmapFlush& f) {
+  // IOTLB before device-TLB: a device refilling from a stale IOTLB entry
+  // after its device-TLB was invalidated would keep the stale translation.
+  std::vector<sim::Descriptor> batch = f.iotlb;
+  batch.insert(batch.end(), f.devtlb.begin(), f.devtlb.end());
+  Status s = ctx.submit(batch);
+  // Page-table pages go back only after the paging-structure caches forgot them.
+  for (sim::PhysAddr p : f.free_pages) ctx.free_page(p);
+  return s;
+}
+
+namespace {
+std::vector<WriterInfo>& registry() {
+  static std::vector<WriterInfo> r;  // filled at static initialization only
+  return r;
+}
+}  // namespace
+
+WriterRegistrar::WriterRegistrar(std::string_view name, std::string_view summary, WriterFactory make) {
+  auto& r = registry();
+  r.push_back({name, summary, make});
+  std::sort(r.begin(), r.end(), [](const WriterInfo& a, const WriterInfo& b) { return a.name < b.name; });
+}
+
+const std::vector<WriterInfo>& writers() { return registry(); }
+
+std::unique_ptr<Writer> make_writer(std::string_view name) {
+  for (const WriterInfo& w : registry())
+    if (w.name == name) return w.make();
+  return nullptr;
+}
+
+}  // namespace vtd::drv

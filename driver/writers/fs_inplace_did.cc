@@ -1,0 +1,50 @@
+// fs-inplace-did: a first-stage replace done in place — the new FSPTPTR
+// (chunk 1) first, then the new DID (chunk 0), then the flush — believed
+// hitless. Between the two stores the hardware translates through the new
+// table under the old DID and fills the IOTLB with it; every other device
+// sharing the old DID then hits those entries (seeds/001, Jason Gunthorpe:
+// "you've corrupted the DID and corrupted IOTLB for the second innocent
+// device").
+#include "driver/writers/atomic128_v1.h"
+
+namespace vtd::drv {
+
+using sim::Entry;
+using sim::Field;
+
+class FsInplaceDid : public Atomic128V1 {
+ public:
+  Status update(WriterCtx& ctx, const Transition& t) override {
+    bool fs_replace = t.at.kind == sim::EntryKind::PasidEntry && t.old.present() &&
+                      t.target.present() && t.old.get(Field::PGTT) == sim::kPgttFirst &&
+                      t.target.get(Field::PGTT) == sim::kPgttFirst;
+    if (!fs_replace) return Atomic128V1::update(ctx, t);
+    if (t.changes_domain) ctx.tag_add(Side::New, t.new_did);
+    ctx.lock();
+    store_chunk(ctx, t.at, t.target, 1);  // FSPTPTR
+    store_chunk(ctx, t.at, t.target, 0);  // DID
+    ctx.unlock();
+    ops::clflush_entry(ctx, t.at);
+    ops::flush_old(ctx, t.old, t.old_did);
+    if (t.changes_domain) ctx.tag_remove(Side::Old, t.old_did);
+    return Status::Ok;
+  }
+};
+
+VTDFUZZ_REGISTER_WRITER(FsInplaceDid, "fs-inplace-did",
+                        "first-stage replace in place: new table pointer, then new DID, then flush");
+
+// split64 (B10): the series' 128-bit stores on a CPU without cmpxchg16b,
+// done as two plain 64-bit stores with no ordering step between them.
+class Split64 : public Atomic128V1 {
+ protected:
+  void store_chunk(WriterCtx& ctx, const EntryRef& at, const Entry& v, int c) override {
+    ctx.cpu().write64(at.pa + 16ull * c, v.w[2 * c]);
+    ctx.cpu().write64(at.pa + 16ull * c + 8, v.w[2 * c + 1]);
+  }
+};
+
+VTDFUZZ_REGISTER_WRITER(Split64, "split64",
+                        "B10: 128-bit entry chunks written as two plain 64-bit stores, no ordering");
+
+}  // namespace vtd::drv

@@ -1,0 +1,63 @@
+#include "oracle/reference.h"
+
+#include "simulator/registers.h"
+
+namespace vtd::oracle {
+
+using sim::Entry;
+using sim::EntryKind;
+using sim::Field;
+
+namespace {
+Entry read_words(const sim::PhysMemory& mem, EntryKind k, sim::PhysAddr pa, bool epoch) {
+  Entry e(k);
+  for (size_t i = 0; i < sim::format_of(k).fetch_words; ++i)
+    e.w[i] = epoch ? mem.epoch_value(pa + 8 * i) : mem.hw_load(pa + 8 * i);
+  return e;
+}
+}  // namespace
+
+Entry read_now(const sim::PhysMemory& mem, const EntryLoc& at) {
+  // A structure that was freed holds no entry any more: not present.
+  if (!at.pa || mem.type(at.pa) == sim::PageType::Free) return Entry(at.kind);
+  return read_words(mem, at.kind, at.pa, false);
+}
+
+Entry read_epoch(const sim::PhysMemory& mem, const EntryLoc& at) {
+  return at.pa ? read_words(mem, at.kind, at.pa, true) : Entry(at.kind);
+}
+
+Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32_t pasid) {
+  Located out;
+  const bool sm = rtaddr & sim::rtaddr::TTM_SCALABLE;
+  const sim::PhysAddr root = rtaddr & ~(sim::kPageSize - 1);
+  if (!root) return out;
+  Entry r = read_words(mem, sm ? EntryKind::ScalableRoot : EntryKind::LegacyRoot, root + 16ull * sid.bus(),
+                       false);
+  if (!sm) {
+    if (!r.present() || mem.hw_poisoned(root)) return out;
+    out.context = {EntryKind::LegacyContext, r.get(Field::CTP) + 16ull * sid.devfn()};
+    return out;
+  }
+  bool upper = sid.devfn() >= 128;
+  if (!r.get(upper ? Field::UP : Field::LP)) return out;
+  out.context = {EntryKind::ScalableContext,
+                 r.get(upper ? Field::UCTP : Field::LCTP) + 32ull * (sid.devfn() & 0x7f)};
+  Entry c = read_now(mem, out.context);
+  if (!c.present() || sim::decode(c) != sim::FaultReason::None) return out;
+  uint32_t p = pasid == sim::kNoPasid ? uint32_t(c.get(Field::RID_PASID)) : pasid;
+  if ((p >> 6) >= (1u << (c.get(Field::PDTS) + 7))) return out;
+  sim::PhysAddr dir = c.get(Field::PASIDDIRPTR) + 8ull * (p >> 6);
+  Entry d = read_words(mem, EntryKind::PasidDir, dir, false);
+  if (!d.present() || sim::decode(d) != sim::FaultReason::None) return out;
+  out.pasid = {EntryKind::PasidEntry, d.get(Field::SMPTBLPTR) + 64ull * (p & 0x3f)};
+  return out;
+}
+
+Entry shape(const Entry& e) {
+  Entry s = sim::config_of(e);
+  if (s.has(Field::DID)) s.set(Field::DID, 0);
+  return s;
+}
+
+}  // namespace vtd::oracle

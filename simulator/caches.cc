@@ -1,0 +1,266 @@
+#include "simulator/caches.h"
+
+#include <iterator>
+
+namespace vtd::sim {
+
+const char* cache_kind_name(CacheKind c) {
+  static const char* const kNames[] = {"context", "pasid", "iotlb", "psc", "devtlb"};
+  return kNames[size_t(c)];
+}
+
+void Caches::emit(EventKind k, CacheKind c, Sid sid, uint32_t pasid, uint16_t did, Iova iova,
+                  const Entry* e, const Translation* t, uint32_t count) {
+  if (!obs_) return;
+  HwEvent ev;
+  ev.kind = k;
+  ev.cache = c;
+  ev.sid = sid;
+  ev.pasid = pasid;
+  ev.did = did;
+  ev.iova = iova;
+  ev.entry = e;
+  ev.xlat = t;
+  ev.count = count;
+  obs_->on_event(ev);
+}
+
+namespace {
+template <class Map, class Pred>
+uint32_t erase_matching(Map& m, Pred pred) {
+  uint32_t n = 0;
+  for (auto it = m.begin(); it != m.end();) {
+    if (pred(it->first, it->second)) {
+      it = m.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+}  // namespace
+
+// ---------------------------------------------------------- context cache
+
+const ContextLine* Caches::ctx_lookup(Sid sid) {
+  auto it = ctx_.find(sid.v);
+  if (it == ctx_.end()) return nullptr;
+  emit(EventKind::CacheHit, CacheKind::Context, sid, kNoPasid, it->second.did, 0,
+       &it->second.entry, nullptr);
+  return &it->second;
+}
+
+void Caches::ctx_fill(Sid sid, const Entry& e, uint16_t did) {
+  ContextLine& l = ctx_[sid.v];
+  l.entry = e;
+  l.did = did;
+  emit(EventKind::CacheFill, CacheKind::Context, sid, kNoPasid, did, 0, &l.entry, nullptr);
+}
+
+uint32_t Caches::ctx_inv_global() {
+  uint32_t n = uint32_t(ctx_.size());
+  ctx_.clear();
+  emit(EventKind::CacheInval, CacheKind::Context, Sid(), kNoPasid, 0, 0, nullptr, nullptr, n);
+  return n;
+}
+
+uint32_t Caches::ctx_inv_domain(uint16_t did) {
+  uint32_t n = erase_matching(ctx_, [&](uint16_t, const ContextLine& l) { return l.did == did; });
+  emit(EventKind::CacheInval, CacheKind::Context, Sid(), kNoPasid, did, 0, nullptr, nullptr, n);
+  return n;
+}
+
+uint32_t Caches::ctx_inv_device(uint16_t did, Sid sid, uint8_t fm, bool match_did) {
+  // FM masks the low function-number bits: 01b SID[2], 10b SID[2:1], 11b SID[2:0].
+  uint16_t mask = uint16_t(((1u << fm) - 1) << (3 - fm));
+  uint32_t n = erase_matching(ctx_, [&](uint16_t s, const ContextLine& l) {
+    return (s & ~mask) == (sid.v & ~mask) && (!match_did || l.did == did);
+  });
+  emit(EventKind::CacheInval, CacheKind::Context, sid, kNoPasid, did, 0, nullptr, nullptr, n);
+  return n;
+}
+
+// ------------------------------------------------------------ PASID cache
+
+const PasidLine* Caches::pasid_lookup(Sid sid, uint32_t pasid) {
+  auto it = pasid_.find({sid.v, pasid});
+  if (it == pasid_.end()) return nullptr;
+  emit(EventKind::CacheHit, CacheKind::Pasid, sid, pasid, it->second.did, 0, &it->second.entry,
+       nullptr);
+  return &it->second;
+}
+
+void Caches::pasid_fill(Sid sid, uint32_t pasid, const Entry& e) {
+  PasidLine& l = pasid_[{sid.v, pasid}];
+  l.entry = e;
+  l.did = uint16_t(e.get(Field::DID));
+  emit(EventKind::CacheFill, CacheKind::Pasid, sid, pasid, l.did, 0, &l.entry, nullptr);
+}
+
+uint32_t Caches::pasid_inv_global() {
+  uint32_t n = uint32_t(pasid_.size());
+  pasid_.clear();
+  emit(EventKind::CacheInval, CacheKind::Pasid, Sid(), kNoPasid, 0, 0, nullptr, nullptr, n);
+  return n;
+}
+
+uint32_t Caches::pasid_inv_domain(uint16_t did) {
+  uint32_t n = erase_matching(pasid_, [&](auto&, const PasidLine& l) { return l.did == did; });
+  emit(EventKind::CacheInval, CacheKind::Pasid, Sid(), kNoPasid, did, 0, nullptr, nullptr, n);
+  return n;
+}
+
+uint32_t Caches::pasid_inv_pasid(uint16_t did, uint32_t pasid) {
+  // A not-present line (cached only with CM=1) has no DID of its own: any
+  // PASID-selective invalidation of its PASID drops it.
+  uint32_t n = erase_matching(pasid_, [&](const std::pair<uint16_t, uint32_t>& k, const PasidLine& l) {
+    return (l.did == did || !l.entry.present()) && k.second == pasid;
+  });
+  emit(EventKind::CacheInval, CacheKind::Pasid, Sid(), pasid, did, 0, nullptr, nullptr, n);
+  return n;
+}
+
+// ------------------------------------------------- IOTLB and paging caches
+
+const Translation* Caches::iotlb_lookup(uint16_t did, uint32_t pasid_tag, Iova iova,
+                                        Sid requester) {
+  for (uint8_t level = 1; level <= 3; ++level) {
+    Iova base = iova & ~(level_span(level) - 1);
+    auto it = iotlb_.find({did, pasid_tag, level, base});
+    if (it == iotlb_.end()) continue;
+    emit(EventKind::CacheHit, CacheKind::Iotlb, requester, pasid_tag, did, iova, nullptr,
+         &it->second);
+    return &it->second;
+  }
+  return nullptr;
+}
+
+void Caches::iotlb_fill(Iova iova, const Translation& t, Sid requester, uint32_t pasid) {
+  uint64_t span = level_span(t.level);
+  Iova base = iova & ~(span - 1);
+  Translation& slot = iotlb_[{t.did, t.pasid_tag, t.level, base}];
+  slot = t;
+  slot.pa = t.pa - (iova - base);  // cached per page: the page's base address
+  slot.from_iotlb = true;
+  emit(EventKind::CacheFill, CacheKind::Iotlb, requester, pasid, t.did, base, nullptr, &slot);
+}
+
+const PscLine* Caches::psc_lookup(uint16_t did, uint32_t pasid_tag, uint8_t level, Iova iova) {
+  Iova base = iova & ~(level_span(level + 1) - 1);
+  auto it = psc_.find({did, pasid_tag, level, base});
+  if (it == psc_.end()) return nullptr;
+  emit(EventKind::CacheHit, CacheKind::Psc, Sid(), pasid_tag, did, iova, nullptr, nullptr);
+  return &it->second;
+}
+
+void Caches::psc_fill(uint16_t did, uint32_t pasid_tag, uint8_t level, Iova iova,
+                      const PscLine& l) {
+  Iova base = iova & ~(level_span(level + 1) - 1);
+  psc_[{did, pasid_tag, level, base}] = l;
+  emit(EventKind::CacheFill, CacheKind::Psc, Sid(), pasid_tag, did, base, nullptr, nullptr);
+}
+
+uint32_t Caches::iotlb_inv(bool global, uint16_t did, uint32_t pasid, const AddrRange& r,
+                           bool leaf_only) {
+  uint32_t n = erase_matching(iotlb_, [&](const IotlbKey& k, const Translation&) {
+    return global || (k.did == did && (pasid == kNoPasid || k.pasid_tag == pasid) &&
+                      r.covers(k.base, level_span(k.level)));
+  });
+  if (obs_) {
+    HwEvent e;
+    e.kind = EventKind::CacheInval;
+    e.cache = CacheKind::Iotlb;
+    e.pasid = pasid;
+    e.did = did;
+    e.iova = r.base;
+    e.v0 = r.size;  // 0: every address
+    e.v1 = global;
+    e.count = n;
+    obs_->on_event(e);
+  }
+  if (leaf_only) return n;
+  uint32_t m = erase_matching(psc_, [&](const PscKey& k, const PscLine&) {
+    return global || (k.did == did && (pasid == kNoPasid || k.pasid_tag == pasid) &&
+                      r.covers(k.base, level_span(k.level + 1)));
+  });
+  emit(EventKind::CacheInval, CacheKind::Psc, Sid(), pasid, did, r.base, nullptr, nullptr, m);
+  return n + m;
+}
+
+// ------------------------------------------------------------- device-TLB
+
+const Translation* Caches::devtlb_lookup(Sid sid, uint32_t pasid, Iova iova) {
+  for (uint8_t level = 1; level <= 3; ++level) {
+    Iova base = iova & ~(level_span(level) - 1);
+    auto it = devtlb_.find({sid.v, pasid, level, base});
+    if (it == devtlb_.end()) continue;
+    emit(EventKind::CacheHit, CacheKind::DevTlb, sid, pasid, it->second.did, iova, nullptr,
+         &it->second);
+    return &it->second;
+  }
+  return nullptr;
+}
+
+void Caches::devtlb_fill(Sid sid, uint32_t pasid, Iova iova, const Translation& t) {
+  uint64_t span = level_span(t.level);
+  Iova base = iova & ~(span - 1);
+  Translation& slot = devtlb_[{sid.v, pasid, t.level, base}];
+  slot = t;
+  slot.pa = t.pa - (iova - base);
+  emit(EventKind::CacheFill, CacheKind::DevTlb, sid, pasid, t.did, base, nullptr, &slot);
+}
+
+uint32_t Caches::devtlb_inv(Sid sid, uint32_t pasid, bool all_pasids, const AddrRange& r) {
+  uint32_t n = erase_matching(devtlb_, [&](const DevTlbKey& k, const Translation&) {
+    return k.sid == sid.v && (all_pasids || k.pasid == pasid) &&
+           r.covers(k.base, level_span(k.level));
+  });
+  emit(EventKind::CacheInval, CacheKind::DevTlb, sid, pasid, 0, r.base, nullptr, nullptr, n);
+  return n;
+}
+
+uint32_t Caches::devtlb_drop_device(Sid sid) {
+  return erase_matching(devtlb_, [&](const DevTlbKey& k, const Translation&) { return k.sid == sid.v; });
+}
+
+// ------------------------------------------------------- schedule eviction
+
+size_t Caches::size(CacheKind c) const {
+  switch (c) {
+    case CacheKind::Context: return ctx_.size();
+    case CacheKind::Pasid: return pasid_.size();
+    case CacheKind::Iotlb: return iotlb_.size();
+    case CacheKind::Psc: return psc_.size();
+    case CacheKind::DevTlb: return devtlb_.size();
+    case CacheKind::kCount: break;
+  }
+  return 0;
+}
+
+namespace {
+template <class Map>
+bool erase_nth(Map& m, uint32_t index) {
+  if (m.empty()) return false;
+  auto it = m.begin();
+  std::advance(it, long(index % m.size()));
+  m.erase(it);
+  return true;
+}
+}  // namespace
+
+bool Caches::evict(CacheKind c, uint32_t index) {
+  bool ok = false;
+  switch (c) {
+    case CacheKind::Context: ok = erase_nth(ctx_, index); break;
+    case CacheKind::Pasid: ok = erase_nth(pasid_, index); break;
+    case CacheKind::Iotlb: ok = erase_nth(iotlb_, index); break;
+    case CacheKind::Psc: ok = erase_nth(psc_, index); break;
+    case CacheKind::DevTlb: ok = erase_nth(devtlb_, index); break;
+    case CacheKind::kCount: break;
+  }
+  if (ok) emit(EventKind::CacheEvict, c, Sid(), kNoPasid, 0, 0, nullptr, nullptr);
+  return ok;
+}
+
+}  // namespace vtd::sim

@@ -1,0 +1,379 @@
+#include "simulator/memory.h"
+
+#include <algorithm>
+#include <array>
+
+namespace vtd::sim {
+
+constexpr uint32_t kWords = kPageSize / 8;
+constexpr uint32_t kLines = kPageSize / kLineSize;
+constexpr uint32_t kWordsPerLine = kLineSize / 8;
+
+struct PhysMemory::Page {
+  PageType type = PageType::Free;
+  uint32_t epoch = 0;  // epoch of the last allocation
+  uint64_t dirty = 0;  // non-coherent: lines not yet written back
+  uint64_t stale = 0;  // non-coherent: lines whose DRAM still holds poison
+  std::array<uint64_t, kWords> mem;
+  std::array<StoreTag, kWords> tag{};
+  std::unique_ptr<std::array<uint64_t, kWords>> dram;  // non-coherent only
+};
+
+PhysMemory::PhysMemory(bool coherent, Layout layout) : coherent_(coherent), layout_(layout) {
+  pool_.resize(layout_.pool_pages);
+  data_.resize(layout_.data_pages);
+}
+
+PhysMemory::~PhysMemory() = default;
+
+PhysMemory::Page* PhysMemory::page(PhysAddr pa) const {
+  if (pa >= layout_.pool_base && pa < layout_.pool_base + uint64_t(layout_.pool_pages) * kPageSize)
+    return pool_[(pa - layout_.pool_base) >> kPageShift].get();
+  if (is_data(pa)) return data_[(pa - layout_.data_base) >> kPageShift].get();
+  return nullptr;
+}
+
+bool PhysMemory::is_data(PhysAddr pa) const {
+  return pa >= layout_.data_base &&
+         pa < layout_.data_base + uint64_t(layout_.data_pages) * kPageSize;
+}
+
+PhysMemory::Page* PhysMemory::page_or_create(PhysAddr pa) {
+  if (Page* p = page(pa)) return p;
+  if (!is_data(pa)) return nullptr;  // unallocated pool page or outside memory
+  auto& slot = data_[(pa - layout_.data_base) >> kPageShift];
+  slot = std::make_unique<Page>();
+  slot->type = PageType::Data;
+  slot->mem.fill(0);
+  if (!coherent_) {
+    slot->dram = std::make_unique<std::array<uint64_t, kWords>>();
+    slot->dram->fill(0);
+  }
+  return slot.get();
+}
+
+PhysAddr PhysMemory::alloc(PageType t) {
+  uint32_t idx;
+  if (!free_list_.empty()) {
+    idx = free_list_.back();
+    free_list_.pop_back();
+  } else if (next_pool_ < layout_.pool_pages) {
+    idx = next_pool_++;
+  } else {
+    return 0;
+  }
+  auto& slot = pool_[idx];
+  if (!slot) {
+    slot = std::make_unique<Page>();
+    if (!coherent_) {
+      slot->dram = std::make_unique<std::array<uint64_t, kWords>>();
+      slot->dram->fill(kPoison);
+    }
+  }
+  Page* p = slot.get();
+  p->type = t;
+  p->epoch = epoch_;
+  p->mem.fill(0);
+  p->tag.fill(0);
+  if (!coherent_) {
+    // The zeroing sits in the CPU cache: DRAM keeps what it had (poison)
+    // until the driver flushes the page.
+    p->dirty = ~0ull;
+    p->stale = ~0ull;
+  }
+  ++in_use_;
+  ++epoch_allocs_;
+  return layout_.pool_base + uint64_t(idx) * kPageSize;
+}
+
+void PhysMemory::free(PhysAddr pa) {
+  Page* p = page(pa);
+  if (!p || p->type == PageType::Free || p->type == PageType::Data) return;
+  if (p->epoch != epoch_) {
+    const auto& hw = coherent_ ? p->mem : *p->dram;
+    epoch_freed_.push_back({page_of(pa), std::vector<uint64_t>(hw.begin(), hw.end())});
+  }
+  p->type = PageType::Free;
+  p->mem.fill(kPoison);
+  p->tag.fill(0);
+  if (p->dram) p->dram->fill(kPoison);
+  p->dirty = 0;
+  p->stale = 0;
+  --in_use_;
+  free_list_.push_back(uint32_t((page_of(pa) - layout_.pool_base) >> kPageShift));
+}
+
+PageType PhysMemory::type(PhysAddr pa) const {
+  if (Page* p = page(pa)) return p->type;
+  return is_data(pa) ? PageType::Data : PageType::Free;
+}
+
+uint64_t PhysMemory::load(PhysAddr pa) const {
+  if (Page* p = page(pa)) return p->mem[(pa & (kPageSize - 1)) >> 3];
+  return is_data(pa) ? 0 : kPoison;
+}
+
+void PhysMemory::commit(PhysAddr pa, uint64_t v, StoreTag tag) {
+  Page* p = page_or_create(pa);
+  if (!p) return;  // a store to memory that does not exist goes nowhere
+  uint32_t i = uint32_t((pa & (kPageSize - 1)) >> 3);
+  if (coherent_) {
+    if (p->type != PageType::Data && p->mem[i] != v) {
+      PhysAddr w = pa & ~7ull;
+      bool logged = std::any_of(epoch_log_.begin(), epoch_log_.end(),
+                                [&](const EpochOld& e) { return e.pa == w; });
+      if (!logged && p->epoch != epoch_) epoch_log_.push_back({w, p->mem[i]});
+    }
+  } else {
+    p->dirty |= 1ull << (i / kWordsPerLine);
+  }
+  p->mem[i] = v;
+  p->tag[i] = tag;
+}
+
+StoreTag PhysMemory::last_tag(PhysAddr pa) const {
+  if (Page* p = page(pa)) return p->tag[(pa & (kPageSize - 1)) >> 3];
+  return 0;
+}
+
+bool PhysMemory::line_dirty(PhysAddr pa) const {
+  Page* p = page(pa);
+  return p && !coherent_ && (p->dirty >> ((pa & (kPageSize - 1)) / kLineSize) & 1);
+}
+
+void PhysMemory::writeback(PhysAddr pa) {
+  Page* p = page(pa);
+  if (!p || coherent_) return;
+  uint32_t line = uint32_t((pa & (kPageSize - 1)) / kLineSize);
+  if (!(p->dirty >> line & 1)) return;
+  for (uint32_t k = 0; k < kWordsPerLine; ++k) {
+    uint32_t i = line * kWordsPerLine + k;
+    uint64_t& d = (*p->dram)[i];
+    if (d != p->mem[i] && p->type != PageType::Data && p->epoch != epoch_) {
+      PhysAddr w = page_of(pa) + i * 8;
+      bool logged = std::any_of(epoch_log_.begin(), epoch_log_.end(),
+                                [&](const EpochOld& e) { return e.pa == w; });
+      if (!logged) epoch_log_.push_back({w, d});
+    }
+    d = p->mem[i];
+  }
+  p->dirty &= ~(1ull << line);
+  p->stale &= ~(1ull << line);
+}
+
+std::vector<PhysAddr> PhysMemory::dirty_lines() const {
+  std::vector<PhysAddr> out;
+  if (coherent_) return out;
+  for (uint32_t i = 0; i < pool_.size(); ++i) {
+    const Page* p = pool_[i].get();
+    if (!p || !p->dirty || p->type == PageType::Free) continue;
+    for (uint32_t l = 0; l < kLines; ++l)
+      if (p->dirty >> l & 1) out.push_back(layout_.pool_base + uint64_t(i) * kPageSize + l * kLineSize);
+  }
+  return out;
+}
+
+uint64_t PhysMemory::hw_load(PhysAddr pa) const {
+  Page* p = page(pa);
+  if (!p) return is_data(pa) ? 0 : kPoison;
+  uint32_t i = uint32_t((pa & (kPageSize - 1)) >> 3);
+  return coherent_ ? p->mem[i] : (*p->dram)[i];
+}
+
+bool PhysMemory::hw_poisoned(PhysAddr pa) const {
+  Page* p = page(pa);
+  if (!p) return !is_data(pa);
+  if (p->type == PageType::Free) return true;
+  return !coherent_ && (p->stale >> ((pa & (kPageSize - 1)) / kLineSize) & 1);
+}
+
+void PhysMemory::hw_store(PhysAddr pa, uint64_t v) {
+  Page* p = page_or_create(pa);
+  if (!p) return;
+  uint32_t i = uint32_t((pa & (kPageSize - 1)) >> 3);
+  p->mem[i] = v;
+  p->tag[i] = 0;
+  if (p->dram) (*p->dram)[i] = v;
+}
+
+void PhysMemory::begin_epoch() {
+  ++epoch_;
+  epoch_log_.clear();
+  epoch_freed_.clear();
+  epoch_allocs_ = 0;
+}
+
+uint64_t PhysMemory::epoch_value(PhysAddr pa) const {
+  PhysAddr w = pa & ~7ull;
+  for (const EpochOld& e : epoch_log_)
+    if (e.pa == w) return e.v;
+  for (const auto& [page, words] : epoch_freed_)
+    if (page == page_of(w)) return words[(w - page) >> 3];
+  if (epoch_fresh(pa)) return 0;
+  return hw_load(w);
+}
+
+bool PhysMemory::epoch_fresh(PhysAddr pa) const {
+  Page* p = page(pa);
+  return p && p->type != PageType::Data && p->epoch == epoch_;
+}
+
+// ---------------------------------------------------------------- SimCpu --
+
+SimCpu::SimCpu(int id, PhysMemory& mem, Mmio& mmio, bool has128)
+    : id_(id), mem_(mem), mmio_(mmio), has128_(has128) {}
+
+PhysAddr SimCpu::alloc_page(PageType t) { return mem_.alloc(t); }
+
+void SimCpu::free_page(PhysAddr page) {
+  drain();  // no store may land on the page after it is gone
+  mem_.free(page);
+}
+
+uint64_t SimCpu::read64(PhysAddr pa) {
+  for (auto it = pending_.rbegin(); it != pending_.rend(); ++it)
+    if (it->pa == pa) return it->v;  // store forwarding
+  return mem_.load(pa);
+}
+
+void SimCpu::preempt(PointKind k, PhysAddr pa, uint64_t v) {
+  if (schedule_) schedule_->preempt({k, id_, pa, v});
+}
+
+void SimCpu::make_visible(PhysAddr pa, uint64_t v, uint32_t seq) {
+  mem_.commit(pa, v, StoreTag(uint32_t(id_) << 28 | (seq & 0x0fffffffu)));
+  ++stats_.visible;
+  // Descriptor writes are not preemption points: the queue is only read
+  // after the tail register write, and the wait is a preemption point.
+  if (mem_.type(pa) != PageType::Queue) preempt(PointKind::Store, pa, v);
+}
+
+bool SimCpu::eligible(size_t i) const {
+  const Pending& p = pending_[i];
+  for (size_t j = 0; j < pending_.size(); ++j) {
+    const Pending& q = pending_[j];
+    if (q.seq >= p.seq) continue;
+    if (q.pa == p.pa) return false;                // same word: program order
+    if (p.ordered && q.ordered) return false;      // WRITE_ONCE: program order
+  }
+  return true;
+}
+
+void SimCpu::issue(PhysAddr pa, uint64_t v, bool ordered) {
+  ++stats_.stores;
+  uint32_t seq = ++seq_;
+  uint32_t delay = 0;
+  if (schedule_ && mem_.type(pa) != PageType::Queue)
+    delay = schedule_->choose(ChoiceKind::StoreDelay, 8);
+  // Two stores to one word never become visible out of program order (the
+  // compiler may drop the earlier plain one, it may not swap them).
+  if (!ordered) {
+    for (size_t i = 0; i < pending_.size();) {
+      if (pending_[i].pa == pa && !pending_[i].ordered)
+        pending_.erase(pending_.begin() + long(i));
+      else
+        ++i;
+    }
+  }
+  size_t older = pending_.size();
+  pending_.push_back({pa, v, seq, delay, ordered});
+  // The new store may overtake every older pending store...
+  if (delay == 0 && eligible(older)) {
+    pending_.erase(pending_.begin() + long(older));
+    make_visible(pa, v, seq);
+  }
+  // ...and each older one counts one more overtaking store.
+  for (size_t i = 0; i < pending_.size(); ++i)
+    if (pending_[i].seq < seq && pending_[i].delay) --pending_[i].delay;
+  tick();
+}
+
+void SimCpu::tick() {
+  for (bool again = true; again;) {
+    again = false;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].delay || !eligible(i)) continue;
+      Pending p = pending_[i];
+      pending_.erase(pending_.begin() + long(i));
+      make_visible(p.pa, p.v, p.seq);
+      again = true;
+      break;
+    }
+  }
+}
+
+void SimCpu::drain() {
+  // At an ordering point everything still pending becomes visible, in
+  // program order.
+  while (!pending_.empty()) {
+    Pending p = pending_.front();
+    pending_.erase(pending_.begin());
+    make_visible(p.pa, p.v, p.seq);
+  }
+}
+
+void SimCpu::write64(PhysAddr pa, uint64_t v) { issue(pa, v, false); }
+
+void SimCpu::write64_once(PhysAddr pa, uint64_t v) { issue(pa, v, true); }
+
+void SimCpu::write128(PhysAddr pa, uint64_t lo, uint64_t hi) {
+  if (!has128_) {
+    ++stats_.illegal128;  // #UD on a CPU without cmpxchg16b: nothing is stored
+    return;
+  }
+  drain();  // a locked (or asm-volatile) instruction orders everything before it
+  ++stats_.stores;
+  uint32_t seq = ++seq_;
+  StoreTag tag = StoreTag(uint32_t(id_) << 28 | (seq & 0x0fffffffu));
+  mem_.commit(pa, lo, tag);
+  mem_.commit(pa + 8, hi, tag);
+  ++stats_.visible;
+  preempt(PointKind::Store, pa, lo);
+}
+
+void SimCpu::lock(LockId l) {
+  drain();
+  locks_.push_back(l);
+}
+
+void SimCpu::unlock(LockId l) {
+  drain();
+  auto it = std::find(locks_.begin(), locks_.end(), l);
+  if (it != locks_.end()) locks_.erase(it);
+}
+
+bool SimCpu::holds(LockId l) const {
+  return std::find(locks_.begin(), locks_.end(), l) != locks_.end();
+}
+
+void SimCpu::clflush(PhysAddr pa, size_t len) {
+  drain();
+  if (mem_.coherent() || len == 0) return;
+  for (PhysAddr line = pa & ~(kLineSize - 1); line < pa + len; line += kLineSize) {
+    if (!mem_.line_dirty(line)) continue;
+    mem_.writeback(line);
+    preempt(PointKind::Writeback, line, 0);
+  }
+}
+
+uint64_t SimCpu::mmio_read(Reg r) { return mmio_.mmio_read(r); }
+
+void SimCpu::mmio_write(Reg r, uint64_t v) {
+  drain();  // writel() orders prior stores
+  mmio_.mmio_write(r, v);
+}
+
+void SimCpu::relax() {
+  drain();
+  preempt(PointKind::Wait, 0, 0);
+  mmio_.idle_progress();
+}
+
+bool SimCpu::pending_before(PhysAddr page, StoreTag t) const {
+  if (tag_cpu(t) != id_) return false;
+  for (const Pending& p : pending_)
+    if (page_of(p.pa) == page && p.seq < tag_seq(t)) return true;
+  return false;
+}
+
+}  // namespace vtd::sim

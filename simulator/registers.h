@@ -1,0 +1,55 @@
+// The remapping-unit registers the model implements (spec chapter 11), with
+// the bit positions the driver and the hardware agree on.
+#pragma once
+
+#include <cstdint>
+
+namespace vtd::sim {
+
+enum class Reg : uint8_t { CAP, ECAP, RTADDR, FSTS, IQA, IQH, IQT };
+
+namespace cap {
+constexpr uint64_t CM = 1ull << 7;             // caching mode: not-present entries may be cached
+constexpr uint64_t SAGAW_39 = 1ull << 9;       // SAGAW bit 1: 3-level
+constexpr uint64_t SAGAW_48 = 1ull << 10;      // SAGAW bit 2: 4-level
+constexpr uint64_t SAGAW_57 = 1ull << 11;      // SAGAW bit 3: 5-level
+constexpr uint64_t FS5LP = 1ull << 60;         // first-stage 5-level paging
+}  // namespace cap
+
+namespace ecap {
+constexpr uint64_t C = 1ull << 0;      // page-walk coherency
+constexpr uint64_t QI = 1ull << 1;     // queued invalidation
+constexpr uint64_t DT = 1ull << 2;     // device-TLB
+constexpr uint64_t PT = 1ull << 6;     // pass-through
+constexpr uint64_t NEST = 1ull << 26;  // nested translation
+constexpr uint64_t PASID = 1ull << 40;
+constexpr uint64_t SMTS = 1ull << 43;  // scalable-mode translation
+constexpr uint64_t SSTS = 1ull << 46;
+constexpr uint64_t FLTS = 1ull << 47;
+}  // namespace ecap
+
+namespace rtaddr {
+constexpr uint64_t TTM_SCALABLE = 1ull << 10;  // TTM 11:10 = 01b
+}
+
+namespace fsts {
+constexpr uint64_t IQE = 1ull << 4;
+constexpr uint64_t ICE = 1ull << 5;
+constexpr uint64_t ITE = 1ull << 6;
+}  // namespace fsts
+
+namespace iqa {
+constexpr uint64_t DW = 1ull << 11;  // 256-bit descriptors
+}
+
+// Register access from the CPU side. The remapping unit implements it.
+class Mmio {
+ public:
+  virtual ~Mmio() = default;
+  virtual uint64_t mmio_read(Reg r) = 0;
+  virtual void mmio_write(Reg r, uint64_t v) = 0;
+  // The CPU is spinning (cpu_relax): hardware that has work makes progress.
+  virtual void idle_progress() = 0;
+};
+
+}  // namespace vtd::sim

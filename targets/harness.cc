@@ -1,0 +1,312 @@
+#include "targets/harness.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+
+#include "driver/driver.h"
+#include "simulator/machine.h"
+#include "simulator/registers.h"
+
+namespace vtd::harness {
+
+using prog::Arg;
+using prog::Op;
+using prog::OpKind;
+
+namespace {
+
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%" PRIx64, v);
+  return b;
+}
+
+uint32_t pasid_arg(const Op& op) {
+  uint64_t a = op.get(Arg::Pasid);
+  return a == prog::kNoPasidArg ? sim::kNoPasid : uint32_t(a - 1);
+}
+
+oracle::ApiCall call_of(const Op& op) {
+  oracle::ApiCall c;
+  static const oracle::Call kCalls[] = {
+      oracle::Call::Domain, oracle::Call::Free,    oracle::Call::Map,    oracle::Call::Unmap,
+      oracle::Call::Probe,  oracle::Call::Release, oracle::Call::Vfs,    oracle::Call::SurpriseRemove,
+      oracle::Call::Attach, oracle::Call::Replace, oracle::Call::Detach, oracle::Call::SetPasid,
+      oracle::Call::RemovePasid};
+  c.call = prog::is_api(op.kind) ? kCalls[size_t(op.kind)] : oracle::Call::Hardware;
+  c.name = prog::op_name(op.kind);
+  c.text = prog::op_text(op);
+  c.dom = drv::DomainId(op.get(Arg::Dom));
+  c.parent = drv::DomainId(op.get(Arg::Parent));
+  c.dtype = drv::DomainType(op.get(Arg::DType));
+  c.sid = sim::Sid(uint16_t(op.get(Arg::Dev)));
+  c.pasid = pasid_arg(op);
+  c.iova = op.get(Arg::Iova);
+  c.pa = op.get(Arg::Pa);
+  c.size = prog::size_of(op);
+  c.perm = uint8_t(op.get(Arg::Perm));
+  c.n = uint8_t(op.get(Arg::N));
+  c.ats = op.get(Arg::Ats);
+  c.pasid_cap = op.get(Arg::PasidCap);
+  return c;
+}
+
+class Runner final : public sim::Schedule, public sim::Observer {
+ public:
+  Runner(const prog::Program& p, drv::Writer& w, const std::string& name, bool trace)
+      : p_(p), m_(p.config), d_(m_.cpu0, w), o_(m_, w, name), trace_(trace) {
+    m_.set_schedule(this);
+    m_.iommu.set_observer(this);
+  }
+
+  Result go() {
+    Result& r = r_;
+    if (!drv::ok(d_.init())) {
+      r.error = "the driver failed to initialise";
+      return r;
+    }
+    uint32_t pending_fail = 0;
+    for (uint32_t i = 0; i < p_.ops.size() && !o_.violated(); ++i) {
+      const Op& op = p_.ops[i];
+      ++r.ops_run;
+      if (trace_) r.trace.push_back({prog::op_text(op), "", {}});
+      if (op.kind == OpKind::FailNth) {
+        pending_fail = uint32_t(op.get(Arg::N));
+        continue;
+      }
+      if (op.kind == OpKind::Inject) {
+        static const uint64_t kBits[] = {sim::fsts::IQE, sim::fsts::ITE, sim::fsts::ICE};
+        m_.iommu.inject_queue_error(kBits[op.get(Arg::QErr) % 3]);
+        continue;
+      }
+      op_ = &op;
+      stores_ = waits_ = 0;
+      choice_ = 0;
+      m_.mem.begin_epoch();
+      o_.begin(i, call_of(op), 0);
+      drv::Status st = drv::Status::Ok;
+      if (prog::is_api(op.kind)) {
+        if (pending_fail) d_.fail_nth_alloc(pending_fail);
+        pending_fail = 0;
+        st = api(op);
+      } else {
+        step(op);
+      }
+      // A parked walk stays in flight: hardware is asynchronous to the CPU.
+      // It resumes at a resume-walks step or when an invalidation drains it.
+      op_ = nullptr;
+      o_.end(st);
+      if (trace_) r.trace.back().status = drv::status_name(st);
+    }
+    r.violated = o_.violated();
+    if (r.violated) r.violation = o_.violation();
+    return r;
+  }
+
+  // sim::Schedule
+  uint32_t choose(sim::ChoiceKind, uint32_t n) override {
+    if (!op_ || nested_ || choice_ >= op_->choices.size()) return 0;
+    return op_->choices[choice_++] % n;
+  }
+
+  void preempt(const sim::PreemptPoint& pp) override {
+    if (!op_ || nested_ || pp.cpu != 0) return;
+    sim::PointKind kind = pp.kind == sim::PointKind::Wait ? sim::PointKind::Wait : sim::PointKind::Store;
+    uint32_t index = kind == sim::PointKind::Wait ? ++waits_ : ++stores_;
+    o_.point(kind, index);
+    if (trace_) {
+      std::string line = kind == sim::PointKind::Wait ? "wait " + std::to_string(index)
+                                                      : "store " + std::to_string(index) + ": [" + hex(pp.pa) +
+                                                            "] = " + hex(pp.value) + " (" +
+                                                            sim::page_type_name(m_.mem.type(pp.pa)) + ")";
+      if (pp.kind == sim::PointKind::Writeback) line = "store " + std::to_string(index) + ": writeback line " + hex(pp.pa);
+      lines().push_back(line);
+    }
+    for (const prog::SchedPoint& sp : op_->sched)
+      if (sp.kind == kind && sp.index == index) {
+        if (trace_) lines().push_back("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
+                                      std::to_string(index) + ": " + prog::op_text(sp.step.front()));
+        step(sp.step.front());
+      }
+  }
+
+  // sim::Observer: the oracle sees everything; the trace keeps what explain shows.
+  void on_event(const sim::HwEvent& e) override {
+    o_.on_event(e);
+    if (!trace_ || r_.trace.empty()) return;
+    switch (e.kind) {
+      case sim::EventKind::Read:
+      case sim::EventKind::EntryFetched:
+      case sim::EventKind::CacheFill:
+      case sim::EventKind::CacheHit:
+      case sim::EventKind::CacheInval:
+      case sim::EventKind::CacheEvict:
+      case sim::EventKind::Descriptor:
+      case sim::EventKind::Dma:
+      case sim::EventKind::Fault:
+      case sim::EventKind::UnsafeRead:
+      case sim::EventKind::QueueError:
+        lines().push_back("    hw " + sim::describe(e));
+        break;
+      default: break;
+    }
+  }
+
+
+ private:
+  std::vector<std::string>& lines() { return r_.trace.back().lines; }
+
+  drv::Status api(const Op& op) {
+    const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
+    const drv::DomainId dom = drv::DomainId(op.get(Arg::Dom));
+    switch (op.kind) {
+      case OpKind::Domain:
+        return d_.domain_alloc(dom, drv::DomainType(op.get(Arg::DType)), drv::DomainId(op.get(Arg::Parent)),
+                               int(op.get(Arg::Levels)));
+      case OpKind::Free: return d_.domain_free(dom);
+      case OpKind::Map:
+        return d_.map(dom, op.get(Arg::Iova), op.get(Arg::Pa), prog::size_of(op), uint8_t(op.get(Arg::Perm)));
+      case OpKind::Unmap: return d_.unmap(dom, op.get(Arg::Iova), prog::size_of(op));
+      case OpKind::Probe:
+        if (!m_.iommu.device_present(sid)) m_.iommu.device_plug(sid, op.get(Arg::Ats));
+        return d_.probe(sid, {op.get(Arg::Ats) != 0, op.get(Arg::PasidCap) != 0});
+      case OpKind::Release: return d_.release(sid);
+      case OpKind::Vfs: {
+        uint8_t n = uint8_t(op.get(Arg::N));
+        for (uint8_t i = 0; i < n && i < 8 && sid.bus() < 0xff; ++i) {
+          sim::Sid vf(uint8_t(sid.bus() + 1), 0, i);
+          if (!m_.iommu.device_present(vf)) m_.iommu.device_plug(vf, m_.iommu.device_ats(sid));
+        }
+        return d_.enable_vfs(sid, n);
+      }
+      case OpKind::SurpriseRemove:
+        // The device and its VFs vanish first; the driver learns of it after.
+        m_.iommu.device_unplug(sid);
+        for (uint8_t i = 0; i < 8 && sid.bus() < 0xff; ++i) m_.iommu.device_unplug(sim::Sid(uint8_t(sid.bus() + 1), 0, i));
+        return d_.surprise_remove(sid);
+      case OpKind::Attach: return d_.attach(sid, dom);
+      case OpKind::Replace: return d_.replace(sid, dom);
+      case OpKind::Detach: return d_.detach(sid);
+      case OpKind::SetPasid: return d_.set_pasid(sid, pasid_arg(op), dom);
+      case OpKind::RemovePasid: return d_.remove_pasid(sid, pasid_arg(op));
+      default: return drv::Status::Inval;
+    }
+  }
+
+  void step(const Op& op) {
+    const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
+    const uint32_t pasid = pasid_arg(op);
+    switch (op.kind) {
+      case OpKind::Dma: {
+        bool write = op.get(Arg::Access);
+        m_.iommu.dma({sid, pasid, op.get(Arg::Iova), write ? sim::Access::Write : sim::Access::Read, ++dma_value_});
+        break;
+      }
+      case OpKind::Memcpy: {
+        sim::DmaResult rd = m_.iommu.dma({sid, pasid, op.get(Arg::Iova), sim::Access::Read, 0});
+        if (rd.done) m_.iommu.dma({sid, pasid, op.get(Arg::Dst), sim::Access::Write, rd.value});
+        break;
+      }
+      case OpKind::Walk:
+        m_.iommu.walk_split({sid, pasid, op.get(Arg::Iova), sim::Access::Read}, int(op.get(Arg::Split)));
+        break;
+      case OpKind::ResumeWalks: m_.iommu.resume_walks(); break;
+      case OpKind::Evict: m_.iommu.evict(sim::CacheKind(op.get(Arg::Cache)), uint32_t(op.get(Arg::Index))); break;
+      case OpKind::Writeback: {
+        std::vector<sim::PhysAddr> dirty = m_.mem.dirty_lines();
+        if (!dirty.empty()) m_.iommu.writeback_line(dirty[op.get(Arg::Index) % dirty.size()]);
+        break;
+      }
+      case OpKind::ProcessQueue: {
+        uint32_t n = uint32_t(op.get(Arg::N));
+        m_.iommu.process_queue(n ? n : UINT32_MAX);
+        break;
+      }
+      case OpKind::Cpu2: nested(op.sub.front()); break;
+      default: break;
+    }
+  }
+
+  // An op of the second CPU, at a preemption point of the first; it runs
+  // only if it needs no lock the first CPU holds there.
+  void nested(const Op& op) {
+    if (nested_) return;
+    const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
+    const drv::DomainId dom = drv::DomainId(op.get(Arg::Dom));
+    std::vector<sim::LockId> need = op.kind == OpKind::Map || op.kind == OpKind::Unmap
+                                        ? d_.locks_for_map(dom)
+                                        : d_.locks_for_attach(sid, dom);
+    for (sim::LockId l : need)
+      if (m_.cpu0.holds(l)) {
+        if (trace_) lines().push_back("  cpu2 waits: the op needs a lock cpu0 holds");
+        return;
+      }
+    nested_ = true;
+    d_.set_cpu(&m_.cpu1);
+    o_.begin(uint32_t(-1), call_of(op), 1);
+    drv::Status st = api(op);
+    o_.end(st);
+    d_.set_cpu(&m_.cpu0);
+    nested_ = false;
+    if (trace_) lines().push_back("  cpu2 " + prog::op_text(op) + " -> " + drv::status_name(st));
+  }
+
+  const prog::Program& p_;
+  sim::Machine m_;
+  drv::Driver d_;
+  oracle::Oracle o_;
+  bool trace_;
+  Result r_;
+  const Op* op_ = nullptr;
+  uint32_t stores_ = 0, waits_ = 0, choice_ = 0;
+  bool nested_ = false;
+  uint64_t dma_value_ = 0xd0d0000000000000ull;
+};
+
+}  // namespace
+
+Result run(const prog::Program& p, const Options& o) {
+  Result r;
+  r.writer = o.writer.empty() ? p.writer : o.writer;
+  if (r.writer.empty()) {
+    r.error = "the program names no writer (pass --writer)";
+    return r;
+  }
+  std::unique_ptr<drv::Writer> w = drv::make_writer(r.writer);
+  if (!w) {
+    r.error = "unknown writer '" + r.writer + "' (see ./vtdfuzz writers)";
+    return r;
+  }
+  auto runner = std::make_unique<Runner>(p, *w, r.writer, o.trace);
+  Result got = runner->go();
+  got.writer = r.writer;
+  return got;
+}
+
+std::string summary_line(const Result& r) {
+  if (!r.violated) return "vtdfuzz: clean writer=" + r.writer + " ops=" + std::to_string(r.ops_run);
+  const oracle::Violation& v = r.violation;
+  char sig[20];
+  snprintf(sig, sizeof sig, "%016" PRIx64, v.signature);
+  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) + " writer=" + r.writer +
+         " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " + v.point + ": " + v.what;
+}
+
+std::string report(const Result& r) {
+  std::string s = summary_line(r) + "\n";
+  if (!r.violated) return s;
+  const oracle::Violation& v = r.violation;
+  s += std::string("  property: ") + oracle::property_name(v.property) + " " + oracle::property_title(v.property) + "\n";
+  s += "  op " + std::to_string(v.op_index) + ": " + v.op_text + " (at " + v.point + ")\n";
+  s += "  signature: " + v.sig_text + "\n";
+  for (const std::string& d : v.details) s += "  " + d + "\n";
+  if (!v.events.empty()) {
+    s += "  last hardware events:\n";
+    for (const std::string& e : v.events) s += "    " + e + "\n";
+  }
+  return s;
+}
+
+}  // namespace vtd::harness

@@ -1,0 +1,42 @@
+// Runs a program: a fresh machine, the driver with the selected writer, the
+// oracle watching. Each op goes through the iommu-core API (or is a
+// hardware step); its schedule points run hardware steps, or an op of the
+// second CPU, when the op's N-th store becomes visible (or N-th wait).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "oracle/oracle.h"
+#include "targets/program.h"
+
+namespace vtd::harness {
+
+struct Options {
+  std::string writer;  // overrides the program's writer when set
+  bool trace = false;  // record what `explain` shows
+};
+
+struct OpTrace {
+  std::string op;      // op text
+  std::string status;  // "ok", "-ENOMEM", ...
+  std::vector<std::string> lines;
+};
+
+struct Result {
+  std::string error;  // set when the program could not run (unknown writer, ...)
+  std::string writer;
+  uint32_t ops_run = 0;
+  bool violated = false;
+  oracle::Violation violation;
+  std::vector<OpTrace> trace;
+};
+
+Result run(const prog::Program& p, const Options& o);
+
+// "vtdfuzz: VIOLATION P1 writer=legacy sig=... op=5 replace at store 1: <what>"
+std::string summary_line(const Result& r);
+// The whole report: summary, details, last hardware events.
+std::string report(const Result& r);
+
+}  // namespace vtd::harness

@@ -1,0 +1,720 @@
+#include "targets/program.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+
+#include "simulator/memory.h"
+
+namespace vtd::prog {
+namespace {
+
+// ------------------------------------------------------------ op specs --
+
+enum class Style : uint8_t { Pos, Key, Flag };
+
+struct ArgSpec {
+  Arg arg;
+  Style style;
+  const char* key;  // Key / Flag name
+  uint64_t def;     // omitted from text when equal (Key / Flag)
+  bool always;      // Key printed even when default
+};
+
+struct OpSpec {
+  OpKind kind;
+  const char* name;
+  std::initializer_list<ArgSpec> args;
+};
+
+constexpr uint64_t kPasidNone = kNoPasidArg;
+
+const OpSpec kSpecs[] = {
+    {OpKind::Domain, "domain",
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::DType, Style::Pos, "", 0, true},
+      {Arg::Parent, Style::Key, "parent", 0, false},
+      {Arg::Levels, Style::Key, "levels", 4, false}}},
+    {OpKind::Free, "free", {{Arg::Dom, Style::Pos, "", 0, true}}},
+    {OpKind::Map, "map",
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Pa, Style::Key, "pa", 0, true},
+      {Arg::Size, Style::Key, "size", 0, false},
+      {Arg::Perm, Style::Pos, "", 3, true}}},
+    {OpKind::Unmap, "unmap",
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Size, Style::Key, "size", 0, false}}},
+    {OpKind::Probe, "probe",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Ats, Style::Flag, "ats", 0, false},
+      {Arg::PasidCap, Style::Flag, "pasid", 0, false}}},
+    {OpKind::Release, "release", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::Vfs, "vfs", {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::N, Style::Key, "n", 1, false}}},
+    {OpKind::SurpriseRemove, "surprise-remove", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::Attach, "attach",
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::Replace, "replace",
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::Detach, "detach", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::SetPasid, "set-pasid",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::RemovePasid, "remove-pasid",
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Pasid, Style::Key, "pasid", kPasidNone, false}}},
+    {OpKind::FailNth, "fail-nth", {{Arg::N, Style::Pos, "", 0, true}}},
+    {OpKind::Inject, "inject", {{Arg::QErr, Style::Pos, "", 0, true}}},
+    {OpKind::Dma, "dma",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Access, Style::Pos, "", 0, true}}},
+    {OpKind::Memcpy, "memcpy",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Iova, Style::Key, "src", 0, true},
+      {Arg::Dst, Style::Key, "dst", 0, true}}},
+    {OpKind::Walk, "walk",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Split, Style::Key, "split", 0, false}}},
+    {OpKind::ResumeWalks, "resume-walks", {}},
+    {OpKind::Evict, "evict", {{Arg::Cache, Style::Pos, "", 0, true}, {Arg::Index, Style::Key, "index", 0, false}}},
+    {OpKind::Writeback, "writeback", {{Arg::Index, Style::Key, "index", 0, false}}},
+    {OpKind::ProcessQueue, "process-queue", {{Arg::N, Style::Key, "n", 0, false}}},
+    {OpKind::Cpu2, "cpu2", {}},
+};
+static_assert(sizeof(kSpecs) / sizeof(kSpecs[0]) == size_t(OpKind::kCount));
+
+const OpSpec& spec(OpKind k) { return kSpecs[size_t(k)]; }
+
+constexpr OpKind kSteps[] = {OpKind::Dma,   OpKind::Memcpy,    OpKind::Walk,         OpKind::ResumeWalks,
+                             OpKind::Evict, OpKind::Writeback, OpKind::ProcessQueue, OpKind::Cpu2};
+constexpr OpKind kCpu2Ops[] = {OpKind::Map,    OpKind::Unmap,    OpKind::Attach,     OpKind::Detach,
+                               OpKind::Replace, OpKind::SetPasid, OpKind::RemovePasid};
+
+// Enum spellings.
+constexpr const char* kDTypes[] = {"second-stage", "first-stage", "nested", "identity", "blocking", "sva"};
+constexpr const char* kSizes[] = {"4K", "2M", "1G"};
+constexpr const char* kPerms[] = {"", "r", "w", "rw"};
+constexpr const char* kAccess[] = {"read", "write"};
+constexpr const char* kCaches[] = {"context", "pasid", "iotlb", "psc", "devtlb"};
+constexpr const char* kQErrs[] = {"iqe", "ite", "ice"};
+constexpr uint64_t kLevelsByCode[] = {4, 5, 3};
+
+// Device slots: small binary values name the devices programs use most.
+constexpr uint16_t kSlots[] = {
+    0x0010,  // 00:02.0
+    0x0018,  // 00:03.0
+    0x0020,  // 00:04.0  (an SR-IOV PF)
+    0x0028,  // 00:05.0
+    0x0011,  // 00:02.1
+    0x0080,  // 00:10.0  (devfn 0x80: upper half of a scalable context table)
+    0x0100,  // 01:00.0  (a VF of 00:.. on bus 1 after `vfs`)
+    0x0101,  // 01:00.1
+    0x0500,  // 05:00.0  (a PF whose VFs land on bus 6)
+    0x0600,  // 06:00.0
+    0x0601,  // 06:00.1
+    0x00f8,  // 00:1f.0
+    0x0300,  // 03:00.0
+    0x0308,  // 03:01.0
+    0x0102,  // 01:00.2
+    0x0602,  // 06:00.2
+};
+
+// "page or raw": even values are page numbers, odd ones raw addresses.
+uint64_t unpack_addr(uint64_t v) { return (v & 1) ? (v >> 1) : (v >> 1) << 12; }
+uint64_t pack_addr(uint64_t a) {
+  return (a & 0xfff) ? (a << 1) | 1 : (a >> 12) << 1;
+}
+constexpr uint64_t kAddrMask = (1ull << 62) - 1;
+
+uint64_t data_base() { return sim::PhysMemory::Layout{}.data_base; }
+
+// Wraps a raw varint into the argument's range.
+uint64_t wrap(Arg a, uint64_t v) {
+  switch (a) {
+    case Arg::Dom: return v % 255 + 1;
+    case Arg::DType: return v % 6;
+    case Arg::Parent: return v % 256;
+    case Arg::Levels: return kLevelsByCode[v % 3];
+    case Arg::Dev: return v < 16 ? kSlots[v] : (v - 16) & 0xffff;
+    case Arg::Ats:
+    case Arg::PasidCap:
+    case Arg::Access: return v & 1;
+    case Arg::Pasid: return v % ((1u << 20) + 1);
+    case Arg::Iova:
+    case Arg::Dst: return unpack_addr(v) & kAddrMask;
+    case Arg::Pa: return (data_base() + unpack_addr(v)) & kAddrMask;
+    case Arg::Size: return v % 3;
+    case Arg::Perm: return v % 3 == 0 ? 3 : v % 3;
+    case Arg::N:
+    case Arg::Index: return v % 256;
+    case Arg::Split: return v % 9;
+    case Arg::Cache: return v % 5;
+    case Arg::QErr: return v % 3;
+    case Arg::kCount: break;
+  }
+  return 0;
+}
+
+// The canonical varint of an in-range value (inverse of wrap).
+uint64_t unwrap(Arg a, uint64_t v) {
+  switch (a) {
+    case Arg::Dom: return v - 1;
+    case Arg::Levels: return v == 4 ? 0 : v == 5 ? 1 : 2;
+    case Arg::Dev:
+      for (uint64_t i = 0; i < 16; ++i)
+        if (kSlots[i] == v) return i;
+      return v + 16;
+    case Arg::Iova:
+    case Arg::Dst: return pack_addr(v);
+    case Arg::Pa: return pack_addr(v - data_base());
+    case Arg::Perm: return v == 3 ? 0 : v;
+    default: return v;
+  }
+}
+
+// ------------------------------------------------------------ binary --
+
+struct Reader {
+  std::span<const uint8_t> b;
+  size_t i = 0;
+  uint8_t byte() { return i < b.size() ? b[i++] : 0; }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && i < b.size(); shift += 7) {
+      uint8_t c = b[i++];
+      v |= uint64_t(c & 0x7f) << shift;
+      if (!(c & 0x80)) break;
+    }
+    return v;
+  }
+  bool done() const { return i >= b.size(); }
+};
+
+void put_varint(std::vector<uint8_t>& out, uint64_t v) {
+  do {
+    uint8_t c = v & 0x7f;
+    v >>= 7;
+    out.push_back(uint8_t(c | (v ? 0x80 : 0)));
+  } while (v);
+}
+
+void read_args(Reader& r, Op& op) {
+  for (const ArgSpec& s : spec(op.kind).args) op.set(s.arg, wrap(s.arg, r.varint()));
+}
+
+Op read_step(Reader& r) {
+  Op op;
+  op.kind = kSteps[r.byte() % (sizeof(kSteps) / sizeof(kSteps[0]))];
+  if (op.kind == OpKind::Cpu2) {
+    Op sub;
+    sub.kind = cpu2_kind(r.byte());
+    read_args(r, sub);
+    op.sub.push_back(sub);
+  } else {
+    read_args(r, op);
+  }
+  return op;
+}
+
+Op read_op(Reader& r) {
+  Op op;
+  op.kind = OpKind(r.byte() % (uint8_t(OpKind::kCount) - 1));  // not cpu2
+  read_args(r, op);
+  uint64_t nsched = r.varint() % 4;
+  for (uint64_t k = 0; k < nsched; ++k) {
+    uint64_t v = r.varint();
+    SchedPoint p;
+    p.kind = (v & 1) ? sim::PointKind::Wait : sim::PointKind::Store;
+    p.index = uint32_t((v >> 1) % 64 + 1);
+    p.step.push_back(read_step(r));
+    op.sched.push_back(p);
+  }
+  uint64_t nchoices = r.varint() % 16;
+  for (uint64_t k = 0; k < nchoices; ++k) op.choices.push_back(uint32_t(r.varint()));
+  return op;
+}
+
+void write_args(std::vector<uint8_t>& out, const Op& op) {
+  for (const ArgSpec& s : spec(op.kind).args) put_varint(out, unwrap(s.arg, op.get(s.arg)));
+}
+
+void write_op(std::vector<uint8_t>& out, const Op& op) {
+  out.push_back(uint8_t(op.kind));
+  write_args(out, op);
+  put_varint(out, op.sched.size());
+  for (const SchedPoint& p : op.sched) {
+    put_varint(out, uint64_t(p.index - 1) << 1 | (p.kind == sim::PointKind::Wait));
+    const Op& st = p.step.front();
+    for (uint8_t i = 0; i < sizeof(kSteps) / sizeof(kSteps[0]); ++i)
+      if (kSteps[i] == st.kind) out.push_back(i);
+    if (st.kind == OpKind::Cpu2) {
+      const Op& sub = st.sub.front();
+      for (uint8_t i = 0; i < sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]); ++i)
+        if (kCpu2Ops[i] == sub.kind) out.push_back(i);
+      write_args(out, sub);
+    } else {
+      write_args(out, st);
+    }
+  }
+  put_varint(out, op.choices.size());
+  for (uint32_t c : op.choices) put_varint(out, c);
+}
+
+bool writer_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+
+// ------------------------------------------------------------- text --
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+std::string arg_text(const ArgSpec& s, uint64_t v) {
+  switch (s.arg) {
+    case Arg::DType: return kDTypes[v];
+    case Arg::Dev: return sim::Sid(uint16_t(v)).str();
+    case Arg::Pasid: return std::to_string(v - 1);
+    case Arg::Iova:
+    case Arg::Dst:
+    case Arg::Pa: return hex(v);
+    case Arg::Size: return kSizes[v];
+    case Arg::Perm: return kPerms[v];
+    case Arg::Access: return kAccess[v];
+    case Arg::Cache: return kCaches[v];
+    case Arg::QErr: return kQErrs[v];
+    default: return std::to_string(v);
+  }
+}
+
+void append_args(std::string& s, const Op& op) {
+  for (const ArgSpec& a : spec(op.kind).args) {
+    uint64_t v = op.get(a.arg);
+    if (a.style == Style::Flag) {
+      if (v) s += std::string(" ") + a.key;
+    } else if (a.style == Style::Key) {
+      if (!a.always && v == a.def) continue;
+      s += std::string(" ") + a.key + "=" + arg_text(a, v);
+    } else {
+      s += " " + arg_text(a, v);
+    }
+  }
+}
+
+template <size_t N>
+bool lookup(const char* const (&names)[N], std::string_view w, uint64_t* v) {
+  for (size_t i = 0; i < N; ++i)
+    if (w == names[i]) {
+      *v = i;
+      return true;
+    }
+  return false;
+}
+
+bool parse_num(std::string_view w, uint64_t* v) {
+  if (w.empty()) return false;
+  std::string s(w);
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long x = strtoull(s.c_str(), &end, 0);
+  if (errno || *end) return false;
+  *v = x;
+  return true;
+}
+
+bool parse_bdf(std::string_view w, uint64_t* v) {
+  unsigned bus, dev, fn;
+  char tail;
+  if (sscanf(std::string(w).c_str(), "%x:%x.%x%c", &bus, &dev, &fn, &tail) != 3) return false;
+  if (bus > 0xff || dev > 0x1f || fn > 7) return false;
+  *v = sim::Sid(uint8_t(bus), uint8_t(dev), uint8_t(fn)).v;
+  return true;
+}
+
+// Parses one argument value; `err` gets what was expected.
+bool parse_value(Arg a, std::string_view w, uint64_t* v, std::string* err) {
+  switch (a) {
+    case Arg::DType:
+      if (lookup(kDTypes, w, v)) return true;
+      *err = "a domain type (second-stage, first-stage, nested, identity, blocking, sva)";
+      return false;
+    case Arg::Dev:
+      if (parse_bdf(w, v)) return true;
+      *err = "a device as bus:dev.fn";
+      return false;
+    case Arg::Size:
+      if (lookup(kSizes, w, v)) return true;
+      *err = "4K, 2M or 1G";
+      return false;
+    case Arg::Perm:
+      if (lookup(kPerms, w, v) && *v) return true;
+      *err = "r, w or rw";
+      return false;
+    case Arg::Access:
+      if (lookup(kAccess, w, v)) return true;
+      *err = "read or write";
+      return false;
+    case Arg::Cache:
+      if (lookup(kCaches, w, v)) return true;
+      *err = "context, pasid, iotlb, psc or devtlb";
+      return false;
+    case Arg::QErr:
+      if (lookup(kQErrs, w, v)) return true;
+      *err = "iqe, ite or ice";
+      return false;
+    default: break;
+  }
+  uint64_t x;
+  if (!parse_num(w, &x)) {
+    *err = "a number";
+    return false;
+  }
+  switch (a) {
+    case Arg::Dom:
+      if (x < 1 || x > 255) return *err = "a domain id 1..255", false;
+      break;
+    case Arg::Parent:
+      if (x > 255) return *err = "a domain id 1..255", false;
+      break;
+    case Arg::Levels:
+      if (x < 3 || x > 5) return *err = "3, 4 or 5 levels", false;
+      break;
+    case Arg::Pasid:
+      if (x >= (1u << 20)) return *err = "a PASID below 2^20", false;
+      x += 1;
+      break;
+    case Arg::Iova:
+    case Arg::Dst:
+      if (x > kAddrMask) return *err = "an address below 2^62", false;
+      break;
+    case Arg::Pa:
+      if (x < data_base() || x > kAddrMask) return *err = "an address in the data region (>= " + hex(data_base()) + ")", false;
+      break;
+    case Arg::N:
+    case Arg::Index:
+      if (x > 255) return *err = "a count 0..255", false;
+      break;
+    case Arg::Split:
+      if (x > 8) return *err = "a split 0..8", false;
+      break;
+    default: break;
+  }
+  *v = x;
+  return true;
+}
+
+std::vector<std::string_view> split_words(std::string_view s) {
+  std::vector<std::string_view> w;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
+    if (j > i) w.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return w;
+}
+
+// Parses "<name> args..." into op; `allowed` filters the kinds.
+bool parse_op(const std::vector<std::string_view>& w, size_t first, Op* op, std::string* err,
+              bool (*allowed)(OpKind)) {
+  if (first >= w.size()) return *err = "missing op", false;
+  bool found = false;
+  for (const OpSpec& s : kSpecs)
+    if (w[first] == s.name && s.kind != OpKind::Cpu2) {
+      op->kind = s.kind;
+      found = true;
+    }
+  if (w[first] == "cpu2") return *err = "cpu2 is only a schedule step", false;
+  if (!found) return *err = "unknown op '" + std::string(w[first]) + "'", false;
+  if (allowed && !allowed(op->kind))
+    return *err = "'" + std::string(w[first]) + "' cannot be used here", false;
+  const OpSpec& s = spec(op->kind);
+  for (const ArgSpec& a : s.args) op->set(a.arg, a.style == Style::Pos ? 0 : a.def);
+  if (op->kind == OpKind::Domain) op->set(Arg::Levels, 4);
+  std::vector<bool> filled(s.args.size(), false);
+  for (size_t i = first + 1; i < w.size(); ++i) {
+    std::string_view t = w[i];
+    size_t eq = t.find('=');
+    size_t k = 0;
+    bool matched = false;
+    for (const ArgSpec& a : s.args) {
+      bool hit = false;
+      if (eq != std::string_view::npos)
+        hit = a.style == Style::Key && t.substr(0, eq) == a.key;
+      else if (a.style == Style::Flag)
+        hit = t == a.key;
+      if (hit) {
+        if (a.style == Style::Flag) {
+          op->set(a.arg, 1);
+        } else {
+          uint64_t v;
+          std::string what;
+          if (!parse_value(a.arg, t.substr(eq + 1), &v, &what))
+            return *err = "'" + std::string(t) + "': expected " + what, false;
+          op->set(a.arg, v);
+        }
+        filled[k] = true;
+        matched = true;
+        break;
+      }
+      ++k;
+    }
+    if (!matched && eq == std::string_view::npos) {
+      k = 0;
+      for (const ArgSpec& a : s.args) {
+        if (a.style == Style::Pos && !filled[k]) {
+          uint64_t v;
+          std::string what;
+          if (!parse_value(a.arg, t, &v, &what))
+            return *err = "'" + std::string(t) + "': expected " + what, false;
+          op->set(a.arg, v);
+          filled[k] = matched = true;
+          break;
+        }
+        ++k;
+      }
+    }
+    if (!matched) return *err = "'" + std::string(t) + "' is not an argument of " + s.name, false;
+  }
+  size_t k = 0;
+  for (const ArgSpec& a : s.args) {
+    if (!filled[k] && (a.style == Style::Pos || a.always) && a.arg != Arg::Perm)
+      return *err = std::string(s.name) + ": missing " + (a.style == Style::Key ? a.key : "argument"), false;
+    ++k;
+  }
+  return true;
+}
+
+bool is_step_or_cpu2(OpKind k) { return is_hw_step(k); }
+
+}  // namespace
+
+// -------------------------------------------------------------- API --
+
+bool SchedPoint::operator==(const SchedPoint& o) const {
+  return kind == o.kind && index == o.index && step == o.step;
+}
+bool Op::operator==(const Op& o) const {
+  return kind == o.kind && a == o.a && sched == o.sched && choices == o.choices && sub == o.sub;
+}
+
+const char* op_name(OpKind k) { return spec(k).name; }
+
+bool is_api(OpKind k) { return k <= OpKind::RemovePasid; }
+
+bool is_hw_step(OpKind k) {
+  for (OpKind s : kSteps)
+    if (s == k && k != OpKind::Cpu2) return true;
+  return false;
+}
+
+bool is_cpu2_op(OpKind k) {
+  for (OpKind s : kCpu2Ops)
+    if (s == k) return true;
+  return false;
+}
+
+OpKind cpu2_kind(uint8_t index) { return kCpu2Ops[index % (sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]))]; }
+
+uint64_t size_of(const Op& op) {
+  static const uint64_t kBytes[] = {4096, 2ull << 20, 1ull << 30};
+  return kBytes[op.get(Arg::Size) % 3];
+}
+
+Program decode(std::span<const uint8_t> bytes) {
+  Reader r{bytes};
+  Program p;
+  r.byte();  // version: every value reads as the current one
+  uint8_t f = r.byte();
+  p.config.scalable = !(f & 1);
+  p.config.coherent = !(f & 2);
+  p.config.quantum_bits = (f & 4) ? 64 : 128;
+  p.config.cpu128 = !(f & 8);
+  p.config.caching_mode = f & 16;
+  p.config.five_level = !(f & 64);
+  uint8_t len = r.byte() % 33;
+  std::string name;
+  bool ok = true;
+  for (uint8_t i = 0; i < len; ++i) {
+    char c = char(r.byte());
+    ok &= writer_char(c);
+    name += c;
+  }
+  if (ok) p.writer = name;
+  while (!r.done()) p.ops.push_back(read_op(r));
+  return p;
+}
+
+std::vector<uint8_t> encode(const Program& p) {
+  std::vector<uint8_t> out;
+  out.push_back(kVersion);
+  const sim::Config& c = p.config;
+  out.push_back(uint8_t(!c.scalable | !c.coherent << 1 | (c.quantum_bits == 64) << 2 | !c.cpu128 << 3 |
+                        c.caching_mode << 4 | !c.five_level << 6));
+  out.push_back(uint8_t(p.writer.size()));
+  out.insert(out.end(), p.writer.begin(), p.writer.end());
+  for (const Op& op : p.ops) write_op(out, op);
+  return out;
+}
+
+std::string config_text(const sim::Config& c) {
+  std::string s = c.scalable ? "scalable" : "legacy";
+  s += c.coherent ? " coherent" : " noncoherent";
+  s += c.quantum_bits == 64 ? " quantum=64" : " quantum=128";
+  s += c.cpu128 ? " cpu128" : " cpu64";
+  if (c.caching_mode) s += " cm";
+  if (!c.five_level) s += " 4level";
+  return s;
+}
+
+std::string op_text(const Op& op) {
+  if (op.kind == OpKind::Cpu2) return "cpu2 " + (op.sub.empty() ? std::string("?") : op_text(op.sub.front()));
+  std::string s = op_name(op.kind);
+  append_args(s, op);
+  return s;
+}
+
+std::string to_text(const Program& p) {
+  std::string s = "writer " + (p.writer.empty() ? std::string("-") : p.writer) + "\n";
+  s += "config " + config_text(p.config) + "\n";
+  for (const Op& op : p.ops) {
+    s += op_text(op) + "\n";
+    for (const SchedPoint& sp : op.sched)
+      s += std::string("  @") + (sp.kind == sim::PointKind::Wait ? "wait " : "store ") +
+           std::to_string(sp.index) + ": " + op_text(sp.step.front()) + "\n";
+    if (!op.choices.empty()) {
+      s += "  @choices";
+      for (uint32_t c : op.choices) s += " " + std::to_string(c);
+      s += "\n";
+    }
+  }
+  return s;
+}
+
+bool parse(std::string_view text, Program* out, std::string* error) {
+  Program p;
+  int line_no = 0;
+  bool have_writer = false, have_config = false;
+  size_t pos = 0;
+  auto fail = [&](const std::string& m) {
+    *error = "line " + std::to_string(line_no) + ": " + m;
+    return false;
+  };
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t hash = line.find('#');
+    if (hash != std::string_view::npos) line = line.substr(0, hash);
+    std::vector<std::string_view> w = split_words(line);
+    if (w.empty()) {
+      if (nl == text.size()) break;
+      continue;
+    }
+    bool indented = line[0] == ' ' || line[0] == '\t';
+    if (w[0] == "writer") {
+      if (w.size() != 2) return fail("writer takes one name");
+      if (have_writer || !p.ops.empty()) return fail("writer must come first, once");
+      std::string name(w[1] == "-" ? "" : w[1]);
+      for (char c : name)
+        if (!writer_char(c)) return fail("writer name '" + name + "' has characters outside [a-z0-9-]");
+      if (name.size() > 32) return fail("writer name longer than 32");
+      p.writer = name;
+      have_writer = true;
+      continue;
+    }
+    if (w[0] == "config") {
+      if (have_config || !p.ops.empty()) return fail("config must come before the ops, once");
+      sim::Config c;
+      for (size_t i = 1; i < w.size(); ++i) {
+        std::string_view t = w[i];
+        if (t == "scalable") c.scalable = true;
+        else if (t == "legacy") c.scalable = false;
+        else if (t == "coherent") c.coherent = true;
+        else if (t == "noncoherent") c.coherent = false;
+        else if (t == "quantum=128") c.quantum_bits = 128;
+        else if (t == "quantum=64") c.quantum_bits = 64;
+        else if (t == "cpu128") c.cpu128 = true;
+        else if (t == "cpu64") c.cpu128 = false;
+        else if (t == "cm") c.caching_mode = true;
+        else if (t == "4level") c.five_level = false;
+        else return fail("unknown config word '" + std::string(t) + "'");
+      }
+      p.config = c;
+      have_config = true;
+      continue;
+    }
+    if (w[0].size() > 1 && w[0][0] == '@') {
+      if (!indented) return fail("schedule lines are indented under their op");
+      if (p.ops.empty()) return fail("schedule line before any op");
+      Op& op = p.ops.back();
+      if (w[0] == "@choices") {
+        for (size_t i = 1; i < w.size(); ++i) {
+          uint64_t v;
+          if (!parse_num(w[i], &v) || v > 0xffffffffu) return fail("'" + std::string(w[i]) + "': expected a choice");
+          op.choices.push_back(uint32_t(v));
+        }
+        if (op.choices.size() > 15) return fail("at most 15 choices per op");
+        continue;
+      }
+      SchedPoint sp;
+      if (w[0] == "@store") sp.kind = sim::PointKind::Store;
+      else if (w[0] == "@wait") sp.kind = sim::PointKind::Wait;
+      else return fail("unknown schedule line '" + std::string(w[0]) + "'");
+      if (w.size() < 3 || w[1].empty() || w[1].back() != ':')
+        return fail("expected '@store N: <step>'");
+      uint64_t idx;
+      if (!parse_num(w[1].substr(0, w[1].size() - 1), &idx) || idx < 1 || idx > 64)
+        return fail("schedule point index must be 1..64");
+      sp.index = uint32_t(idx);
+      Op step;
+      std::string err;
+      if (w[2] == "cpu2") {
+        Op sub;
+        if (!parse_op(w, 3, &sub, &err, is_cpu2_op)) return fail(err);
+        step.kind = OpKind::Cpu2;
+        step.sub.push_back(sub);
+      } else if (!parse_op(w, 2, &step, &err, is_step_or_cpu2)) {
+        return fail(err);
+      }
+      sp.step.push_back(step);
+      if (op.sched.size() >= 3) return fail("at most 3 schedule points per op");
+      op.sched.push_back(sp);
+      continue;
+    }
+    if (indented) return fail("unexpected indentation");
+    Op op;
+    std::string err;
+    if (!parse_op(w, 0, &op, &err, nullptr)) return fail(err);
+    p.ops.push_back(op);
+    if (nl == text.size()) break;
+  }
+  *out = p;
+  return true;
+}
+
+bool load(std::span<const uint8_t> bytes, Program* out, std::string* error) {
+  std::string_view s(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  // Text programs start with a comment, `writer` or `config`.
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  std::string_view head = s.substr(i);
+  bool text = head.substr(0, 7) == "writer " || head.substr(0, 7) == "config " || head.substr(0, 1) == "#";
+  if (text) return parse(s, out, error);
+  *out = decode(bytes);
+  return true;
+}
+
+}  // namespace vtd::prog

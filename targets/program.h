@@ -1,0 +1,98 @@
+// Programs: what the ops target runs (DESIGN.md section 8). One table of op
+// specs drives both forms:
+//  - binary: a versioned header, then ops; every byte string decodes (values
+//    wrap into range, missing bytes read as zero);
+//  - text: one op per line, schedule points indented under their op
+//    (`@store N: <step>`, `@wait N: <step>`, `@choices a b c`).
+// decode(encode(p)) == p, parse(to_text(p)) == p, and for any bytes b,
+// encode(decode(b)) is b's canonical form.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "simulator/config.h"
+#include "simulator/schedule.h"
+#include "simulator/types.h"
+
+namespace vtd::prog {
+
+enum class OpKind : uint8_t {
+  // iommu-core API
+  Domain, Free, Map, Unmap, Probe, Release, Vfs, SurpriseRemove, Attach, Replace, Detach,
+  SetPasid, RemovePasid,
+  // fault injection, applied to the next API op
+  FailNth, Inject,
+  // hardware steps (top level or at a schedule point)
+  Dma, Memcpy, Walk, ResumeWalks, Evict, Writeback, ProcessQueue,
+  // schedule step only: an op of the second CPU
+  Cpu2,
+  kCount
+};
+
+// Argument slots. An op's spec lists which it takes, in order.
+enum class Arg : uint8_t {
+  Dom, DType, Parent, Levels, Dev, Ats, PasidCap, Pasid, Iova, Dst, Pa, Size, Perm, Access, N,
+  Split, Cache, QErr, Index, kCount
+};
+
+struct Op;
+
+struct SchedPoint {
+  sim::PointKind kind = sim::PointKind::Store;  // Store or Wait
+  uint32_t index = 1;                           // 1-based, per kind, within the op
+  std::vector<Op> step;                         // exactly one op (a hardware step or cpu2)
+  bool operator==(const SchedPoint&) const;
+};
+
+struct Op {
+  OpKind kind = OpKind::Domain;
+  std::array<uint64_t, size_t(Arg::kCount)> a{};
+  std::vector<SchedPoint> sched;  // top-level ops only
+  std::vector<uint32_t> choices;  // schedule choices consumed in order (store delays, chunk orders)
+  std::vector<Op> sub;            // cpu2: the op
+  uint64_t get(Arg x) const { return a[size_t(x)]; }
+  Op& set(Arg x, uint64_t v) {
+    a[size_t(x)] = v;
+    return *this;
+  }
+  bool operator==(const Op&) const;
+};
+
+struct Program {
+  std::string writer;  // [a-z0-9-]*, may be empty
+  sim::Config config;
+  std::vector<Op> ops;
+  bool operator==(const Program&) const = default;
+};
+
+constexpr uint8_t kVersion = 1;
+constexpr uint64_t kNoPasidArg = 0;  // Arg::Pasid value meaning "no PASID"; PASID p is p + 1
+
+// Op kind facts.
+const char* op_name(OpKind k);
+bool is_api(OpKind k);         // an iommu-core call
+bool is_hw_step(OpKind k);     // may run at a schedule point
+bool is_cpu2_op(OpKind k);     // may run on the second CPU
+OpKind cpu2_kind(uint8_t index);  // index into the cpu2 op kinds (wraps)
+
+// Binary form.
+Program decode(std::span<const uint8_t> bytes);
+std::vector<uint8_t> encode(const Program& p);
+
+// Text form. parse() returns false with a one-line error on bad text.
+std::string to_text(const Program& p);
+std::string op_text(const Op& op);  // one line, no schedule points
+bool parse(std::string_view text, Program* out, std::string* error);
+// Text or binary: text when the bytes parse as a program text.
+bool load(std::span<const uint8_t> bytes, Program* out, std::string* error);
+
+// Helpers shared with the harness.
+uint64_t size_of(const Op& op);  // Arg::Size decoded (4 KiB, 2 MiB, 1 GiB)
+std::string config_text(const sim::Config& c);
+
+}  // namespace vtd::prog

@@ -1,0 +1,23 @@
+// Sub-commands of vtdfuzz-cli. Each returns the process exit code; bad
+// arguments are reported through UsageError (one line, exit 2).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vtd::tools {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using Args = std::vector<std::string>;
+
+int cmd_bench(const Args& args);
+int cmd_writers(const Args& args);
+int cmd_replay(const Args& args);
+int cmd_explain(const Args& args);
+int cmd_convert(const Args& args);
+
+}  // namespace vtd::tools
