@@ -173,6 +173,7 @@ Status Driver::init() {
   caps_.cm = cap & sim::cap::CM;
   caps_.cpu128 = cpu_->has_write128();
   five_level_ = cap & sim::cap::SAGAW_57;
+  if (!writer_.supports(caps_)) return Status::NoDev;
   root_ = cpu_->alloc_page(PageType::Root);
   if (!root_) return Status::NoMem;
   flush_cpu_cache(root_, sim::kPageSize);
@@ -348,7 +349,6 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
   auto cur = d.att.find(pasid);
   Domain* from = cur == d.att.end() ? nullptr : domain(cur->second);
   if (from == to) return Status::Ok;
-  if (!ctx.reserve_spare()) return Status::NoMem;
 
   std::vector<PhysAddr> fresh;
   auto rollback = [&](uint16_t did) {
@@ -376,6 +376,9 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
     new_did = may_alloc() ? dids_.alloc() : 0;
     if (!new_did) return rollback(0);
   }
+  // The call's temporary DID comes after the domain's own, so domains get
+  // the lowest free DIDs.
+  if (!ctx.reserve_spare()) return rollback(new_did);
 
   // Commit: publish new tables, then the entries.
   ctx.dev = &d;
@@ -395,7 +398,6 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
     ++to->users;
     if (new_did) to->did = new_did;
   }
-  cpu_->lock(lock_id(LockClass::Group, d.sid.v));
   if (caps_.scalable && !d.ctx_live && to) {
     sim::ScalableContextFields f;
     f.paside = d.caps.pasid;
@@ -421,7 +423,6 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
                uint16_t(to ? (to->fixed_did() ? DidAllocator::kDefaultDid : to->did) : 0),
                true};
   writer_.update(ctx, t);
-  cpu_->unlock(lock_id(LockClass::Group, d.sid.v));
 
   if (to)
     d.att[pasid] = to->id;
@@ -439,6 +440,18 @@ void Driver::domain_put(Domain& dom) {
 }
 
 // ---------------------------------------------------------- devices --
+
+// The iommu group mutex, held for the whole of a device call (as the iommu
+// core holds group->mutex around attach and release).
+class Driver::GroupLock {
+ public:
+  GroupLock(sim::CpuMemory& cpu, Sid sid) : cpu_(cpu), id_(lock_id(LockClass::Group, sid.v)) { cpu_.lock(id_); }
+  ~GroupLock() { cpu_.unlock(id_); }
+
+ private:
+  sim::CpuMemory& cpu_;
+  sim::LockId id_;
+};
 
 Status Driver::probe(Sid sid, DeviceCaps caps) {
   begin_call();
@@ -463,10 +476,12 @@ Status Driver::enable_vfs(Sid pf, uint8_t n) {
   if (!p || p->gone) return Status::NoDev;
   if (p->vf || n == 0 || n > 8 || pf.bus() == 0xff) return Status::Inval;
   if (!p->vfs.empty()) return Status::Busy;
+  // Every VF RID must be free before anything is allocated.
+  for (uint8_t i = 0; i < n; ++i)
+    if (devices_.count(Sid(uint8_t(pf.bus() + 1), 0, i).v)) return Status::Busy;
   std::vector<std::unique_ptr<Device>> made;
   for (uint8_t i = 0; i < n; ++i) {
     Sid vf(uint8_t(pf.bus() + 1), 0, i);
-    if (devices_.count(vf.v)) return Status::Busy;
     auto d = std::make_unique<Device>();
     bool ok_alloc = may_alloc();
     if (ok_alloc && caps_.scalable) {
@@ -504,9 +519,7 @@ Status Driver::release_device(Ctx& ctx, Device& d) {
     ctx.at = {EntryKind::ScalableContext, context_entry_pa(d.sid), d.sid, sim::kNoPasid};
     Transition t{ctx.at, read_entry(EntryKind::ScalableContext, ctx.at.pa),
                  Entry(EntryKind::ScalableContext), 0, 0, false};
-    cpu_->lock(lock_id(LockClass::Group, d.sid.v));
     writer_.update(ctx, t);
-    cpu_->unlock(lock_id(LockClass::Group, d.sid.v));
     d.ctx_live = false;
   }
   // Nothing can reach the PASID structures any more.
@@ -520,6 +533,7 @@ Status Driver::release(Sid sid) {
   begin_call();
   Device* d = device(sid);
   if (!d) return Status::NoDev;
+  GroupLock group(*cpu_, sid);
   // A release changes many entries: its only allocation point, the call's
   // temporary DID, is taken before any of them.
   Ctx ctx(*this);
@@ -669,6 +683,7 @@ Status Driver::attach(Sid sid, DomainId id) {
   if (!dom) return Status::NoDev;
   if (dom->type == DomainType::Sva) return Status::Inval;
   if (d->att.count(kRidPasid)) return Status::Busy;
+  GroupLock group(*cpu_, sid);
   Ctx ctx(*this);
   return switch_domain(ctx, *d, kRidPasid, dom->type == DomainType::Blocking ? nullptr : dom);
 }
@@ -680,6 +695,7 @@ Status Driver::replace(Sid sid, DomainId id) {
   Domain* dom = domain(id);
   if (!dom) return Status::NoDev;
   if (dom->type == DomainType::Sva || !d->att.count(kRidPasid)) return Status::Inval;
+  GroupLock group(*cpu_, sid);
   Ctx ctx(*this);
   return switch_domain(ctx, *d, kRidPasid, dom->type == DomainType::Blocking ? nullptr : dom);
 }
@@ -688,6 +704,7 @@ Status Driver::detach(Sid sid) {
   begin_call();
   Device* d = device(sid);
   if (!d) return Status::NoDev;
+  GroupLock group(*cpu_, sid);
   Ctx ctx(*this);
   return switch_domain(ctx, *d, kRidPasid, nullptr);
 }
@@ -701,6 +718,7 @@ Status Driver::set_pasid(Sid sid, uint32_t pasid, DomainId id) {
   if (!caps_.scalable || !d->caps.pasid || pasid == kRidPasid || pasid >= kMaxPasid)
     return Status::Inval;
   if (dom->type == DomainType::Sva && dom->sva_pasid != pasid) return Status::Inval;
+  GroupLock group(*cpu_, sid);
   Ctx ctx(*this);
   return switch_domain(ctx, *d, pasid, dom->type == DomainType::Blocking ? nullptr : dom);
 }
@@ -710,6 +728,7 @@ Status Driver::remove_pasid(Sid sid, uint32_t pasid) {
   Device* d = device(sid);
   if (!d) return Status::NoDev;
   if (pasid == kRidPasid || !d->att.count(pasid)) return Status::Inval;
+  GroupLock group(*cpu_, sid);
   Ctx ctx(*this);
   return switch_domain(ctx, *d, pasid, nullptr);
 }

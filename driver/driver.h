@@ -112,6 +112,7 @@ class Driver {
   struct Device;
   struct Attachment;
   class Ctx;
+  class GroupLock;
 
   Status begin_call();
   bool may_alloc();  // one allocation point: false when fail-nth says so

@@ -65,7 +65,7 @@ Status PageTable::map(TableOps& ops, sim::Iova iova, PhysAddr pa, uint64_t size,
   PhysAddr slot = table + 8 * level_index(iova, level);
   if (level == leaf) {
     if (pte_present(cpu.read64(slot))) return Status::Exist;
-    cpu.write64(slot, leaf_pte(pa, leaf, perm));
+    cpu.write64_once(slot, leaf_pte(pa, leaf, perm));  // a live table: one store
     ops.flush_cpu_cache(slot, 8);
     ++tables_[table].present;
     return Status::Ok;
@@ -156,7 +156,7 @@ PageTable::Unmapped PageTable::unmap(TableOps& ops, sim::Iova iova, uint64_t siz
         table = pte_addr(pte);
         continue;
       }
-      cpu.write64(slot, 0);
+      cpu.write64_once(slot, 0);
       ops.flush_cpu_cache(slot, 8);
       u.lo = any ? std::min(u.lo, base) : base;
       u.hi = std::max(u.hi, base + level_span(level));
@@ -165,7 +165,7 @@ PageTable::Unmapped PageTable::unmap(TableOps& ops, sim::Iova iova, uint64_t siz
       // Unlink tables this emptied; they are freed after the flush.
       for (PhysAddr t = table; !keep_tables && t != root_ && tables_[t].present == 0;) {
         PhysAddr parent_slot = tables_[t].slot;
-        cpu.write64(parent_slot, 0);
+        cpu.write64_once(parent_slot, 0);
         ops.flush_cpu_cache(parent_slot, 8);
         u.empty_tables.push_back(t);
         tables_.erase(t);

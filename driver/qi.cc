@@ -1,5 +1,7 @@
 #include "driver/qi.h"
 
+#include <algorithm>
+
 #include "simulator/registers.h"
 
 namespace vtd::drv {
@@ -30,12 +32,18 @@ void Qi::write_desc(sim::CpuMemory& cpu, uint32_t index, const Descriptor& d) {
 }
 
 Status Qi::submit(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch) {
-  if (batch.empty()) return Status::Ok;
-  if (batch.size() + 1 > entries_ / 4) return Status::Inval;
-  ++submissions_;
-  Status s = submit_once(cpu, batch);
-  if (s == Status::Io) s = submit_once(cpu, batch);  // once more after an error
-  return s;
+  // A batch larger than a quarter of the queue (an unmap on a domain with
+  // many cache tags) goes in several parts, in order, each waited for.
+  const size_t max = entries_ / 4 - 1;
+  for (size_t first = 0; first < batch.size(); first += max) {
+    const std::vector<Descriptor> part(batch.begin() + long(first),
+                                       batch.begin() + long(std::min(batch.size(), first + max)));
+    ++submissions_;
+    Status s = submit_once(cpu, part);
+    if (s == Status::Io) s = submit_once(cpu, part);  // once more after an error
+    if (!ok(s)) return s;
+  }
+  return Status::Ok;
 }
 
 Status Qi::submit_once(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch) {

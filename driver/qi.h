@@ -17,10 +17,12 @@ class Qi {
  public:
   // `lock` is the queue lock's id (taken around the descriptor writes).
   Status init(sim::CpuMemory& cpu, bool dw256, sim::LockId lock);
-  // Submits the batch plus a wait and waits for it. An IQE/ITE/ICE while it
-  // waits makes it resubmit once (the queue is kept moving as Linux does:
-  // a bad descriptor at the head is overwritten by the wait); a second error
-  // returns -EIO, a wait that never completes -ETIMEDOUT.
+  // Submits the batch plus a wait and waits for it (a batch larger than a
+  // quarter of the queue goes in several parts, in order, each with its own
+  // wait). An IQE/ITE/ICE while it waits makes it resubmit once (the queue
+  // is kept moving as Linux does: a bad descriptor at the head is
+  // overwritten by the wait); a second error returns -EIO, a wait that never
+  // completes -ETIMEDOUT.
   Status submit(sim::CpuMemory& cpu, const std::vector<sim::Descriptor>& batch);
   uint64_t submissions() const { return submissions_; }
 

@@ -111,6 +111,9 @@ class Writer {
   virtual ~Writer() = default;
   virtual Status update(WriterCtx& ctx, const Transition& t) = 0;
   virtual bool hitless(const Caps& caps, const sim::Entry& old, const sim::Entry& target) const = 0;
+  // A platform the flow was never written for makes the driver refuse to
+  // initialise (as AMD's driver fails probe without cmpxchg16b).
+  virtual bool supports(const Caps& caps) const { return true; }
 
   // Steps of the shared machinery that some flows change; the defaults
   // follow VTD-REFERENCE.md "What software must do".

@@ -36,7 +36,7 @@ inline uint32_t tag_seq(StoreTag t) { return t & 0x0fffffffu; }
 class PhysMemory {
  public:
   struct Layout {
-    PhysAddr data_base = 0x00200000;  // DMA data region (typed Data), 4 MiB
+    PhysAddr data_base = 0x00080000;  // DMA data region (typed Data), 4 MiB
     uint32_t data_pages = 1024;
     PhysAddr pool_base = 0x01000000;  // page allocator pool for tables and queues
     uint32_t pool_pages = 2048;

@@ -220,7 +220,9 @@ void Walker::entry_done(Walk& w) const {
       // Caching mode lets hardware cache not-present and faulting entries
       // too (spec 6.1); without it only entries that decode cleanly.
       if (f == FaultReason::None || hw_.cfg->caching_mode)
-        hw_.caches->ctx_fill(sid, e, e.kind == EntryKind::LegacyContext ? uint16_t(e.get(Field::DID)) : 0);
+        // A not-present entry cached under CM=1 is tagged DID 0 (spec 6.1).
+        hw_.caches->ctx_fill(sid, e,
+                             e.kind == EntryKind::LegacyContext && e.present() ? uint16_t(e.get(Field::DID)) : 0);
       w.ctx_ = e;
       context_ready(w);
       return;

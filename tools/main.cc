@@ -24,6 +24,8 @@ constexpr Command kCommands[] = {
     {"replay", "FILE... [--writer W]: run programs; exit 1 on a violation", cmd_replay},
     {"explain", "FILE [--writer W]: the program, its stores and hardware steps, the verdict", cmd_explain},
     {"convert", "--to-text|--to-binary IN OUT", cmd_convert},
+    {"hunt", "--target ops --writer W --time S [--engine libfuzzer|afl] [--empty]", cmd_hunt},
+    {"campaign", "[--time S] [--writers a,b] [--targets ops] [--engine E] [--jobs N]", cmd_campaign},
     {"help", "this list", cmd_help},
 };
 

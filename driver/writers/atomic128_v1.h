@@ -19,6 +19,8 @@ class Atomic128V1 : public Writer {
   bool hitless(const Caps&, const sim::Entry& old, const sim::Entry& target) const override {
     return old.present() && target.present();
   }
+  // The series makes INTEL_IOMMU depend on X86_64 and uses cmpxchg16b.
+  bool supports(const Caps& caps) const override { return caps.cpu128; }
 
  protected:
   static int chunks(const EntryRef& at) { return ops::entry_words(at.kind) / 2; }

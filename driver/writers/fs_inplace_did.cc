@@ -14,11 +14,21 @@ using sim::Field;
 
 class FsInplaceDid : public Atomic128V1 {
  public:
+  // Only the in-place first-stage replace is believed hitless; the rest of
+  // the driver is the series' (which breaks honestly where it must).
+  bool hitless(const Caps&, const Entry& old, const Entry& target) const override {
+    return fs_replace(old, target);
+  }
   Status update(WriterCtx& ctx, const Transition& t) override {
-    bool fs_replace = t.at.kind == sim::EntryKind::PasidEntry && t.old.present() &&
-                      t.target.present() && t.old.get(Field::PGTT) == sim::kPgttFirst &&
-                      t.target.get(Field::PGTT) == sim::kPgttFirst;
-    if (!fs_replace) return Atomic128V1::update(ctx, t);
+    if (t.at.kind != sim::EntryKind::PasidEntry || !fs_replace(t.old, t.target)) {
+      // Every other replace: teardown + setup, as merged.
+      if (!t.old.present() || !t.target.present()) return Atomic128V1::update(ctx, t);
+      if (t.changes_domain) ctx.tag_add(Side::New, t.new_did);
+      teardown(ctx, t.at, t.old, t.old_did);
+      setup(ctx, t.at, t.target, t.new_did);
+      if (t.changes_domain) ctx.tag_remove(Side::Old, t.old_did);
+      return Status::Ok;
+    }
     if (t.changes_domain) ctx.tag_add(Side::New, t.new_did);
     ctx.lock();
     store_chunk(ctx, t.at, t.target, 1);  // FSPTPTR
@@ -29,6 +39,12 @@ class FsInplaceDid : public Atomic128V1 {
     if (t.changes_domain) ctx.tag_remove(Side::Old, t.old_did);
     return Status::Ok;
   }
+
+ private:
+  static bool fs_replace(const Entry& old, const Entry& target) {
+    return old.kind == sim::EntryKind::PasidEntry && old.present() && target.present() &&
+           old.get(Field::PGTT) == sim::kPgttFirst && target.get(Field::PGTT) == sim::kPgttFirst;
+  }
 };
 
 VTDFUZZ_REGISTER_WRITER(FsInplaceDid, "fs-inplace-did",
@@ -37,6 +53,9 @@ VTDFUZZ_REGISTER_WRITER(FsInplaceDid, "fs-inplace-did",
 // split64 (B10): the series' 128-bit stores on a CPU without cmpxchg16b,
 // done as two plain 64-bit stores with no ordering step between them.
 class Split64 : public Atomic128V1 {
+ public:
+  bool supports(const Caps&) const override { return true; }
+
  protected:
   void store_chunk(WriterCtx& ctx, const EntryRef& at, const Entry& v, int c) override {
     ctx.cpu().write64(at.pa + 16ull * c, v.w[2 * c]);

@@ -15,6 +15,9 @@ class TeardownReplace : public Atomic128V1 {
     return Status::Ok;
   }
   bool hitless(const Caps&, const sim::Entry&, const sim::Entry&) const override { return false; }
+  // Falls back to ordered 64-bit halves without cmpxchg16b (seeds/001:
+  // "fall back to 64 bit operation automatically").
+  bool supports(const Caps&) const override { return true; }
 };
 
 VTDFUZZ_REGISTER_WRITER(TeardownReplace, "teardown-replace",

@@ -1,0 +1,217 @@
+#include "tools/hunt.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "driver/writer.h"
+#include "targets/harness.h"
+#include "tools/commands.h"
+#include "tools/process.h"
+
+namespace vtd::tools {
+namespace {
+
+// "vtdfuzz: VIOLATION P1 writer=legacy sig=0123... op=..." -> P1, sig
+bool parse_violation(const std::string& line, std::string* prop, std::string* sig) {
+  size_t v = line.find("vtdfuzz: VIOLATION ");
+  if (v == std::string::npos) return false;
+  std::istringstream in(line.substr(v + 19));
+  in >> *prop;
+  size_t s = line.find(" sig=");
+  *sig = s == std::string::npos ? "" : line.substr(s + 5, 16);
+  return true;
+}
+
+uint64_t stat_u64(const std::string& log, const std::string& key) {
+  size_t p = log.rfind(key);
+  if (p == std::string::npos) return 0;
+  return strtoull(log.c_str() + p + key.size(), nullptr, 10);
+}
+
+double stat_f(const std::string& text, const std::string& key) {
+  size_t p = text.rfind(key);
+  if (p == std::string::npos) return 0;
+  return strtod(text.c_str() + p + key.size(), nullptr);
+}
+
+std::string seeds_dir(const std::string& target) { return repo_root() + "/corpus/" + target; }
+
+HuntResult libfuzzer(const HuntSpec& s) {
+  HuntResult r;
+  std::string corpus = s.out + "/corpus";
+  make_dirs(corpus);
+  std::vector<std::string> argv = {target_binary("libfuzzer", s.target),
+                                   "-max_total_time=" + std::to_string(int(s.seconds + 0.5)),
+                                   "-print_final_stats=1",
+                                   "-timeout=10",
+                                   "-rss_limit_mb=4096",
+                                   "-artifact_prefix=" + s.out + "/"};
+  if (s.keep_going) {
+    argv.push_back("-fork=" + std::to_string(std::max(1, s.jobs)));
+    argv.push_back("-ignore_crashes=1");
+  }
+  argv.push_back(corpus);
+  if (!s.empty && file_exists(seeds_dir(s.target))) argv.push_back(seeds_dir(s.target));
+  std::vector<std::string> env = {"VTDFUZZ_WRITER=" + s.writer,
+                                  "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
+  std::vector<Finding> pending;  // violation line seen, input path not yet
+  auto on_line = [&](const std::string& line, double t) {
+    std::string prop, sig;
+    if (parse_violation(line, &prop, &sig)) {
+      bool seen = std::any_of(r.findings.begin(), r.findings.end(), [&](const Finding& f) { return f.sig == sig; });
+      if (!seen) pending.push_back({prop, sig, line.substr(line.find("vtdfuzz: VIOLATION")), t, ""});
+      return false;
+    }
+    if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
+        line.find("runtime error:") != std::string::npos)
+      pending.push_back({"crash", "sanitizer", line, t, ""});
+    size_t w = line.find("Test unit written to ");
+    if (w != std::string::npos && !pending.empty()) {
+      Finding f = pending.back();
+      pending.clear();
+      f.input = line.substr(w + 21);
+      r.findings.push_back(f);
+      for (const std::string& want : s.want)
+        if (f.property == want) return true;  // a campaign has what it came for
+    }
+    return false;  // plain mode: libFuzzer stops by itself after a crash
+  };
+  ProcResult p = run_process(argv, env, s.seconds + 60, s.out + "/fuzz.log", on_line);
+  r.seconds = p.seconds;
+  r.log = p.log;
+  // Fork mode reports progress as "#N: cov: ... exec/s: X"; plain mode prints final stats.
+  r.execs = stat_u64(p.log, "stat::number_of_executed_units: ");
+  r.exec_per_sec = stat_f(p.log, "stat::average_exec_per_sec: ");
+  if (!r.execs) {
+    size_t h = p.log.rfind("\n#");
+    if (h != std::string::npos) r.execs = strtoull(p.log.c_str() + h + 2, nullptr, 10);
+    r.exec_per_sec = r.seconds > 0 ? double(r.execs) / r.seconds : 0;
+  }
+  return r;
+}
+
+HuntResult afl(const HuntSpec& s) {
+  HuntResult r;
+  std::string seeds = seeds_dir(s.target);
+  if (s.empty || !file_exists(seeds)) {
+    seeds = s.out + "/seed-empty";
+    make_dirs(seeds);
+    write_bytes(seeds + "/empty", {prog::kVersion, 0, 0});  // a program with no ops
+  }
+  std::string out = s.out + "/afl";
+  std::vector<std::string> argv = {"afl-fuzz", "-i", seeds, "-o", out, "-V", std::to_string(int(s.seconds + 0.5)),
+                                   "--", target_binary("afl", s.target)};
+  std::vector<std::string> env = {"VTDFUZZ_WRITER=" + s.writer, "AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1",
+                                  "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1", "AFL_NO_AFFINITY=1",
+                                  "AFL_FAST_CAL=1", "AFL_SKIP_BIN_CHECK=1"};
+  if (!s.keep_going) env.push_back("AFL_BENCH_UNTIL_CRASH=1");
+  ProcResult p = run_process(argv, env, s.seconds + 60, s.out + "/fuzz.log");
+  r.seconds = p.seconds;
+  r.log = p.log;
+  std::string stats = read_text(out + "/default/fuzzer_stats");
+  r.execs = stat_u64(stats, "execs_done        : ");
+  r.exec_per_sec = stat_f(stats, "execs_per_sec     : ");
+  // AFL++ names crashes id:N,...,time:<ms>,...: replay each to classify it.
+  std::string crashes = out + "/default/crashes";
+  for (const std::string& name : list_dir(crashes)) {
+    if (name.rfind("id:", 0) != 0) continue;
+    std::string path = crashes + "/" + name;
+    std::string bytes = read_text(path);
+    prog::Program pr = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    harness::Options o;
+    o.writer = s.writer;
+    harness::Result hr = harness::run(pr, o);
+    if (!hr.violated) continue;
+    char sig[20];
+    snprintf(sig, sizeof sig, "%016llx", (unsigned long long)hr.violation.signature);
+    if (std::any_of(r.findings.begin(), r.findings.end(), [&](const Finding& f) { return f.sig == sig; })) continue;
+    size_t t = name.find("time:");
+    double secs = t == std::string::npos ? r.seconds : strtod(name.c_str() + t + 5, nullptr) / 1000.0;
+    r.findings.push_back({oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), secs, path});
+  }
+  std::sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) { return a.seconds < b.seconds; });
+  return r;
+}
+
+}  // namespace
+
+std::string target_binary(const std::string& engine, const std::string& target) {
+  return repo_root() + (engine == "afl" ? "/build/afl/targets/fuzz_" : "/build/fuzz/targets/fuzz_") + target;
+}
+
+HuntResult hunt(const HuntSpec& s) {
+  if (!file_exists(target_binary(s.engine, s.target)))
+    throw UsageError("no " + s.engine + " build of target '" + s.target + "' (" + target_binary(s.engine, s.target) + ")");
+  remove_tree(s.out);
+  make_dirs(s.out);
+  return s.engine == "afl" ? afl(s) : libfuzzer(s);
+}
+
+prog::Program save_reproducer(const std::string& input, const std::string& writer, const std::string& stem) {
+  std::string bytes = read_text(input);
+  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  p.writer = writer;
+  write_text(stem + ".txt", prog::to_text(p));
+  write_bytes(stem + ".bin", prog::encode(p));
+  return p;
+}
+
+// ---------------------------------------------------------------- hunt --
+
+int cmd_hunt(const Args& args) {
+  HuntSpec s;
+  bool have_writer = false, have_time = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--target") {
+      s.target = value();
+      if (s.target != "ops") throw UsageError("unknown target '" + s.target + "' (ops)");
+    } else if (a == "--writer") {
+      s.writer = value();
+      if (!drv::make_writer(s.writer)) throw UsageError("unknown writer '" + s.writer + "' (see ./vtdfuzz writers)");
+      have_writer = true;
+    } else if (a == "--time") {
+      std::string v = value();
+      char* end = nullptr;
+      s.seconds = strtod(v.c_str(), &end);
+      if (*end || s.seconds <= 0) throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
+      have_time = true;
+    } else if (a == "--engine") {
+      s.engine = value();
+      if (s.engine != "libfuzzer" && s.engine != "afl") throw UsageError("unknown engine '" + s.engine + "' (libfuzzer, afl)");
+    } else if (a == "--empty") {
+      s.empty = true;
+    } else {
+      throw UsageError("unknown argument '" + a + "'");
+    }
+  }
+  if (!have_writer) throw UsageError("hunt needs --writer W");
+  if (!have_time) throw UsageError("hunt needs --time S");
+  s.out = repo_root() + "/out/hunt/" + s.target + "-" + s.writer + "-" + s.engine;
+  HuntResult r = hunt(s);
+  int rc = 0;
+  if (!r.findings.empty()) {
+    const Finding& f = r.findings.front();
+    std::printf("found %s after %.1f s, %llu execs\n", f.property.c_str(), f.seconds, (unsigned long long)r.execs);
+    std::printf("exec/s %.0f\n", r.exec_per_sec);
+    std::printf("%s\n", f.line.c_str());
+    if (!f.input.empty() && file_exists(f.input)) {
+      save_reproducer(f.input, s.writer, s.out + "/reproducer");
+      std::printf("reproducer: %s/reproducer.txt (and .bin)\n", s.out.c_str());
+    }
+    rc = 1;
+  } else {
+    std::printf("not found in %.0f s, %llu execs\n", r.seconds, (unsigned long long)r.execs);
+    std::printf("exec/s %.0f\n", r.exec_per_sec);
+  }
+  return rc;
+}
+
+}  // namespace vtd::tools

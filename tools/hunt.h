@@ -1,0 +1,52 @@
+// Fuzzing a writer with libFuzzer or AFL++ through the ops target, and
+// turning what the engine saves into a readable reproducer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "targets/program.h"
+
+namespace vtd::tools {
+
+struct HuntSpec {
+  std::string target = "ops";
+  std::string writer;
+  std::string engine = "libfuzzer";  // or "afl"
+  double seconds = 60;
+  bool empty = false;       // start from an empty corpus (no seeds)
+  bool keep_going = false;  // campaign: continue after a violation (libFuzzer -fork)
+  int jobs = 1;
+  std::vector<std::string> want;  // stop early once one of these properties is found
+  std::string out;                // output directory
+};
+
+struct Finding {
+  std::string property;  // "P1" (or "crash" for a sanitizer report)
+  std::string sig;       // signature (hex)
+  std::string line;      // the engine's summary line
+  double seconds = 0;    // time to first sighting
+  std::string input;     // the saved input
+};
+
+struct HuntResult {
+  std::vector<Finding> findings;  // first of each signature, in order
+  double seconds = 0;
+  uint64_t execs = 0;
+  double exec_per_sec = 0;
+  std::string log;
+};
+
+HuntResult hunt(const HuntSpec& spec);
+
+// The binary of a target for an engine: build/fuzz/targets/fuzz_<t> (libFuzzer)
+// or build/afl/targets/fuzz_<t>.
+std::string target_binary(const std::string& engine, const std::string& target);
+
+// Writes `<stem>.txt` and `<stem>.bin` for an engine input, with the
+// program's writer set; returns the program.
+prog::Program save_reproducer(const std::string& input, const std::string& writer, const std::string& stem);
+
+}  // namespace vtd::tools
