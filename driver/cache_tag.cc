@@ -22,7 +22,8 @@ uint8_t address_mask(sim::Iova iova, uint64_t size, sim::Iova* base) {
   return am;
 }
 
-void CacheTags::flush_range(sim::Iova iova, uint64_t size, const std::function<bool(sim::Sid)>& gone,
+void CacheTags::flush_range(sim::Iova iova, uint64_t size,
+                            const std::function<bool(sim::Sid)>& gone,
                             std::vector<Descriptor>* iotlb, std::vector<Descriptor>* devtlb) const {
   sim::Iova base;
   uint8_t am = address_mask(iova, size, &base);
@@ -37,11 +38,13 @@ void CacheTags::flush_range(sim::Iova iova, uint64_t size, const std::function<b
         add(iotlb, t.first_stage ? desc::piotlb_page(t.did, t.pasid, base, am)
                                  : desc::iotlb_page(t.did, base, am));
         break;
-      case CacheTag::Kind::NestingIotlb: add(iotlb, desc::iotlb_domain(t.did)); break;
+      case CacheTag::Kind::NestingIotlb:
+        add(iotlb, desc::iotlb_domain(t.did));
+        break;
       case CacheTag::Kind::DevTlb:
         if (gone && gone(t.sid)) break;
-        add(devtlb, t.pasid == 0 ? desc::devtlb(t.sid, base, am)
-                                 : desc::pdevtlb(t.sid, t.pasid, base, am));
+        add(devtlb,
+            t.pasid == 0 ? desc::devtlb(t.sid, base, am) : desc::pdevtlb(t.sid, t.pasid, base, am));
         break;
       case CacheTag::Kind::NestingDevTlb:
         if (gone && gone(t.sid)) break;

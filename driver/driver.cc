@@ -83,9 +83,12 @@ class Driver::Ctx final : public WriterCtx, public TableOps {
 
   std::vector<Descriptor> inv_entry_cache(uint16_t did) override {
     switch (at.kind) {
-      case EntryKind::LegacyContext: return {desc::context_device(did, at.sid)};
-      case EntryKind::ScalableContext: return {desc::context_device(0, at.sid)};
-      default: return {desc::pasid_cache_pasid(did, at.pasid)};
+      case EntryKind::LegacyContext:
+        return {desc::context_device(did, at.sid)};
+      case EntryKind::ScalableContext:
+        return {desc::context_device(0, at.sid)};
+      default:
+        return {desc::pasid_cache_pasid(did, at.pasid)};
     }
   }
 
@@ -129,7 +132,9 @@ class Driver::Ctx final : public WriterCtx, public TableOps {
   // TableOps
   PhysAddr alloc_table() override { return d_.alloc_page(PageType::PageTable); }
   void free_table(PhysAddr pa) override { cpu().free_page(pa); }
-  void publish(PhysAddr slot, uint64_t value) override { d_.writer_.publish_table(*this, slot, value); }
+  void publish(PhysAddr slot, uint64_t value) override {
+    d_.writer_.publish_table(*this, slot, value);
+  }
 
  private:
   void tags(Side s, uint16_t did, bool add) {
@@ -220,7 +225,9 @@ Driver::Device* Driver::device(Sid sid) {
   auto it = devices_.find(sid.v);
   return it == devices_.end() ? nullptr : it->second.get();
 }
-bool Driver::has_device(Sid sid) const { return devices_.count(sid.v) != 0; }
+bool Driver::has_device(Sid sid) const {
+  return devices_.count(sid.v) != 0;
+}
 
 uint32_t Driver::sva_pasid(DomainId id) const {
   const Domain* d = domain(id);
@@ -254,14 +261,16 @@ std::string Driver::dump() const {
   std::string s;
   char buf[200];
   for (auto& [id, d] : domains_) {
-    snprintf(buf, sizeof buf, "domain %u %s parent=%u did=%u users=%u children=%u tags=%zu pages=%zu\n",
-             id, domain_type_name(d->type), d->parent, d->did, d->users, d->children,
+    snprintf(buf, sizeof buf,
+             "domain %u %s parent=%u did=%u users=%u children=%u tags=%zu pages=%zu\n", id,
+             domain_type_name(d->type), d->parent, d->did, d->users, d->children,
              d->tags.all().size(), d->pt ? d->pt->pages().size() : 0);
     s += buf;
   }
   for (auto& [v, d] : devices_) {
-    snprintf(buf, sizeof buf, "device %s gone=%d vfs=%zu ctx=%d tables=%zu att=", d->sid.str().c_str(),
-             d->gone, d->vfs.size(), d->ctx_live, d->pasid_tables.size());
+    snprintf(buf, sizeof buf,
+             "device %s gone=%d vfs=%zu ctx=%d tables=%zu att=", d->sid.str().c_str(), d->gone,
+             d->vfs.size(), d->ctx_live, d->pasid_tables.size());
     s += buf;
     for (auto& [p, dom] : d->att) s += std::to_string(p) + ":" + std::to_string(dom) + " ";
     s += "\n";
@@ -276,7 +285,8 @@ PhysAddr Driver::context_entry_pa(Sid sid) const {
   bool upper = caps_.scalable && sid.devfn() >= 128;
   auto it = context_tables_.find(uint16_t(sid.bus() << 1 | upper));
   if (it == context_tables_.end()) return 0;
-  return caps_.scalable ? it->second + 32ull * (sid.devfn() & 0x7f) : it->second + 16ull * sid.devfn();
+  return caps_.scalable ? it->second + 32ull * (sid.devfn() & 0x7f)
+                        : it->second + 16ull * sid.devfn();
 }
 
 Entry Driver::read_entry(EntryKind k, PhysAddr pa) {
@@ -285,7 +295,9 @@ Entry Driver::read_entry(EntryKind k, PhysAddr pa) {
   return e;
 }
 
-static uint8_t aw_for_levels(int levels) { return uint8_t(levels - 2); }
+static uint8_t aw_for_levels(int levels) {
+  return uint8_t(levels - 2);
+}
 
 Entry Driver::target_entry(const Device& d, uint32_t pasid, const Domain* dom) const {
   (void)pasid;
@@ -336,7 +348,8 @@ Entry Driver::target_entry(const Device& d, uint32_t pasid, const Domain* dom) c
       f.pgtt = sim::kPgttPassThrough;
       f.aw = max_aw;
       break;
-    default: break;
+    default:
+      break;
   }
   return sim::encode(f);
 }
@@ -411,7 +424,8 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
     d.ctx_live = true;
   }
   if (caps_.scalable)
-    ctx.at = {EntryKind::PasidEntry, d.pasid_tables[dir_index] + 64ull * (pasid & 0x3f), d.sid, pasid};
+    ctx.at = {EntryKind::PasidEntry, d.pasid_tables[dir_index] + 64ull * (pasid & 0x3f), d.sid,
+              pasid};
   else
     ctx.at = {EntryKind::LegacyContext, context_entry_pa(d.sid), d.sid, sim::kNoPasid};
   ctx.from = from;
@@ -445,7 +459,9 @@ void Driver::domain_put(Domain& dom) {
 // core holds group->mutex around attach and release).
 class Driver::GroupLock {
  public:
-  GroupLock(sim::CpuMemory& cpu, Sid sid) : cpu_(cpu), id_(lock_id(LockClass::Group, sid.v)) { cpu_.lock(id_); }
+  GroupLock(sim::CpuMemory& cpu, Sid sid) : cpu_(cpu), id_(lock_id(LockClass::Group, sid.v)) {
+    cpu_.lock(id_);
+  }
   ~GroupLock() { cpu_.unlock(id_); }
 
  private:
@@ -517,8 +533,12 @@ Status Driver::release_device(Ctx& ctx, Device& d) {
     ctx.dev = &d;
     ctx.from = ctx.to = nullptr;
     ctx.at = {EntryKind::ScalableContext, context_entry_pa(d.sid), d.sid, sim::kNoPasid};
-    Transition t{ctx.at, read_entry(EntryKind::ScalableContext, ctx.at.pa),
-                 Entry(EntryKind::ScalableContext), 0, 0, false};
+    Transition t{ctx.at,
+                 read_entry(EntryKind::ScalableContext, ctx.at.pa),
+                 Entry(EntryKind::ScalableContext),
+                 0,
+                 0,
+                 false};
     writer_.update(ctx, t);
     d.ctx_live = false;
   }
@@ -659,12 +679,13 @@ Status Driver::unmap(DomainId id, sim::Iova iova, uint64_t size) {
   if (u.hi > u.lo) {
     UnmapFlush f;
     cpu_->lock(lock_id(LockClass::Cache, id));
-    d->tags.flush_range(u.lo, u.hi - u.lo,
-                        [this](Sid s) {
-                          Device* dv = device(s);
-                          return !dv || dv->gone;
-                        },
-                        &f.iotlb, &f.devtlb);
+    d->tags.flush_range(
+        u.lo, u.hi - u.lo,
+        [this](Sid s) {
+          Device* dv = device(s);
+          return !dv || dv->gone;
+        },
+        &f.iotlb, &f.devtlb);
     f.free_pages = std::move(u.empty_tables);
     writer_.unmap_flush(ctx, f);
     cpu_->unlock(lock_id(LockClass::Cache, id));

@@ -26,7 +26,15 @@ namespace vtd::drv {
 
 using DomainId = uint32_t;  // chosen by the caller; 0 is "no domain"
 
-enum class DomainType : uint8_t { SecondStage, FirstStage, Nested, Identity, Blocking, Sva, kCount };
+enum class DomainType : uint8_t {
+  SecondStage,
+  FirstStage,
+  Nested,
+  Identity,
+  Blocking,
+  Sva,
+  kCount
+};
 const char* domain_type_name(DomainType t);
 
 enum Perm : uint8_t { kRead = 1, kWrite = 2 };
@@ -82,9 +90,9 @@ class Driver {
 
   // Attachment of a device's requests without PASID (RID; RID_PASID in
   // scalable mode) and of PASIDs.
-  Status attach(sim::Sid sid, DomainId id);   // -EBUSY when attached: use replace
-  Status replace(sim::Sid sid, DomainId id);  // iommufd HWPT replace
-  Status detach(sim::Sid sid);                // to the blocking domain
+  Status attach(sim::Sid sid, DomainId id);                     // -EBUSY when attached: use replace
+  Status replace(sim::Sid sid, DomainId id);                    // iommufd HWPT replace
+  Status detach(sim::Sid sid);                                  // to the blocking domain
   Status set_pasid(sim::Sid sid, uint32_t pasid, DomainId id);  // set or replace
   Status remove_pasid(sim::Sid sid, uint32_t pasid);
 

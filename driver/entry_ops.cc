@@ -5,9 +5,13 @@ namespace vtd::drv::ops {
 using sim::Entry;
 using sim::EntryKind;
 
-int entry_words(EntryKind k) { return k == EntryKind::PasidEntry ? 4 : 2; }
+int entry_words(EntryKind k) {
+  return k == EntryKind::PasidEntry ? 4 : 2;
+}
 
-int quanta(const Caps& caps, EntryKind k) { return entry_words(k) / caps.store_words(); }
+int quanta(const Caps& caps, EntryKind k) {
+  return entry_words(k) / caps.store_words();
+}
 
 void store_quantum(WriterCtx& ctx, const EntryRef& at, const Entry& v, int q) {
   if (ctx.caps().cpu128)
@@ -71,7 +75,8 @@ void teardown(WriterCtx& ctx, const EntryRef& at, const Entry& old, uint16_t old
   clflush_entry(ctx, at);
 }
 
-void setup(WriterCtx& ctx, const EntryRef& at, const Entry& cur, const Entry& target, uint16_t did) {
+void setup(WriterCtx& ctx, const EntryRef& at, const Entry& cur, const Entry& target,
+           uint16_t did) {
   ctx.lock();
   int n = quanta(ctx.caps(), at.kind);
   for (int q = 1; q < n; ++q)

@@ -14,10 +14,14 @@ namespace {
 constexpr uint64_t kPs = 1ull << 7;  // large page, both formats
 int leaf_level_for(uint64_t size) {
   switch (size) {
-    case 4096: return 1;
-    case 2ull << 20: return 2;
-    case 1ull << 30: return 3;
-    default: return 0;
+    case 4096:
+      return 1;
+    case 2ull << 20:
+      return 2;
+    case 1ull << 30:
+      return 3;
+    default:
+      return 0;
   }
 }
 }  // namespace
@@ -29,11 +33,17 @@ uint64_t PageTable::leaf_pte(PhysAddr pa, int level, uint8_t perm) const {
   return v;
 }
 
-uint64_t PageTable::table_pte(PhysAddr table) const { return table | 3; }
+uint64_t PageTable::table_pte(PhysAddr table) const {
+  return table | 3;
+}
 
-bool PageTable::pte_present(uint64_t pte) const { return first_stage_ ? (pte & 1) : (pte & 3); }
+bool PageTable::pte_present(uint64_t pte) const {
+  return first_stage_ ? (pte & 1) : (pte & 3);
+}
 
-bool PageTable::pte_leaf(uint64_t pte, int level) const { return level == 1 || (pte & kPs); }
+bool PageTable::pte_leaf(uint64_t pte, int level) const {
+  return level == 1 || (pte & kPs);
+}
 
 Status PageTable::init(TableOps& ops) {
   root_ = ops.alloc_table();
@@ -136,7 +146,8 @@ Status PageTable::prealloc(TableOps& ops, sim::Iova limit) {
   return Status::Ok;
 }
 
-PageTable::Unmapped PageTable::unmap(TableOps& ops, sim::Iova iova, uint64_t size, bool keep_tables) {
+PageTable::Unmapped PageTable::unmap(TableOps& ops, sim::Iova iova, uint64_t size,
+                                     bool keep_tables) {
   Unmapped u;
   sim::CpuMemory& cpu = ops.cpu();
   sim::Iova end = std::min<uint64_t>(iova + size, limit());

@@ -40,7 +40,7 @@ class PageTable {
   Status map(TableOps& ops, sim::Iova iova, sim::PhysAddr pa, uint64_t size, uint8_t perm);
 
   struct Unmapped {
-    sim::Iova lo = 0, hi = 0;                // the range whose leaves were cleared
+    sim::Iova lo = 0, hi = 0;                 // the range whose leaves were cleared
     std::vector<sim::PhysAddr> empty_tables;  // unlinked, to free after the flush
   };
   // Clears every mapping that intersects [iova, iova+size).

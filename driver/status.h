@@ -17,6 +17,8 @@ enum class Status : int16_t {
 };
 
 const char* status_name(Status s);  // "ok", "-ENOMEM", ...
-inline bool ok(Status s) { return s == Status::Ok; }
+inline bool ok(Status s) {
+  return s == Status::Ok;
+}
 
 }  // namespace vtd::drv

@@ -6,14 +6,22 @@ namespace vtd::drv {
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::Ok: return "ok";
-    case Status::Io: return "-EIO";
-    case Status::NoMem: return "-ENOMEM";
-    case Status::Busy: return "-EBUSY";
-    case Status::Exist: return "-EEXIST";
-    case Status::NoDev: return "-ENODEV";
-    case Status::Inval: return "-EINVAL";
-    case Status::TimedOut: return "-ETIMEDOUT";
+    case Status::Ok:
+      return "ok";
+    case Status::Io:
+      return "-EIO";
+    case Status::NoMem:
+      return "-ENOMEM";
+    case Status::Busy:
+      return "-EBUSY";
+    case Status::Exist:
+      return "-EEXIST";
+    case Status::NoDev:
+      return "-ENODEV";
+    case Status::Inval:
+      return "-EINVAL";
+    case Status::TimedOut:
+      return "-ETIMEDOUT";
   }
   return "?";
 }
@@ -42,13 +50,17 @@ std::vector<WriterInfo>& registry() {
 }
 }  // namespace
 
-WriterRegistrar::WriterRegistrar(std::string_view name, std::string_view summary, WriterFactory make) {
+WriterRegistrar::WriterRegistrar(std::string_view name, std::string_view summary,
+                                 WriterFactory make) {
   auto& r = registry();
   r.push_back({name, summary, make});
-  std::sort(r.begin(), r.end(), [](const WriterInfo& a, const WriterInfo& b) { return a.name < b.name; });
+  std::sort(r.begin(), r.end(),
+            [](const WriterInfo& a, const WriterInfo& b) { return a.name < b.name; });
 }
 
-const std::vector<WriterInfo>& writers() { return registry(); }
+const std::vector<WriterInfo>& writers() {
+  return registry();
+}
 
 std::unique_ptr<Writer> make_writer(std::string_view name) {
   for (const WriterInfo& w : registry())

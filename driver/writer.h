@@ -148,8 +148,9 @@ struct WriterRegistrar {
 #define VTDFUZZ_WRITER_CAT2(a, b) a##b
 #define VTDFUZZ_WRITER_CAT(a, b) VTDFUZZ_WRITER_CAT2(a, b)
 // VTDFUZZ_REGISTER_WRITER(MyWriter, "my-writer", "one-line summary");
-#define VTDFUZZ_REGISTER_WRITER(Class, name, summary)                                        \
+#define VTDFUZZ_REGISTER_WRITER(Class, name, summary)                                     \
   static const ::vtd::drv::WriterRegistrar VTDFUZZ_WRITER_CAT(vtdfuzz_writer_, __LINE__)( \
-      name, summary, []() -> std::unique_ptr<::vtd::drv::Writer> { return std::make_unique<Class>(); })
+      name, summary,                                                                      \
+      []() -> std::unique_ptr<::vtd::drv::Writer> { return std::make_unique<Class>(); })
 
 }  // namespace vtd::drv

@@ -24,8 +24,19 @@ const char* property_name(Property p);   // "P1"
 const char* property_title(Property p);  // "torn-entry"
 
 enum class Call : uint8_t {
-  Domain, Free, Map, Unmap, Probe, Release, Vfs, SurpriseRemove, Attach, Replace, Detach,
-  SetPasid, RemovePasid,
+  Domain,
+  Free,
+  Map,
+  Unmap,
+  Probe,
+  Release,
+  Vfs,
+  SurpriseRemove,
+  Attach,
+  Replace,
+  Detach,
+  SetPasid,
+  RemovePasid,
   Hardware,  // a top-level hardware step (dma, walk, ...)
 };
 
@@ -132,7 +143,8 @@ class Oracle final : public sim::Observer {
   void apply(const InFlight& f);
   std::vector<Trans> transitions(const ApiCall& c) const;
   bool key_of(sim::Sid sid, uint32_t pasid, uint32_t* key) const;
-  void domain_outcomes(drv::DomainId id, sim::Iova iova, std::vector<Outcome>* out, int depth = 0) const;
+  void domain_outcomes(drv::DomainId id, sim::Iova iova, std::vector<Outcome>* out,
+                       int depth = 0) const;
   std::vector<Outcome> allowed(sim::Sid sid, uint32_t pasid, sim::Iova iova) const;
   bool in_transition(sim::Sid sid, uint32_t key, const Trans** t = nullptr) const;
   bool mapped_alike(drv::DomainId a, drv::DomainId b, sim::Iova iova) const;

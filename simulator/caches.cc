@@ -46,8 +46,8 @@ uint32_t erase_matching(Map& m, Pred pred) {
 const ContextLine* Caches::ctx_lookup(Sid sid) {
   auto it = ctx_.find(sid.v);
   if (it == ctx_.end()) return nullptr;
-  emit(EventKind::CacheHit, CacheKind::Context, sid, kNoPasid, it->second.did, 0,
-       &it->second.entry, nullptr);
+  emit(EventKind::CacheHit, CacheKind::Context, sid, kNoPasid, it->second.did, 0, &it->second.entry,
+       nullptr);
   return &it->second;
 }
 
@@ -114,9 +114,10 @@ uint32_t Caches::pasid_inv_domain(uint16_t did) {
 uint32_t Caches::pasid_inv_pasid(uint16_t did, uint32_t pasid) {
   // A not-present line (cached only with CM=1) has no DID of its own: any
   // PASID-selective invalidation of its PASID drops it.
-  uint32_t n = erase_matching(pasid_, [&](const std::pair<uint16_t, uint32_t>& k, const PasidLine& l) {
-    return (l.did == did || !l.entry.present()) && k.second == pasid;
-  });
+  uint32_t n =
+      erase_matching(pasid_, [&](const std::pair<uint16_t, uint32_t>& k, const PasidLine& l) {
+        return (l.did == did || !l.entry.present()) && k.second == pasid;
+      });
   emit(EventKind::CacheInval, CacheKind::Pasid, Sid(), pasid, did, 0, nullptr, nullptr, n);
   return n;
 }
@@ -221,19 +222,26 @@ uint32_t Caches::devtlb_inv(Sid sid, uint32_t pasid, bool all_pasids, const Addr
 }
 
 uint32_t Caches::devtlb_drop_device(Sid sid) {
-  return erase_matching(devtlb_, [&](const DevTlbKey& k, const Translation&) { return k.sid == sid.v; });
+  return erase_matching(devtlb_,
+                        [&](const DevTlbKey& k, const Translation&) { return k.sid == sid.v; });
 }
 
 // ------------------------------------------------------- schedule eviction
 
 size_t Caches::size(CacheKind c) const {
   switch (c) {
-    case CacheKind::Context: return ctx_.size();
-    case CacheKind::Pasid: return pasid_.size();
-    case CacheKind::Iotlb: return iotlb_.size();
-    case CacheKind::Psc: return psc_.size();
-    case CacheKind::DevTlb: return devtlb_.size();
-    case CacheKind::kCount: break;
+    case CacheKind::Context:
+      return ctx_.size();
+    case CacheKind::Pasid:
+      return pasid_.size();
+    case CacheKind::Iotlb:
+      return iotlb_.size();
+    case CacheKind::Psc:
+      return psc_.size();
+    case CacheKind::DevTlb:
+      return devtlb_.size();
+    case CacheKind::kCount:
+      break;
   }
   return 0;
 }
@@ -252,12 +260,23 @@ bool erase_nth(Map& m, uint32_t index) {
 bool Caches::evict(CacheKind c, uint32_t index) {
   bool ok = false;
   switch (c) {
-    case CacheKind::Context: ok = erase_nth(ctx_, index); break;
-    case CacheKind::Pasid: ok = erase_nth(pasid_, index); break;
-    case CacheKind::Iotlb: ok = erase_nth(iotlb_, index); break;
-    case CacheKind::Psc: ok = erase_nth(psc_, index); break;
-    case CacheKind::DevTlb: ok = erase_nth(devtlb_, index); break;
-    case CacheKind::kCount: break;
+    case CacheKind::Context:
+      ok = erase_nth(ctx_, index);
+      break;
+    case CacheKind::Pasid:
+      ok = erase_nth(pasid_, index);
+      break;
+    case CacheKind::Iotlb:
+      ok = erase_nth(iotlb_, index);
+      break;
+    case CacheKind::Psc:
+      ok = erase_nth(psc_, index);
+      break;
+    case CacheKind::DevTlb:
+      ok = erase_nth(devtlb_, index);
+      break;
+    case CacheKind::kCount:
+      break;
   }
   if (ok) emit(EventKind::CacheEvict, c, Sid(), kNoPasid, 0, 0, nullptr, nullptr);
   return ok;

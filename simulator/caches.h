@@ -14,8 +14,8 @@
 namespace vtd::sim {
 
 struct ContextLine {
-  Entry entry;      // the context entry as fetched
-  uint16_t did = 0; // legacy: the entry's DID; scalable: 0 (no DID in the entry)
+  Entry entry;       // the context entry as fetched
+  uint16_t did = 0;  // legacy: the entry's DID; scalable: 0 (no DID in the entry)
 };
 
 struct PasidLine {
@@ -42,6 +42,7 @@ struct PscKey {
 struct PscLine {
   PhysAddr table = 0;  // the next-level table
   PhysAddr root = 0;   // the walk's root (source, for the oracle)
+  uint32_t gen = 0;    // the table page's allocation generation when cached
 };
 
 struct DevTlbKey {
@@ -86,8 +87,7 @@ class Caches {
   void psc_fill(uint16_t did, uint32_t pasid_tag, uint8_t level, Iova iova, const PscLine& l);
   // `pasid` = kNoPasid matches any tag (type 2 descriptors); `leaf_only`
   // keeps the paging-structure caches (IH=1).
-  uint32_t iotlb_inv(bool global, uint16_t did, uint32_t pasid, const AddrRange& r,
-                     bool leaf_only);
+  uint32_t iotlb_inv(bool global, uint16_t did, uint32_t pasid, const AddrRange& r, bool leaf_only);
 
   // Device-TLB (in the device; only device-TLB descriptors reach it).
   const Translation* devtlb_lookup(Sid sid, uint32_t pasid, Iova iova);

@@ -15,10 +15,9 @@ const char* hazard_name(Hazard h) {
 }
 
 const char* event_kind_name(EventKind k) {
-  static const char* const kNames[] = {"read",  "unsafe-read", "entry",       "fill",
-                                       "hit",   "evict",       "inval",       "fault",
-                                       "desc",  "queue-error", "wait-done",   "dma",
-                                       "writeback"};
+  static const char* const kNames[] = {
+      "read",  "unsafe-read", "entry",       "fill",      "hit", "evict",    "inval",
+      "fault", "desc",        "queue-error", "wait-done", "dma", "writeback"};
   return kNames[size_t(k)];
 }
 
@@ -28,20 +27,24 @@ std::string hex(uint64_t v) {
   snprintf(b, sizeof b, "0x%" PRIx64, v);
   return b;
 }
-std::string pasid_str(uint32_t p) { return p == kNoPasid ? "-" : std::to_string(p); }
+std::string pasid_str(uint32_t p) {
+  return p == kNoPasid ? "-" : std::to_string(p);
+}
 }  // namespace
 
 std::string describe(const HwEvent& e) {
   std::string s = event_kind_name(e.kind);
   switch (e.kind) {
     case EventKind::Read:
-      s += std::string(" ") + entry_kind_name(e.entry_kind) + " @" + hex(e.addr) + " = " + hex(e.v0);
-      if (e.entry_kind != EntryKind::SsPte && e.entry_kind != EntryKind::FsPte && e.entry_kind != EntryKind::PasidDir)
+      s +=
+          std::string(" ") + entry_kind_name(e.entry_kind) + " @" + hex(e.addr) + " = " + hex(e.v0);
+      if (e.entry_kind != EntryKind::SsPte && e.entry_kind != EntryKind::FsPte &&
+          e.entry_kind != EntryKind::PasidDir)
         s += " " + hex(e.v1);
       break;
     case EventKind::EntryFetched:
-      s += std::string(" ") + entry_kind_name(e.entry_kind) + " sid=" + e.sid.str() + " pasid=" + pasid_str(e.pasid) +
-           ": " + (e.entry ? e.entry->str() : "");
+      s += std::string(" ") + entry_kind_name(e.entry_kind) + " sid=" + e.sid.str() +
+           " pasid=" + pasid_str(e.pasid) + ": " + (e.entry ? e.entry->str() : "");
       break;
     case EventKind::CacheFill:
     case EventKind::CacheHit:
@@ -49,13 +52,16 @@ std::string describe(const HwEvent& e) {
     case EventKind::CacheEvict:
       s += std::string(" ") + cache_kind_name(e.cache);
       if (e.kind != EventKind::CacheInval &&
-          (e.cache == CacheKind::Context || e.cache == CacheKind::Pasid || e.cache == CacheKind::DevTlb))
+          (e.cache == CacheKind::Context || e.cache == CacheKind::Pasid ||
+           e.cache == CacheKind::DevTlb))
         s += " sid=" + e.sid.str();
       if (e.cache != CacheKind::Context) s += " pasid=" + pasid_str(e.pasid);
       if (e.cache != CacheKind::DevTlb) s += " did=" + std::to_string(e.did);
       if (e.cache == CacheKind::Iotlb || e.cache == CacheKind::DevTlb || e.cache == CacheKind::Psc)
         s += " iova=" + hex(e.iova);
-      if (e.xlat) s += " -> " + hex(e.xlat->pa) + (e.xlat->writable ? " rw" : " r") + " root=" + hex(e.xlat->root);
+      if (e.xlat)
+        s += " -> " + hex(e.xlat->pa) + (e.xlat->writable ? " rw" : " r") +
+             " root=" + hex(e.xlat->root);
       if (e.entry) s += ": " + e.entry->str();
       if (e.kind == EventKind::CacheInval) s += " (" + std::to_string(e.count) + " lines)";
       break;
@@ -73,11 +79,12 @@ std::string describe(const HwEvent& e) {
            (e.count ? " (device-TLB)" : "");
       break;
     case EventKind::Fault:
-      s += std::string(" ") + fault_reason_name(e.fault) + " sid=" + e.sid.str() + " pasid=" + pasid_str(e.pasid) +
-           " iova=" + hex(e.iova);
+      s += std::string(" ") + fault_reason_name(e.fault) + " sid=" + e.sid.str() +
+           " pasid=" + pasid_str(e.pasid) + " iova=" + hex(e.iova);
       break;
     case EventKind::UnsafeRead:
-      s += std::string(" ") + hazard_name(e.hazard) + " " + page_type_name(e.page_type) + " @" + hex(e.addr);
+      s += std::string(" ") + hazard_name(e.hazard) + " " + page_type_name(e.page_type) + " @" +
+           hex(e.addr);
       break;
     case EventKind::QueueError:
       s += e.v0 == 16 ? " IQE" : e.v0 == 64 ? " ITE" : " ICE";

@@ -22,14 +22,18 @@ constexpr FieldDef kScalableRoot[] = {
     {Field::UCTP, 76, 52, true},
 };
 constexpr FieldDef kLegacyContext[] = {
-    {Field::P, 0, 1, false},      {Field::FPD, 1, 1, false}, {Field::TT, 2, 2, false},
+    {Field::P, 0, 1, false},        {Field::FPD, 1, 1, false}, {Field::TT, 2, 2, false},
     {Field::SSPTPTR, 12, 52, true}, {Field::AW, 64, 3, false}, {Field::DID, 72, 16, false},
 };
 constexpr FieldDef kScalableContext[] = {
-    {Field::P, 0, 1, false},          {Field::FPD, 1, 1, false},
-    {Field::DTE, 2, 1, false},        {Field::PASIDE, 3, 1, false},
-    {Field::PRE, 4, 1, false},        {Field::PDTS, 9, 3, false},
-    {Field::PASIDDIRPTR, 12, 52, true}, {Field::RID_PASID, 64, 20, false},
+    {Field::P, 0, 1, false},
+    {Field::FPD, 1, 1, false},
+    {Field::DTE, 2, 1, false},
+    {Field::PASIDE, 3, 1, false},
+    {Field::PRE, 4, 1, false},
+    {Field::PDTS, 9, 3, false},
+    {Field::PASIDDIRPTR, 12, 52, true},
+    {Field::RID_PASID, 64, 20, false},
     {Field::RID_PRIV, 84, 1, false},
 };
 constexpr FieldDef kPasidDir[] = {
@@ -38,18 +42,18 @@ constexpr FieldDef kPasidDir[] = {
     {Field::SMPTBLPTR, 12, 52, true},
 };
 constexpr FieldDef kPasidEntry[] = {
-    {Field::P, 0, 1, false},       {Field::FPD, 1, 1, false},     {Field::AW, 2, 3, false},
-    {Field::PGTT, 6, 3, false},    {Field::SSADE, 9, 1, false},   {Field::SSPTPTR, 12, 52, true},
-    {Field::DID, 64, 16, false},   {Field::PWSNP, 87, 1, false},  {Field::PGSNP, 88, 1, false},
-    {Field::SRE, 128, 1, false},   {Field::FSPM, 130, 2, false},  {Field::WPE, 132, 1, false},
-    {Field::EAFE, 135, 1, false},  {Field::FSPTPTR, 140, 52, true},
+    {Field::P, 0, 1, false},      {Field::FPD, 1, 1, false},       {Field::AW, 2, 3, false},
+    {Field::PGTT, 6, 3, false},   {Field::SSADE, 9, 1, false},     {Field::SSPTPTR, 12, 52, true},
+    {Field::DID, 64, 16, false},  {Field::PWSNP, 87, 1, false},    {Field::PGSNP, 88, 1, false},
+    {Field::SRE, 128, 1, false},  {Field::FSPM, 130, 2, false},    {Field::WPE, 132, 1, false},
+    {Field::EAFE, 135, 1, false}, {Field::FSPTPTR, 140, 52, true},
 };
 constexpr FieldDef kSsPte[] = {
-    {Field::R, 0, 1, false}, {Field::W, 1, 1, false},     {Field::X, 2, 1, false},
+    {Field::R, 0, 1, false},  {Field::W, 1, 1, false},     {Field::X, 2, 1, false},
     {Field::PS, 7, 1, false}, {Field::ADDR, 12, 40, true},
 };
 constexpr FieldDef kFsPte[] = {
-    {Field::P, 0, 1, false},   {Field::RW, 1, 1, false}, {Field::US, 2, 1, false},
+    {Field::P, 0, 1, false},   {Field::RW, 1, 1, false},  {Field::US, 2, 1, false},
     {Field::PWT, 3, 1, false}, {Field::PCD, 4, 1, false}, {Field::A, 5, 1, false},
     {Field::D, 6, 1, false},   {Field::PS, 7, 1, false},  {Field::ADDR, 12, 40, true},
     {Field::XD, 63, 1, false},
@@ -58,14 +62,26 @@ constexpr FieldDef kFsPte[] = {
 const Format kFormats[] = {
     {EntryKind::LegacyRoot, "root", 2, 2, kLegacyRoot, {bits(1, 11), ~0ull}},
     {EntryKind::ScalableRoot, "sm-root", 2, 2, kScalableRoot, {bits(1, 11), bits(1, 11)}},
-    {EntryKind::LegacyContext, "context", 2, 2, kLegacyContext,
+    {EntryKind::LegacyContext,
+     "context",
+     2,
+     2,
+     kLegacyContext,
      {bits(4, 11), bits(3, 7) | bits(24, 63)}},
-    {EntryKind::ScalableContext, "sm-context", 4, 2, kScalableContext,
+    {EntryKind::ScalableContext,
+     "sm-context",
+     4,
+     2,
+     kScalableContext,
      {bits(5, 8), bits(21, 63), ~0ull, ~0ull}},
     {EntryKind::PasidDir, "pasid-dir", 1, 1, kPasidDir, {bits(2, 11)}},
-    {EntryKind::PasidEntry, "pasid", 8, 8, kPasidEntry,
-     {bits(5, 5) | bits(10, 11), bits(16, 22) | bits(25, 63),
-      bits(1, 1) | bits(5, 6) | bits(8, 11), ~0ull, ~0ull, ~0ull, ~0ull, ~0ull}},
+    {EntryKind::PasidEntry,
+     "pasid",
+     8,
+     8,
+     kPasidEntry,
+     {bits(5, 5) | bits(10, 11), bits(16, 22) | bits(25, 63), bits(1, 1) | bits(5, 6) | bits(8, 11),
+      ~0ull, ~0ull, ~0ull, ~0ull, ~0ull}},
     {EntryKind::SsPte, "ss-pte", 1, 1, kSsPte, {0}},
     {EntryKind::FsPte, "fs-pte", 1, 1, kFsPte, {0}},
 };
@@ -77,18 +93,21 @@ const FieldDef* find(const Format& f, Field field) {
   return nullptr;
 }
 
-uint64_t field_mask(const FieldDef& d) { return bits(d.lsb % 64, d.lsb % 64 + d.width - 1); }
+uint64_t field_mask(const FieldDef& d) {
+  return bits(d.lsb % 64, d.lsb % 64 + d.width - 1);
+}
 
 // Used-bits table (VTD-REFERENCE.md "Bits hardware reads"), as field lists
 // per mode.
 using Fields = std::initializer_list<Field>;
-constexpr Fields kPasidSecond = {Field::P,    Field::FPD,     Field::AW,  Field::PGTT, Field::SSADE,
-                                 Field::SSPTPTR, Field::DID, Field::PWSNP, Field::PGSNP};
-constexpr Fields kPasidFirst = {Field::P,     Field::FPD,   Field::PGTT, Field::DID,
-                                Field::PWSNP, Field::PGSNP, Field::SRE,  Field::FSPM,
+constexpr Fields kPasidSecond = {Field::P,    Field::FPD,   Field::AW,
+                                 Field::PGTT, Field::SSADE, Field::SSPTPTR,
+                                 Field::DID,  Field::PWSNP, Field::PGSNP};
+constexpr Fields kPasidFirst = {Field::P,     Field::FPD,   Field::PGTT,   Field::DID,
+                                Field::PWSNP, Field::PGSNP, Field::SRE,    Field::FSPM,
                                 Field::WPE,   Field::EAFE,  Field::FSPTPTR};
-constexpr Fields kPasidPassThrough = {Field::P, Field::FPD, Field::AW, Field::PGTT, Field::DID,
-                                      Field::PGSNP};
+constexpr Fields kPasidPassThrough = {Field::P,    Field::FPD, Field::AW,
+                                      Field::PGTT, Field::DID, Field::PGSNP};
 constexpr Fields kPasidBad = {Field::P, Field::FPD, Field::PGTT};
 
 void add(Entry& m, Fields fs) {
@@ -103,23 +122,28 @@ void add_all(Entry& m) {
 
 }  // namespace
 
-const Format& format_of(EntryKind k) { return kFormats[size_t(k)]; }
+const Format& format_of(EntryKind k) {
+  return kFormats[size_t(k)];
+}
 
-const char* entry_kind_name(EntryKind k) { return format_of(k).name; }
+const char* entry_kind_name(EntryKind k) {
+  return format_of(k).name;
+}
 
 const char* field_name(Field f) {
   static const char* const kNames[] = {
-      "P",      "CTP",   "LP",     "LCTP",  "UP",       "UCTP",      "FPD",
-      "TT",     "SSPTPTR", "AW",   "DID",   "DTE",      "PASIDE",    "PRE",
-      "PDTS",   "PASIDDIRPTR", "RID_PASID", "RID_PRIV", "SMPTBLPTR", "PGTT", "SSADE",
-      "PWSNP",  "PGSNP", "SRE",    "FSPM",  "WPE",      "EAFE",      "FSPTPTR",
-      "R",      "W",     "X",      "PS",    "ADDR",     "RW",        "US",
-      "PWT",    "PCD",   "A",      "D",     "XD"};
+      "P",         "CTP",      "LP",        "LCTP",    "UP",     "UCTP",  "FPD",   "TT",
+      "SSPTPTR",   "AW",       "DID",       "DTE",     "PASIDE", "PRE",   "PDTS",  "PASIDDIRPTR",
+      "RID_PASID", "RID_PRIV", "SMPTBLPTR", "PGTT",    "SSADE",  "PWSNP", "PGSNP", "SRE",
+      "FSPM",      "WPE",      "EAFE",      "FSPTPTR", "R",      "W",     "X",     "PS",
+      "ADDR",      "RW",       "US",        "PWT",     "PCD",    "A",     "D",     "XD"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == size_t(Field::kCount));
   return kNames[size_t(f)];
 }
 
-bool Entry::has(Field f) const { return find(format_of(kind), f) != nullptr; }
+bool Entry::has(Field f) const {
+  return find(format_of(kind), f) != nullptr;
+}
 
 uint64_t Entry::get(Field f) const {
   const FieldDef* d = find(format_of(kind), f);
@@ -199,10 +223,16 @@ Entry used_bits(const Entry& e) {
       add(m, {Field::P});
       if (!e.present()) break;
       switch (e.get(Field::TT)) {
-        case kTtPassThrough: add(m, {Field::FPD, Field::TT, Field::AW, Field::DID}); break;
+        case kTtPassThrough:
+          add(m, {Field::FPD, Field::TT, Field::AW, Field::DID});
+          break;
         case kTtTranslate:
-        case kTtDevTlb: add_all(m); break;
-        default: add(m, {Field::FPD, Field::TT}); break;
+        case kTtDevTlb:
+          add_all(m);
+          break;
+        default:
+          add(m, {Field::FPD, Field::TT});
+          break;
       }
       break;
     case EntryKind::ScalableContext:
@@ -219,14 +249,25 @@ Entry used_bits(const Entry& e) {
       add(m, {Field::P});
       if (!e.present()) break;
       switch (e.get(Field::PGTT)) {
-        case kPgttSecond: add(m, kPasidSecond); break;
-        case kPgttFirst: add(m, kPasidFirst); break;
-        case kPgttNested: add(m, kPasidSecond), add(m, kPasidFirst); break;
-        case kPgttPassThrough: add(m, kPasidPassThrough); break;
-        default: add(m, kPasidBad); break;
+        case kPgttSecond:
+          add(m, kPasidSecond);
+          break;
+        case kPgttFirst:
+          add(m, kPasidFirst);
+          break;
+        case kPgttNested:
+          add(m, kPasidSecond), add(m, kPasidFirst);
+          break;
+        case kPgttPassThrough:
+          add(m, kPasidPassThrough);
+          break;
+        default:
+          add(m, kPasidBad);
+          break;
       }
       break;
-    case EntryKind::kCount: break;
+    case EntryKind::kCount:
+      break;
   }
   return m;
 }
@@ -274,7 +315,8 @@ FaultReason decode(const Entry& e) {
     case EntryKind::SsPte:
     case EntryKind::FsPte:
       return e.present() ? FaultReason::None : FaultReason::PteNotPresent;
-    case EntryKind::kCount: break;
+    case EntryKind::kCount:
+      break;
   }
   return FaultReason::PasidEntryInvalid;
 }

@@ -28,19 +28,52 @@ const char* entry_kind_name(EntryKind k);
 // Field names as the spec spells them.
 enum class Field : uint8_t {
   // root
-  P, CTP, LP, LCTP, UP, UCTP,
+  P,
+  CTP,
+  LP,
+  LCTP,
+  UP,
+  UCTP,
   // legacy context
-  FPD, TT, SSPTPTR, AW, DID,
+  FPD,
+  TT,
+  SSPTPTR,
+  AW,
+  DID,
   // scalable context
-  DTE, PASIDE, PRE, PDTS, PASIDDIRPTR, RID_PASID, RID_PRIV,
+  DTE,
+  PASIDE,
+  PRE,
+  PDTS,
+  PASIDDIRPTR,
+  RID_PASID,
+  RID_PRIV,
   // PASID directory
   SMPTBLPTR,
   // PASID entry
-  PGTT, SSADE, PWSNP, PGSNP, SRE, FSPM, WPE, EAFE, FSPTPTR,
+  PGTT,
+  SSADE,
+  PWSNP,
+  PGSNP,
+  SRE,
+  FSPM,
+  WPE,
+  EAFE,
+  FSPTPTR,
   // second-stage PTE
-  R, W, X, PS, ADDR,
+  R,
+  W,
+  X,
+  PS,
+  ADDR,
   // first-stage PTE
-  RW, US, PWT, PCD, A, D, XD,
+  RW,
+  US,
+  PWT,
+  PCD,
+  A,
+  D,
+  XD,
   kCount,
 };
 const char* field_name(Field f);
@@ -97,7 +130,9 @@ struct Entry {
 Entry used_bits(const Entry& e);
 
 // The configuration an entry selects: its value under its own used bits.
-inline Entry config_of(const Entry& e) { return e & used_bits(e); }
+inline Entry config_of(const Entry& e) {
+  return e & used_bits(e);
+}
 
 // Decode: None when present and well-formed; the NotPresent reason when P=0;
 // a Reserved/Invalid reason otherwise. The decoded value is the Entry itself
@@ -147,7 +182,9 @@ bool fs_mode_for_fspm(uint8_t fspm, PagingMode* out);
 inline uint32_t level_index(Iova iova, int level) {
   return uint32_t(iova >> (kPageShift + 9 * (level - 1)) & 0x1ff);
 }
-inline uint64_t level_span(int level) { return kPageSize << (9 * (level - 1)); }
+inline uint64_t level_span(int level) {
+  return kPageSize << (9 * (level - 1));
+}
 
 // An entry from raw words (tests, reference reads of memory).
 Entry entry_from_words(EntryKind k, std::span<const uint64_t> words);

@@ -24,7 +24,8 @@ struct DescDef {
 };
 constexpr DescDef kDescs[] = {
     {kDescContext, "context", mask(4, 5) | mask(16, 31) | mask(32, 47) | mask(48, 49), 0, 0b1110},
-    {kDescIotlb, "iotlb", mask(4, 5) | mask(6, 7) | mask(16, 31), mask(0, 6) | mask(12, 63), 0b1110},
+    {kDescIotlb, "iotlb", mask(4, 5) | mask(6, 7) | mask(16, 31), mask(0, 6) | mask(12, 63),
+     0b1110},
     {kDescDevTlb, "devtlb", mask(32, 47), mask(0, 0) | mask(12, 63), 0},
     {kDescWait, "wait", mask(4, 6) | mask(32, 63), mask(2, 63), 0},
     {kDescPasidIotlb, "piotlb", mask(4, 5) | mask(16, 31) | mask(32, 51), mask(0, 6) | mask(12, 63),
@@ -39,8 +40,12 @@ const DescDef* def_of(uint8_t type) {
   return nullptr;
 }
 
-uint64_t did_of(const Descriptor& d) { return d.w[0] >> 16 & 0xffff; }
-uint32_t pasid_of(const Descriptor& d) { return uint32_t(d.w[0] >> 32 & 0xfffff); }
+uint64_t did_of(const Descriptor& d) {
+  return d.w[0] >> 16 & 0xffff;
+}
+uint32_t pasid_of(const Descriptor& d) {
+  return uint32_t(d.w[0] >> 32 & 0xfffff);
+}
 
 Descriptor make(uint8_t type, uint64_t lo, uint64_t hi) {
   Descriptor d;
@@ -155,14 +160,22 @@ DescError check_descriptor(const Descriptor& d, bool dw256) {
 }
 
 namespace desc {
-Descriptor context_global() { return make(kDescContext, 1ull << 4, 0); }
-Descriptor context_domain(uint16_t did) { return make(kDescContext, 2ull << 4 | uint64_t(did) << 16, 0); }
+Descriptor context_global() {
+  return make(kDescContext, 1ull << 4, 0);
+}
+Descriptor context_domain(uint16_t did) {
+  return make(kDescContext, 2ull << 4 | uint64_t(did) << 16, 0);
+}
 Descriptor context_device(uint16_t did, Sid sid, uint8_t fm) {
   return make(kDescContext,
               3ull << 4 | uint64_t(did) << 16 | uint64_t(sid.v) << 32 | uint64_t(fm & 3) << 48, 0);
 }
-Descriptor iotlb_global() { return make(kDescIotlb, 1ull << 4, 0); }
-Descriptor iotlb_domain(uint16_t did) { return make(kDescIotlb, 2ull << 4 | uint64_t(did) << 16, 0); }
+Descriptor iotlb_global() {
+  return make(kDescIotlb, 1ull << 4, 0);
+}
+Descriptor iotlb_domain(uint16_t did) {
+  return make(kDescIotlb, 2ull << 4 | uint64_t(did) << 16, 0);
+}
 Descriptor iotlb_page(uint16_t did, Iova addr, uint8_t am, bool ih) {
   return make(kDescIotlb, 3ull << 4 | uint64_t(did) << 16,
               (addr & ~(kPageSize - 1)) | (am & 0x3f) | uint64_t(ih) << 6);
@@ -170,22 +183,30 @@ Descriptor iotlb_page(uint16_t did, Iova addr, uint8_t am, bool ih) {
 Descriptor devtlb(Sid sid, Iova addr, uint8_t am) {
   return make(kDescDevTlb, uint64_t(sid.v) << 32, size_encode(addr, am, 0));
 }
-Descriptor devtlb_all(Sid sid) { return devtlb(sid, 0, 64); }
+Descriptor devtlb_all(Sid sid) {
+  return devtlb(sid, 0, 64);
+}
 Descriptor wait(PhysAddr status, uint32_t data, bool fence) {
   return make(kDescWait, 1ull << 5 | uint64_t(fence) << 6 | uint64_t(data) << 32, status & ~3ull);
 }
 Descriptor piotlb_pasid(uint16_t did, uint32_t pasid) {
-  return make(kDescPasidIotlb, 2ull << 4 | uint64_t(did) << 16 | uint64_t(pasid & 0xfffff) << 32, 0);
+  return make(kDescPasidIotlb, 2ull << 4 | uint64_t(did) << 16 | uint64_t(pasid & 0xfffff) << 32,
+              0);
 }
 Descriptor piotlb_page(uint16_t did, uint32_t pasid, Iova addr, uint8_t am, bool ih) {
   return make(kDescPasidIotlb, 3ull << 4 | uint64_t(did) << 16 | uint64_t(pasid & 0xfffff) << 32,
               (addr & ~(kPageSize - 1)) | (am & 0x3f) | uint64_t(ih) << 6);
 }
-Descriptor pasid_cache_domain(uint16_t did) { return make(kDescPasidCache, uint64_t(did) << 16, 0); }
-Descriptor pasid_cache_pasid(uint16_t did, uint32_t pasid) {
-  return make(kDescPasidCache, 1ull << 4 | uint64_t(did) << 16 | uint64_t(pasid & 0xfffff) << 32, 0);
+Descriptor pasid_cache_domain(uint16_t did) {
+  return make(kDescPasidCache, uint64_t(did) << 16, 0);
 }
-Descriptor pasid_cache_global() { return make(kDescPasidCache, 3ull << 4, 0); }
+Descriptor pasid_cache_pasid(uint16_t did, uint32_t pasid) {
+  return make(kDescPasidCache, 1ull << 4 | uint64_t(did) << 16 | uint64_t(pasid & 0xfffff) << 32,
+              0);
+}
+Descriptor pasid_cache_global() {
+  return make(kDescPasidCache, 3ull << 4, 0);
+}
 Descriptor pdevtlb(Sid sid, uint32_t pasid, Iova addr, uint8_t am) {
   return make(kDescPasidDevTlb, uint64_t(sid.v) << 16 | uint64_t(pasid & 0xfffff) << 32,
               size_encode(addr, am, 11));
@@ -202,15 +223,22 @@ Descriptor pdevtlb_global(Sid sid, uint32_t pasid) {
 InvQueue::InvQueue(const Config& cfg, PhysMemory& mem, Caches& caches)
     : cfg_(cfg), mem_(mem), caches_(caches) {}
 
-uint32_t InvQueue::entries() const { return uint32_t((kPageSize << (iqa_ & 7)) / entry_bytes()); }
+uint32_t InvQueue::entries() const {
+  return uint32_t((kPageSize << (iqa_ & 7)) / entry_bytes());
+}
 
 uint64_t InvQueue::read(Reg r) const {
   switch (r) {
-    case Reg::IQA: return iqa_;
-    case Reg::IQH: return iqh_;
-    case Reg::IQT: return iqt_;
-    case Reg::FSTS: return fsts_;
-    default: return 0;
+    case Reg::IQA:
+      return iqa_;
+    case Reg::IQH:
+      return iqh_;
+    case Reg::IQT:
+      return iqt_;
+    case Reg::FSTS:
+      return fsts_;
+    default:
+      return 0;
   }
 }
 
@@ -220,9 +248,14 @@ void InvQueue::write(Reg r, uint64_t v) {
       iqa_ = v;
       iqh_ = iqt_ = 0;
       break;
-    case Reg::IQT: iqt_ = v % (uint64_t(entries()) * entry_bytes()); break;
-    case Reg::FSTS: fsts_ &= ~v; break;  // write 1 to clear
-    default: break;
+    case Reg::IQT:
+      iqt_ = v % (uint64_t(entries()) * entry_bytes());
+      break;
+    case Reg::FSTS:
+      fsts_ &= ~v;
+      break;  // write 1 to clear
+    default:
+      break;
   }
 }
 
@@ -281,7 +314,8 @@ bool InvQueue::execute(const Descriptor& d, PhysAddr at) {
     case kDescPasidCache:
       if (drain_) drain_();
       break;
-    default: break;
+    default:
+      break;
   }
   if (obs_) {
     HwEvent e;
@@ -352,7 +386,8 @@ bool InvQueue::execute(const Descriptor& d, PhysAddr at) {
       }
       return true;
     }
-    default: return true;
+    default:
+      return true;
   }
 }
 

@@ -36,23 +36,34 @@ void Iommu::set_observer(Observer* o) {
 
 uint64_t Iommu::mmio_read(Reg r) {
   switch (r) {
-    case Reg::CAP: return cfg_.cap();
-    case Reg::ECAP: return cfg_.ecap();
-    case Reg::RTADDR: return hw_.rtaddr;
-    default: return queue_.read(r);
+    case Reg::CAP:
+      return cfg_.cap();
+    case Reg::ECAP:
+      return cfg_.ecap();
+    case Reg::RTADDR:
+      return hw_.rtaddr;
+    default:
+      return queue_.read(r);
   }
 }
 
 void Iommu::mmio_write(Reg r, uint64_t v) {
   switch (r) {
     case Reg::CAP:
-    case Reg::ECAP: return;  // read-only
-    case Reg::RTADDR: hw_.rtaddr = v; return;
-    default: queue_.write(r, v); return;
+    case Reg::ECAP:
+      return;  // read-only
+    case Reg::RTADDR:
+      hw_.rtaddr = v;
+      return;
+    default:
+      queue_.write(r, v);
+      return;
   }
 }
 
-void Iommu::idle_progress() { queue_.process(UINT32_MAX); }
+void Iommu::idle_progress() {
+  queue_.process(UINT32_MAX);
+}
 
 Translation Iommu::translate(const WalkRequest& r) {
   Walk w;
@@ -66,12 +77,14 @@ DmaResult Iommu::dma(const DmaRequest& r) {
   if (!device_present(r.sid)) {
     res.xlat.fault = FaultReason::DeviceAbsent;  // nothing behind the requester any more
   } else {
-    const Translation* cached = device_ats(r.sid) ? caches_.devtlb_lookup(r.sid, r.pasid, r.iova) : nullptr;
+    const Translation* cached =
+        device_ats(r.sid) ? caches_.devtlb_lookup(r.sid, r.pasid, r.iova) : nullptr;
     if (cached) {
       res.xlat = *cached;
       res.xlat.pa = cached->pa + (r.iova & (level_span(cached->level) - 1));
       res.via_devtlb = true;
-      if (r.access == Access::Write && !res.xlat.writable) res.xlat.fault = FaultReason::WriteDenied;
+      if (r.access == Access::Write && !res.xlat.writable)
+        res.xlat.fault = FaultReason::WriteDenied;
     } else {
       // ATS: a device with a device-TLB asks for the translation and keeps it.
       res.xlat = translate({r.sid, r.pasid, r.iova, r.access});
@@ -119,7 +132,9 @@ bool Iommu::writeback_line(PhysAddr pa) {
   return true;
 }
 
-void Iommu::device_plug(Sid sid, bool ats) { devices_[sid.v] = Device{true, ats}; }
+void Iommu::device_plug(Sid sid, bool ats) {
+  devices_[sid.v] = Device{true, ats};
+}
 
 void Iommu::device_unplug(Sid sid) {
   auto it = devices_.find(sid.v);

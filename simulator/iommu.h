@@ -27,10 +27,10 @@ struct DmaRequest {
 };
 
 struct DmaResult {
-  Translation xlat;       // fault, or where the access went
+  Translation xlat;  // fault, or where the access went
   bool via_devtlb = false;
-  bool done = false;      // memory was accessed
-  uint64_t value = 0;     // read data
+  bool done = false;   // memory was accessed
+  uint64_t value = 0;  // read data
 };
 
 class Iommu final : public Mmio {

@@ -3,7 +3,10 @@
 namespace vtd::sim {
 
 Machine::Machine(const Config& cfg)
-    : mem(cfg.coherent), iommu(cfg, mem), cpu0(0, mem, iommu, cfg.cpu128), cpu1(1, mem, iommu, cfg.cpu128) {
+    : mem(cfg.coherent),
+      iommu(cfg, mem),
+      cpu0(0, mem, iommu, cfg.cpu128),
+      cpu1(1, mem, iommu, cfg.cpu128) {
   iommu.add_cpu(&cpu0);
   iommu.add_cpu(&cpu1);
 }

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#ifdef VTDFUZZ_REAL_MEMORY
+#include <atomic>
+#endif
 
 namespace vtd::sim {
 
@@ -9,12 +12,53 @@ constexpr uint32_t kWords = kPageSize / 8;
 constexpr uint32_t kLines = kPageSize / kLineSize;
 constexpr uint32_t kWordsPerLine = kLineSize / 8;
 
+// VTDFUZZ_REAL_MEMORY (the race harness, race/): hardware threads read this
+// memory while CPU threads write it. Every access the simulator itself makes
+// to a memory word or a page type is atomic (hardware reads: acquire loads of
+// one quantum), every page exists from the start (no page is created while a
+// walker looks it up), so that the only plain accesses left are the CPU's
+// plain stores (race/ maps CpuMemory::write64 to a plain C++ store): those
+// are what ThreadSanitizer reports. Single-threaded behaviour is unchanged.
+#ifdef VTDFUZZ_REAL_MEMORY
+using TypeCell = std::atomic<PageType>;
+template <typename T>
+static T ld(const T& w) {
+  return __atomic_load_n(&w, __ATOMIC_ACQUIRE);
+}
+template <typename T>
+static void st(T& w, T v) {
+  __atomic_store_n(&w, v, __ATOMIC_RELEASE);
+}
+template <typename T, size_t N>
+static void fill(std::array<T, N>& a, T v) {
+  for (T& w : a) __atomic_store_n(&w, v, __ATOMIC_RELAXED);
+}
+#else
+using TypeCell = PageType;
+template <typename T>
+static T ld(const T& w) {
+  return w;
+}
+template <typename T>
+static void st(T& w, T v) {
+  w = v;
+}
+template <typename T, size_t N>
+static void fill(std::array<T, N>& a, T v) {
+  a.fill(v);
+}
+#endif
+
 struct PhysMemory::Page {
-  PageType type = PageType::Free;
+  TypeCell type{PageType::Free};
+#ifdef VTDFUZZ_REAL_MEMORY
+  std::atomic<bool> born{false};  // a pool page: allocated at least once (else page() is null)
+#endif
   uint32_t epoch = 0;  // epoch of the last allocation
+  uint32_t gen = 0;    // allocations of this page so far
   uint64_t dirty = 0;  // non-coherent: lines not yet written back
   uint64_t stale = 0;  // non-coherent: lines whose DRAM still holds poison
-  std::array<uint64_t, kWords> mem;
+  alignas(16) std::array<uint64_t, kWords> mem;  // 16: one 128-bit quantum is one atomic load
   std::array<StoreTag, kWords> tag{};
   std::unique_ptr<std::array<uint64_t, kWords>> dram;  // non-coherent only
 };
@@ -22,13 +66,40 @@ struct PhysMemory::Page {
 PhysMemory::PhysMemory(bool coherent, Layout layout) : coherent_(coherent), layout_(layout) {
   pool_.resize(layout_.pool_pages);
   data_.resize(layout_.data_pages);
+#ifdef VTDFUZZ_REAL_MEMORY
+  // Every page exists from the start; a pool page is only "born" (found by
+  // page()) at its first allocation, as in the normal build.
+  for (auto& slot : pool_) {
+    slot = std::make_unique<Page>();
+    if (!coherent_) {
+      slot->dram = std::make_unique<std::array<uint64_t, kWords>>();
+      slot->dram->fill(kPoison);
+    }
+  }
+  for (uint32_t i = 0; i < layout_.data_pages; ++i)
+    page_or_create(layout_.data_base + uint64_t(i) * kPageSize);
+#endif
+}
+
+bool PhysMemory::real_memory() {
+#ifdef VTDFUZZ_REAL_MEMORY
+  return true;
+#else
+  return false;
+#endif
 }
 
 PhysMemory::~PhysMemory() = default;
 
 PhysMemory::Page* PhysMemory::page(PhysAddr pa) const {
-  if (pa >= layout_.pool_base && pa < layout_.pool_base + uint64_t(layout_.pool_pages) * kPageSize)
-    return pool_[(pa - layout_.pool_base) >> kPageShift].get();
+  if (pa >= layout_.pool_base &&
+      pa < layout_.pool_base + uint64_t(layout_.pool_pages) * kPageSize) {
+    Page* p = pool_[(pa - layout_.pool_base) >> kPageShift].get();
+#ifdef VTDFUZZ_REAL_MEMORY
+    if (p && !p->born.load(std::memory_order_acquire)) return nullptr;
+#endif
+    return p;
+  }
   if (is_data(pa)) return data_[(pa - layout_.data_base) >> kPageShift].get();
   return nullptr;
 }
@@ -44,11 +115,14 @@ PhysMemory::Page* PhysMemory::page_or_create(PhysAddr pa) {
   auto& slot = data_[(pa - layout_.data_base) >> kPageShift];
   slot = std::make_unique<Page>();
   slot->type = PageType::Data;
-  slot->mem.fill(0);
+  fill(slot->mem, uint64_t(0));
   if (!coherent_) {
     slot->dram = std::make_unique<std::array<uint64_t, kWords>>();
     slot->dram->fill(0);
   }
+#ifdef VTDFUZZ_REAL_MEMORY
+  slot->born.store(true, std::memory_order_release);
+#endif
   return slot.get();
 }
 
@@ -73,14 +147,18 @@ PhysAddr PhysMemory::alloc(PageType t) {
   Page* p = slot.get();
   p->type = t;
   p->epoch = epoch_;
-  p->mem.fill(0);
-  p->tag.fill(0);
+  ++p->gen;
+  fill(p->mem, uint64_t(0));
+  fill(p->tag, StoreTag(0));
   if (!coherent_) {
     // The zeroing sits in the CPU cache: DRAM keeps what it had (poison)
     // until the driver flushes the page.
     p->dirty = ~0ull;
     p->stale = ~0ull;
   }
+#ifdef VTDFUZZ_REAL_MEMORY
+  p->born.store(true, std::memory_order_release);
+#endif
   ++in_use_;
   ++epoch_allocs_;
   return layout_.pool_base + uint64_t(idx) * kPageSize;
@@ -91,16 +169,23 @@ void PhysMemory::free(PhysAddr pa) {
   if (!p || p->type == PageType::Free || p->type == PageType::Data) return;
   if (p->epoch != epoch_) {
     const auto& hw = coherent_ ? p->mem : *p->dram;
-    epoch_freed_.push_back({page_of(pa), std::vector<uint64_t>(hw.begin(), hw.end())});
+    std::vector<uint64_t> words(kWords);
+    for (uint32_t i = 0; i < kWords; ++i) words[i] = ld(hw[i]);
+    epoch_freed_.push_back({page_of(pa), std::move(words)});
   }
   p->type = PageType::Free;
-  p->mem.fill(kPoison);
-  p->tag.fill(0);
+  fill(p->mem, kPoison);
+  fill(p->tag, StoreTag(0));
   if (p->dram) p->dram->fill(kPoison);
   p->dirty = 0;
   p->stale = 0;
   --in_use_;
   free_list_.push_back(uint32_t((page_of(pa) - layout_.pool_base) >> kPageShift));
+}
+
+uint32_t PhysMemory::generation(PhysAddr pa) const {
+  Page* p = page(pa);
+  return p ? p->gen : 0;
 }
 
 PageType PhysMemory::type(PhysAddr pa) const {
@@ -109,7 +194,7 @@ PageType PhysMemory::type(PhysAddr pa) const {
 }
 
 uint64_t PhysMemory::load(PhysAddr pa) const {
-  if (Page* p = page(pa)) return p->mem[(pa & (kPageSize - 1)) >> 3];
+  if (Page* p = page(pa)) return ld(p->mem[(pa & (kPageSize - 1)) >> 3]);
   return is_data(pa) ? 0 : kPoison;
 }
 
@@ -118,21 +203,22 @@ void PhysMemory::commit(PhysAddr pa, uint64_t v, StoreTag tag) {
   if (!p) return;  // a store to memory that does not exist goes nowhere
   uint32_t i = uint32_t((pa & (kPageSize - 1)) >> 3);
   if (coherent_) {
-    if (p->type != PageType::Data && p->mem[i] != v) {
+    const uint64_t old = ld(p->mem[i]);
+    if (p->type != PageType::Data && old != v) {
       PhysAddr w = pa & ~7ull;
       bool logged = std::any_of(epoch_log_.begin(), epoch_log_.end(),
                                 [&](const EpochOld& e) { return e.pa == w; });
-      if (!logged && p->epoch != epoch_) epoch_log_.push_back({w, p->mem[i]});
+      if (!logged && p->epoch != epoch_) epoch_log_.push_back({w, old});
     }
   } else {
     p->dirty |= 1ull << (i / kWordsPerLine);
   }
-  p->mem[i] = v;
-  p->tag[i] = tag;
+  st(p->mem[i], v);
+  st(p->tag[i], tag);
 }
 
 StoreTag PhysMemory::last_tag(PhysAddr pa) const {
-  if (Page* p = page(pa)) return p->tag[(pa & (kPageSize - 1)) >> 3];
+  if (Page* p = page(pa)) return ld(p->tag[(pa & (kPageSize - 1)) >> 3]);
   return 0;
 }
 
@@ -149,13 +235,14 @@ void PhysMemory::writeback(PhysAddr pa) {
   for (uint32_t k = 0; k < kWordsPerLine; ++k) {
     uint32_t i = line * kWordsPerLine + k;
     uint64_t& d = (*p->dram)[i];
-    if (d != p->mem[i] && p->type != PageType::Data && p->epoch != epoch_) {
+    const uint64_t now = ld(p->mem[i]);
+    if (d != now && p->type != PageType::Data && p->epoch != epoch_) {
       PhysAddr w = page_of(pa) + i * 8;
       bool logged = std::any_of(epoch_log_.begin(), epoch_log_.end(),
                                 [&](const EpochOld& e) { return e.pa == w; });
       if (!logged) epoch_log_.push_back({w, d});
     }
-    d = p->mem[i];
+    d = now;
   }
   p->dirty &= ~(1ull << line);
   p->stale &= ~(1ull << line);
@@ -168,7 +255,8 @@ std::vector<PhysAddr> PhysMemory::dirty_lines() const {
     const Page* p = pool_[i].get();
     if (!p || !p->dirty || p->type == PageType::Free) continue;
     for (uint32_t l = 0; l < kLines; ++l)
-      if (p->dirty >> l & 1) out.push_back(layout_.pool_base + uint64_t(i) * kPageSize + l * kLineSize);
+      if (p->dirty >> l & 1)
+        out.push_back(layout_.pool_base + uint64_t(i) * kPageSize + l * kLineSize);
   }
   return out;
 }
@@ -177,7 +265,34 @@ uint64_t PhysMemory::hw_load(PhysAddr pa) const {
   Page* p = page(pa);
   if (!p) return is_data(pa) ? 0 : kPoison;
   uint32_t i = uint32_t((pa & (kPageSize - 1)) >> 3);
-  return coherent_ ? p->mem[i] : (*p->dram)[i];
+  return coherent_ ? ld(p->mem[i]) : (*p->dram)[i];
+}
+
+void PhysMemory::hw_load_quantum(PhysAddr pa, int nwords, uint64_t* out) const {
+#ifdef VTDFUZZ_REAL_MEMORY
+  // One quantum is one atomic load (coherent memory; the non-coherent DRAM
+  // view is not shared with CPU threads). 128 bits: one 16-byte atomic load
+  // (cmpxchg16b with -mcx16).
+  Page* p = page(pa);
+  if (p && coherent_ && nwords == 2 && (pa & 15) == 0) {
+    const uint64_t* w = &p->mem[(pa & (kPageSize - 1)) >> 3];
+    unsigned __int128 v =
+        __atomic_load_n(reinterpret_cast<const unsigned __int128*>(w), __ATOMIC_ACQUIRE);
+    // ThreadSanitizer records a 16-byte atomic access as one 8-byte access
+    // to its first word; an atomic load of the second word (same value,
+    // nothing else changes) lets it see plain stores racing with that half.
+    (void)__atomic_load_n(w + 1, __ATOMIC_RELAXED);
+    out[0] = uint64_t(v);
+    out[1] = uint64_t(v >> 64);
+    return;
+  }
+#endif
+  for (int i = 0; i < nwords; ++i) out[i] = hw_load(pa + 8 * uint64_t(i));
+}
+
+uint64_t* PhysMemory::word_ptr(PhysAddr pa) {
+  Page* p = page(pa);
+  return p ? &p->mem[(pa & (kPageSize - 1)) >> 3] : nullptr;
 }
 
 bool PhysMemory::hw_poisoned(PhysAddr pa) const {
@@ -191,8 +306,8 @@ void PhysMemory::hw_store(PhysAddr pa, uint64_t v) {
   Page* p = page_or_create(pa);
   if (!p) return;
   uint32_t i = uint32_t((pa & (kPageSize - 1)) >> 3);
-  p->mem[i] = v;
-  p->tag[i] = 0;
+  st(p->mem[i], v);
+  st(p->tag[i], StoreTag(0));
   if (p->dram) (*p->dram)[i] = v;
 }
 
@@ -223,7 +338,9 @@ bool PhysMemory::epoch_fresh(PhysAddr pa) const {
 SimCpu::SimCpu(int id, PhysMemory& mem, Mmio& mmio, bool has128)
     : id_(id), mem_(mem), mmio_(mmio), has128_(has128) {}
 
-PhysAddr SimCpu::alloc_page(PageType t) { return mem_.alloc(t); }
+PhysAddr SimCpu::alloc_page(PageType t) {
+  return mem_.alloc(t);
+}
 
 void SimCpu::free_page(PhysAddr page) {
   drain();  // no store may land on the page after it is gone
@@ -253,8 +370,8 @@ bool SimCpu::eligible(size_t i) const {
   for (size_t j = 0; j < pending_.size(); ++j) {
     const Pending& q = pending_[j];
     if (q.seq >= p.seq) continue;
-    if (q.pa == p.pa) return false;                // same word: program order
-    if (p.ordered && q.ordered) return false;      // WRITE_ONCE: program order
+    if (q.pa == p.pa) return false;            // same word: program order
+    if (p.ordered && q.ordered) return false;  // WRITE_ONCE: program order
   }
   return true;
 }
@@ -312,9 +429,13 @@ void SimCpu::drain() {
   }
 }
 
-void SimCpu::write64(PhysAddr pa, uint64_t v) { issue(pa, v, false); }
+void SimCpu::write64(PhysAddr pa, uint64_t v) {
+  issue(pa, v, false);
+}
 
-void SimCpu::write64_once(PhysAddr pa, uint64_t v) { issue(pa, v, true); }
+void SimCpu::write64_once(PhysAddr pa, uint64_t v) {
+  issue(pa, v, true);
+}
 
 void SimCpu::write128(PhysAddr pa, uint64_t lo, uint64_t hi) {
   if (!has128_) {
@@ -356,7 +477,9 @@ void SimCpu::clflush(PhysAddr pa, size_t len) {
   }
 }
 
-uint64_t SimCpu::mmio_read(Reg r) { return mmio_.mmio_read(r); }
+uint64_t SimCpu::mmio_read(Reg r) {
+  return mmio_.mmio_read(r);
+}
 
 void SimCpu::mmio_write(Reg r, uint64_t v) {
   drain();  // writel() orders prior stores

@@ -30,8 +30,12 @@ constexpr uint64_t kPoison = 0xdead5a5a5a5adeadull;
 // Identifies the CPU store that last wrote a word: cpu in bits 31:28,
 // program-order sequence number below. 0 means "not written by a CPU".
 using StoreTag = uint32_t;
-inline int tag_cpu(StoreTag t) { return int(t >> 28); }
-inline uint32_t tag_seq(StoreTag t) { return t & 0x0fffffffu; }
+inline int tag_cpu(StoreTag t) {
+  return int(t >> 28);
+}
+inline uint32_t tag_seq(StoreTag t) {
+  return t & 0x0fffffffu;
+}
 
 class PhysMemory {
  public:
@@ -58,6 +62,9 @@ class PhysMemory {
   PhysAddr alloc(PageType t);
   void free(PhysAddr page);  // poisons both views, type becomes Free
   PageType type(PhysAddr pa) const;
+  // Counts the allocations of a page: a cached pointer that recorded an
+  // older generation points into a page that was freed and reused.
+  uint32_t generation(PhysAddr pa) const;
   bool is_data(PhysAddr pa) const;
   size_t pages_in_use() const { return in_use_; }
   uint64_t epoch_allocs() const { return epoch_allocs_; }
@@ -74,6 +81,10 @@ class PhysMemory {
 
   // Hardware view.
   uint64_t hw_load(PhysAddr pa) const;
+  // One hardware read quantum: `nwords` (1 or 2) words from pa. Word by word
+  // in the normal build; one atomic load (128 bit: 16-byte aligned) in the
+  // VTDFUZZ_REAL_MEMORY build.
+  void hw_load_quantum(PhysAddr pa, int nwords, uint64_t* out) const;
   // True when the hardware view of this word is poison: a freed page, or a
   // non-coherent line of a fresh page never written back.
   bool hw_poisoned(PhysAddr pa) const;
@@ -84,6 +95,13 @@ class PhysMemory {
   void begin_epoch();
   uint64_t epoch_value(PhysAddr pa) const;
   bool epoch_fresh(PhysAddr page) const;  // allocated during this epoch
+
+  // The coherent-view word at pa (nullptr where no memory is): for a CPU
+  // implementation on real threads (race/), which stores through it.
+  uint64_t* word_ptr(PhysAddr pa);
+  // True in the VTDFUZZ_REAL_MEMORY build: hardware reads are atomic loads,
+  // every page is preallocated, page types are atomic (race/ needs it).
+  static bool real_memory();
 
  private:
   struct Page;

@@ -9,11 +9,11 @@ namespace vtd::sim {
 enum class Reg : uint8_t { CAP, ECAP, RTADDR, FSTS, IQA, IQH, IQT };
 
 namespace cap {
-constexpr uint64_t CM = 1ull << 7;             // caching mode: not-present entries may be cached
-constexpr uint64_t SAGAW_39 = 1ull << 9;       // SAGAW bit 1: 3-level
-constexpr uint64_t SAGAW_48 = 1ull << 10;      // SAGAW bit 2: 4-level
-constexpr uint64_t SAGAW_57 = 1ull << 11;      // SAGAW bit 3: 5-level
-constexpr uint64_t FS5LP = 1ull << 60;         // first-stage 5-level paging
+constexpr uint64_t CM = 1ull << 7;         // caching mode: not-present entries may be cached
+constexpr uint64_t SAGAW_39 = 1ull << 9;   // SAGAW bit 1: 3-level
+constexpr uint64_t SAGAW_48 = 1ull << 10;  // SAGAW bit 2: 4-level
+constexpr uint64_t SAGAW_57 = 1ull << 11;  // SAGAW bit 3: 5-level
+constexpr uint64_t FS5LP = 1ull << 60;     // first-stage 5-level paging
 }  // namespace cap
 
 namespace ecap {

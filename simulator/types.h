@@ -14,7 +14,9 @@ constexpr uint64_t kPageShift = 12;
 constexpr uint64_t kLineSize = 64;  // CPU cache line: the unit of clflush / eviction
 constexpr uint32_t kNoPasid = 0xffffffffu;
 
-constexpr PhysAddr page_of(PhysAddr pa) { return pa & ~(kPageSize - 1); }
+constexpr PhysAddr page_of(PhysAddr pa) {
+  return pa & ~(kPageSize - 1);
+}
 
 // PCI requester id: bus[15:8] dev[7:3] fn[2:0] (spec 3.4.1, "source-id").
 struct Sid {

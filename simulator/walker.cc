@@ -7,7 +7,9 @@
 namespace vtd::sim {
 namespace {
 
-uint32_t factorial(uint32_t n) { return n <= 1 ? 1 : n * factorial(n - 1); }
+uint32_t factorial(uint32_t n) {
+  return n <= 1 ? 1 : n * factorial(n - 1);
+}
 
 // The index-th permutation of 0..n-1 in lexicographic order.
 void nth_permutation(uint32_t n, uint32_t index, std::array<uint8_t, 8>& out) {
@@ -24,12 +26,17 @@ void nth_permutation(uint32_t n, uint32_t index, std::array<uint8_t, 8>& out) {
 PageType table_type(EntryKind k) {
   switch (k) {
     case EntryKind::LegacyRoot:
-    case EntryKind::ScalableRoot: return PageType::Root;
+    case EntryKind::ScalableRoot:
+      return PageType::Root;
     case EntryKind::LegacyContext:
-    case EntryKind::ScalableContext: return PageType::Context;
-    case EntryKind::PasidDir: return PageType::PasidDir;
-    case EntryKind::PasidEntry: return PageType::PasidTable;
-    default: return PageType::PageTable;
+    case EntryKind::ScalableContext:
+      return PageType::Context;
+    case EntryKind::PasidDir:
+      return PageType::PasidDir;
+    case EntryKind::PasidEntry:
+      return PageType::PasidTable;
+    default:
+      return PageType::PageTable;
   }
 }
 
@@ -52,8 +59,7 @@ void Walker::run(Walk& w, int split) const {
   }
 }
 
-uint64_t Walker::read_word(PhysAddr pa, PageType expect, PhysAddr ptr_from,
-                           const Walk& w) const {
+uint64_t Walker::read_word(PhysAddr pa, PageType expect, PhysAddr ptr_from, const Walk& w) const {
   PageType t = hw_.mem->type(pa);
   Hazard h = Hazard::None;
   if (t == PageType::Free)
@@ -85,6 +91,12 @@ uint64_t Walker::read_word(PhysAddr pa, PageType expect, PhysAddr ptr_from,
   return hw_.mem->hw_load(pa);
 }
 
+// The quantum holding the entry's present bit (for a scalable root entry,
+// the bit of the half this requester uses).
+static int present_word(EntryKind k, Sid sid) {
+  return k == EntryKind::ScalableRoot && sid.devfn() >= 128 ? 1 : 0;
+}
+
 void Walker::begin_entry(Walk& w, EntryKind k, PhysAddr pa, PhysAddr ptr_from) const {
   const Format& f = format_of(k);
   int qw = hw_.cfg->quantum_words();
@@ -94,10 +106,19 @@ void Walker::begin_entry(Walk& w, EntryKind k, PhysAddr pa, PhysAddr ptr_from) c
   w.cur_ = Entry(k);
   w.nq_ = uint8_t((f.fetch_words + qw - 1) / qw);
   w.got_ = 0;
-  uint32_t idx = 0;
-  if (w.nq_ > 1 && hw_.schedule)
-    idx = hw_.schedule->choose(ChoiceKind::ChunkOrder, factorial(w.nq_)) % factorial(w.nq_);
-  nth_permutation(w.nq_, idx, w.order_);
+  // The quantum holding P comes first; the others follow in any order and
+  // at any later time. Software's "P last" setup needs no invalidation
+  // (VTD-REFERENCE.md) only because a fetch that sees P=0 stops there.
+  const uint8_t first = uint8_t(present_word(k, w.req_.sid) / qw);
+  std::array<uint8_t, 8> rest{};
+  nth_permutation(uint32_t(w.nq_ - 1), 0, rest);
+  if (w.nq_ > 2 && hw_.schedule) {
+    uint32_t n = factorial(w.nq_ - 1u);
+    nth_permutation(w.nq_ - 1u, hw_.schedule->choose(ChoiceKind::ChunkOrder, n) % n, rest);
+  }
+  w.order_[0] = first;
+  for (uint32_t i = 0; i + 1 < w.nq_; ++i)
+    w.order_[i + 1] = uint8_t(rest[i] >= first ? rest[i] + 1 : rest[i]);
 }
 
 void Walker::fetch_quantum(Walk& w) const {
@@ -112,16 +133,31 @@ void Walker::fetch_quantum(Walk& w) const {
   e.pasid = w.pasid_;
   e.iova = w.req_.iova;
   e.count = uint32_t(q);
-  for (int i = 0; i < qw && q * qw + i < f.fetch_words; ++i) {
-    int word = q * qw + i;
-    PhysAddr pa = w.entry_pa_ + 8 * uint64_t(word);
-    // One quantum is one atomic read: both words come from the same instant.
-    w.cur_.w[size_t(word)] = read_word(pa, expect, w.ptr_from_, w);
-    (i == 0 ? e.v0 : e.v1) = w.cur_.w[size_t(word)];
-    if (i == 0) e.addr = pa;
+  const int first = q * qw;
+  const int n = std::min(qw, int(f.fetch_words) - first);
+  const PhysAddr pa = w.entry_pa_ + 8 * uint64_t(first);
+  uint64_t v[kMaxWords] = {};
+  for (int i = 0; i < n; ++i)
+    v[i] = read_word(pa + 8 * uint64_t(i), expect, w.ptr_from_, w);  // P6 checks
+  // One quantum is one atomic read: both words come from the same instant
+  // (the VTDFUZZ_REAL_MEMORY build reads them with one atomic load; the
+  // normal build reads the same values again, word by word).
+  hw_.mem->hw_load_quantum(pa, n, v);
+  for (int i = 0; i < n; ++i) {
+    w.cur_.w[size_t(first + i)] = v[i];
+    (i == 0 ? e.v0 : e.v1) = v[i];
   }
+  e.addr = pa;
   ++w.got_;
   emit(e);
+  // A fetch that finds the entry not present goes no further.
+  if (w.got_ == 1 && w.nq_ > 1) {
+    Entry half = w.cur_;
+    bool present = w.kind_ == EntryKind::ScalableRoot
+                       ? half.get(present_word(w.kind_, w.req_.sid) ? Field::UP : Field::LP) != 0
+                       : half.present();
+    if (!present) w.got_ = w.nq_;
+  }
 }
 
 void Walker::fail(Walk& w, FaultReason r, bool fpd) const {
@@ -162,7 +198,8 @@ void Walker::step(Walk& w) const {
       }
       bool sm = hw_.rtaddr & rtaddr::TTM_SCALABLE;
       PhysAddr root = hw_.rtaddr & ~(kPageSize - 1);
-      begin_entry(w, sm ? EntryKind::ScalableRoot : EntryKind::LegacyRoot, root + 16 * sid.bus(), 0);
+      begin_entry(w, sm ? EntryKind::ScalableRoot : EntryKind::LegacyRoot, root + 16 * sid.bus(),
+                  0);
       return;
     }
     case WalkPhase::PasidDir: {
@@ -177,8 +214,11 @@ void Walker::step(Walk& w) const {
       begin_entry(w, EntryKind::PasidDir, dir + 8 * uint64_t(w.pasid_ >> 6), w.ptr_from_);
       return;
     }
-    case WalkPhase::Tables: tables(w); return;
-    default: return;  // Context / PasidEntry are always mid-entry here
+    case WalkPhase::Tables:
+      tables(w);
+      return;
+    default:
+      return;  // Context / PasidEntry are always mid-entry here
   }
 }
 
@@ -221,8 +261,9 @@ void Walker::entry_done(Walk& w) const {
       // too (spec 6.1); without it only entries that decode cleanly.
       if (f == FaultReason::None || hw_.cfg->caching_mode)
         // A not-present entry cached under CM=1 is tagged DID 0 (spec 6.1).
-        hw_.caches->ctx_fill(sid, e,
-                             e.kind == EntryKind::LegacyContext && e.present() ? uint16_t(e.get(Field::DID)) : 0);
+        hw_.caches->ctx_fill(
+            sid, e,
+            e.kind == EntryKind::LegacyContext && e.present() ? uint16_t(e.get(Field::DID)) : 0);
       w.ctx_ = e;
       context_ready(w);
       return;
@@ -230,15 +271,16 @@ void Walker::entry_done(Walk& w) const {
     case EntryKind::PasidDir:
       if (f != FaultReason::None) return fail(w, f, e.present() && e.get(Field::FPD));
       w.phase_ = WalkPhase::PasidEntry;
-      begin_entry(w, EntryKind::PasidEntry, e.get(Field::SMPTBLPTR) + 64 * uint64_t(w.pasid_ & 0x3f),
-                  w.entry_pa_);
+      begin_entry(w, EntryKind::PasidEntry,
+                  e.get(Field::SMPTBLPTR) + 64 * uint64_t(w.pasid_ & 0x3f), w.entry_pa_);
       return;
     case EntryKind::PasidEntry:
       if (f == FaultReason::None || hw_.cfg->caching_mode) hw_.caches->pasid_fill(sid, w.pasid_, e);
       w.pe_ = e;
       pasid_ready(w);
       return;
-    default: return;
+    default:
+      return;
   }
 }
 
@@ -299,6 +341,19 @@ FaultReason Walker::walk_stage(Walk& w, const Stage& s, Iova in, bool use_psc,
         table = p->table;
         level = l;
         ptr_from = 0;
+        // A cached pointer into a table page freed and reused since: the
+        // hardware now walks someone else's table (P6).
+        if (p->gen != hw_.mem->generation(table) && hw_.obs) {
+          HwEvent e;
+          e.kind = EventKind::UnsafeRead;
+          e.hazard = Hazard::FreedPage;
+          e.page_type = hw_.mem->type(table);
+          e.addr = table;
+          e.sid = w.req_.sid;
+          e.pasid = w.pasid_;
+          e.iova = in;
+          emit(e);
+        }
         break;
       }
     }
@@ -335,7 +390,8 @@ FaultReason Walker::walk_stage(Walk& w, const Stage& s, Iova in, bool use_psc,
     // keep (spec 6.2.4: the combined R/W); PscLine has no rights, so only
     // writable prefixes are cached.
     if (use_psc && writable)
-      hw_.caches->psc_fill(did, tag, uint8_t(level - 1), in, {next, s.root});
+      hw_.caches->psc_fill(did, tag, uint8_t(level - 1), in,
+                           {next, s.root, hw_.mem->generation(next)});
     table = next;
     ptr_from = pte_pa;
   }
@@ -361,7 +417,8 @@ void Walker::tables(Walk& w) const {
     r.fpd = t.fpd;
     r.ats = t.ats;
     t = r;
-    if (w.req_.access == Access::Write && !t.writable) return fail(w, FaultReason::WriteDenied, t.fpd);
+    if (w.req_.access == Access::Write && !t.writable)
+      return fail(w, FaultReason::WriteDenied, t.fpd);
     w.phase_ = WalkPhase::Done;
     return;
   }
@@ -398,7 +455,8 @@ void Walker::tables(Walk& w) const {
   t.level = r.level;
   t.writable = r.writable;
   hw_.caches->iotlb_fill(iova, t, w.req_.sid, w.pasid_);
-  if (w.req_.access == Access::Write && !t.writable) return fail(w, FaultReason::WriteDenied, t.fpd);
+  if (w.req_.access == Access::Write && !t.writable)
+    return fail(w, FaultReason::WriteDenied, t.fpd);
   w.phase_ = WalkPhase::Done;
 }
 

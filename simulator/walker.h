@@ -1,8 +1,10 @@
 // The page walker: a resumable translation (source-id, optional PASID, IOVA,
 // access) through root -> context -> (scalable) PASID directory -> PASID
 // entry -> page tables. A multi-quantum entry is fetched one quantum at a
-// time, in an order the schedule picks; the walk may park between quanta and
-// resume at a later preemption point. That is how torn reads happen.
+// time: the quantum holding P first (a fetch that finds P=0 stops there),
+// the others in an order the schedule picks; the walk may park between
+// quanta and resume at a later preemption point. That is how torn reads of
+// present entries happen (seeds/001: "four 128-bit bursts").
 #pragma once
 
 #include <array>

@@ -31,9 +31,10 @@ uint32_t pasid_arg(const Op& op) {
 oracle::ApiCall call_of(const Op& op) {
   oracle::ApiCall c;
   static const oracle::Call kCalls[] = {
-      oracle::Call::Domain, oracle::Call::Free,    oracle::Call::Map,    oracle::Call::Unmap,
-      oracle::Call::Probe,  oracle::Call::Release, oracle::Call::Vfs,    oracle::Call::SurpriseRemove,
-      oracle::Call::Attach, oracle::Call::Replace, oracle::Call::Detach, oracle::Call::SetPasid,
+      oracle::Call::Domain,     oracle::Call::Free,           oracle::Call::Map,
+      oracle::Call::Unmap,      oracle::Call::Probe,          oracle::Call::Release,
+      oracle::Call::Vfs,        oracle::Call::SurpriseRemove, oracle::Call::Attach,
+      oracle::Call::Replace,    oracle::Call::Detach,         oracle::Call::SetPasid,
       oracle::Call::RemovePasid};
   c.call = prog::is_api(op.kind) ? kCalls[size_t(op.kind)] : oracle::Call::Hardware;
   c.name = prog::op_name(op.kind);
@@ -113,21 +114,25 @@ class Runner final : public sim::Schedule, public sim::Observer {
 
   void preempt(const sim::PreemptPoint& pp) override {
     if (!op_ || nested_ || pp.cpu != 0) return;
-    sim::PointKind kind = pp.kind == sim::PointKind::Wait ? sim::PointKind::Wait : sim::PointKind::Store;
+    sim::PointKind kind =
+        pp.kind == sim::PointKind::Wait ? sim::PointKind::Wait : sim::PointKind::Store;
     uint32_t index = kind == sim::PointKind::Wait ? ++waits_ : ++stores_;
     o_.point(kind, index);
     if (trace_) {
-      std::string line = kind == sim::PointKind::Wait ? "wait " + std::to_string(index)
-                                                      : "store " + std::to_string(index) + ": [" + hex(pp.pa) +
-                                                            "] = " + hex(pp.value) + " (" +
-                                                            sim::page_type_name(m_.mem.type(pp.pa)) + ")";
-      if (pp.kind == sim::PointKind::Writeback) line = "store " + std::to_string(index) + ": writeback line " + hex(pp.pa);
+      std::string line = kind == sim::PointKind::Wait
+                             ? "wait " + std::to_string(index)
+                             : "store " + std::to_string(index) + ": [" + hex(pp.pa) +
+                                   "] = " + hex(pp.value) + " (" +
+                                   sim::page_type_name(m_.mem.type(pp.pa)) + ")";
+      if (pp.kind == sim::PointKind::Writeback)
+        line = "store " + std::to_string(index) + ": writeback line " + hex(pp.pa);
       lines().push_back(line);
     }
     for (const prog::SchedPoint& sp : op_->sched)
       if (sp.kind == kind && sp.index == index) {
-        if (trace_) lines().push_back("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
-                                      std::to_string(index) + ": " + prog::op_text(sp.step.front()));
+        if (trace_)
+          lines().push_back("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
+                            std::to_string(index) + ": " + prog::op_text(sp.step.front()));
         step(sp.step.front());
       }
   }
@@ -150,10 +155,10 @@ class Runner final : public sim::Schedule, public sim::Observer {
       case sim::EventKind::QueueError:
         lines().push_back("    hw " + sim::describe(e));
         break;
-      default: break;
+      default:
+        break;
     }
   }
-
 
  private:
   std::vector<std::string>& lines() { return r_.trace.back().lines; }
@@ -163,16 +168,20 @@ class Runner final : public sim::Schedule, public sim::Observer {
     const drv::DomainId dom = drv::DomainId(op.get(Arg::Dom));
     switch (op.kind) {
       case OpKind::Domain:
-        return d_.domain_alloc(dom, drv::DomainType(op.get(Arg::DType)), drv::DomainId(op.get(Arg::Parent)),
-                               int(op.get(Arg::Levels)));
-      case OpKind::Free: return d_.domain_free(dom);
+        return d_.domain_alloc(dom, drv::DomainType(op.get(Arg::DType)),
+                               drv::DomainId(op.get(Arg::Parent)), int(op.get(Arg::Levels)));
+      case OpKind::Free:
+        return d_.domain_free(dom);
       case OpKind::Map:
-        return d_.map(dom, op.get(Arg::Iova), op.get(Arg::Pa), prog::size_of(op), uint8_t(op.get(Arg::Perm)));
-      case OpKind::Unmap: return d_.unmap(dom, op.get(Arg::Iova), prog::size_of(op));
+        return d_.map(dom, op.get(Arg::Iova), op.get(Arg::Pa), prog::size_of(op),
+                      uint8_t(op.get(Arg::Perm)));
+      case OpKind::Unmap:
+        return d_.unmap(dom, op.get(Arg::Iova), prog::size_of(op));
       case OpKind::Probe:
         if (!m_.iommu.device_present(sid)) m_.iommu.device_plug(sid, op.get(Arg::Ats));
         return d_.probe(sid, {op.get(Arg::Ats) != 0, op.get(Arg::PasidCap) != 0});
-      case OpKind::Release: return d_.release(sid);
+      case OpKind::Release:
+        return d_.release(sid);
       case OpKind::Vfs: {
         uint8_t n = uint8_t(op.get(Arg::N));
         for (uint8_t i = 0; i < n && i < 8 && sid.bus() < 0xff; ++i) {
@@ -184,24 +193,34 @@ class Runner final : public sim::Schedule, public sim::Observer {
       case OpKind::SurpriseRemove:
         // The device and its VFs vanish first; the driver learns of it after.
         m_.iommu.device_unplug(sid);
-        for (uint8_t i = 0; i < 8 && sid.bus() < 0xff; ++i) m_.iommu.device_unplug(sim::Sid(uint8_t(sid.bus() + 1), 0, i));
+        for (uint8_t i = 0; i < 8 && sid.bus() < 0xff; ++i)
+          m_.iommu.device_unplug(sim::Sid(uint8_t(sid.bus() + 1), 0, i));
         return d_.surprise_remove(sid);
-      case OpKind::Attach: return d_.attach(sid, dom);
-      case OpKind::Replace: return d_.replace(sid, dom);
-      case OpKind::Detach: return d_.detach(sid);
-      case OpKind::SetPasid: return d_.set_pasid(sid, pasid_arg(op), dom);
-      case OpKind::RemovePasid: return d_.remove_pasid(sid, pasid_arg(op));
-      default: return drv::Status::Inval;
+      case OpKind::Attach:
+        return d_.attach(sid, dom);
+      case OpKind::Replace:
+        return d_.replace(sid, dom);
+      case OpKind::Detach:
+        return d_.detach(sid);
+      case OpKind::SetPasid:
+        return d_.set_pasid(sid, pasid_arg(op), dom);
+      case OpKind::RemovePasid:
+        return d_.remove_pasid(sid, pasid_arg(op));
+      default:
+        return drv::Status::Inval;
     }
   }
 
   void step(const Op& op) {
     const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
-    const uint32_t pasid = pasid_arg(op);
+    // PASID 0 is RID_PASID, never given to a device (the kernel reserves it
+    // for requests without PASID): a device uses it by sending none.
+    const uint32_t pasid = pasid_arg(op) == 0 ? sim::kNoPasid : pasid_arg(op);
     switch (op.kind) {
       case OpKind::Dma: {
         bool write = op.get(Arg::Access);
-        m_.iommu.dma({sid, pasid, op.get(Arg::Iova), write ? sim::Access::Write : sim::Access::Read, ++dma_value_});
+        m_.iommu.dma({sid, pasid, op.get(Arg::Iova), write ? sim::Access::Write : sim::Access::Read,
+                      ++dma_value_});
         break;
       }
       case OpKind::Memcpy: {
@@ -210,10 +229,15 @@ class Runner final : public sim::Schedule, public sim::Observer {
         break;
       }
       case OpKind::Walk:
-        m_.iommu.walk_split({sid, pasid, op.get(Arg::Iova), sim::Access::Read}, int(op.get(Arg::Split)));
+        m_.iommu.walk_split({sid, pasid, op.get(Arg::Iova), sim::Access::Read},
+                            int(op.get(Arg::Split)));
         break;
-      case OpKind::ResumeWalks: m_.iommu.resume_walks(); break;
-      case OpKind::Evict: m_.iommu.evict(sim::CacheKind(op.get(Arg::Cache)), uint32_t(op.get(Arg::Index))); break;
+      case OpKind::ResumeWalks:
+        m_.iommu.resume_walks();
+        break;
+      case OpKind::Evict:
+        m_.iommu.evict(sim::CacheKind(op.get(Arg::Cache)), uint32_t(op.get(Arg::Index)));
+        break;
       case OpKind::Writeback: {
         std::vector<sim::PhysAddr> dirty = m_.mem.dirty_lines();
         if (!dirty.empty()) m_.iommu.writeback_line(dirty[op.get(Arg::Index) % dirty.size()]);
@@ -224,8 +248,11 @@ class Runner final : public sim::Schedule, public sim::Observer {
         m_.iommu.process_queue(n ? n : UINT32_MAX);
         break;
       }
-      case OpKind::Cpu2: nested(op.sub.front()); break;
-      default: break;
+      case OpKind::Cpu2:
+        nested(op.sub.front());
+        break;
+      default:
+        break;
     }
   }
 
@@ -290,15 +317,17 @@ std::string summary_line(const Result& r) {
   const oracle::Violation& v = r.violation;
   char sig[20];
   snprintf(sig, sizeof sig, "%016" PRIx64, v.signature);
-  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) + " writer=" + r.writer +
-         " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " + v.point + ": " + v.what;
+  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) +
+         " writer=" + r.writer + " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " +
+         v.point + ": " + v.what;
 }
 
 std::string report(const Result& r) {
   std::string s = summary_line(r) + "\n";
   if (!r.violated) return s;
   const oracle::Violation& v = r.violation;
-  s += std::string("  property: ") + oracle::property_name(v.property) + " " + oracle::property_title(v.property) + "\n";
+  s += std::string("  property: ") + oracle::property_name(v.property) + " " +
+       oracle::property_title(v.property) + "\n";
   s += "  op " + std::to_string(v.op_index) + ": " + v.op_text + " (at " + v.point + ")\n";
   s += "  signature: " + v.sig_text + "\n";
   for (const std::string& d : v.details) s += "  " + d + "\n";

@@ -31,74 +31,95 @@ struct OpSpec {
 constexpr uint64_t kPasidNone = kNoPasidArg;
 
 const OpSpec kSpecs[] = {
-    {OpKind::Domain, "domain",
+    {OpKind::Domain,
+     "domain",
      {{Arg::Dom, Style::Pos, "", 0, true},
       {Arg::DType, Style::Pos, "", 0, true},
       {Arg::Parent, Style::Key, "parent", 0, false},
       {Arg::Levels, Style::Key, "levels", 4, false}}},
     {OpKind::Free, "free", {{Arg::Dom, Style::Pos, "", 0, true}}},
-    {OpKind::Map, "map",
+    {OpKind::Map,
+     "map",
      {{Arg::Dom, Style::Pos, "", 0, true},
       {Arg::Iova, Style::Key, "iova", 0, true},
       {Arg::Pa, Style::Key, "pa", 0, true},
       {Arg::Size, Style::Key, "size", 0, false},
       {Arg::Perm, Style::Pos, "", 3, true}}},
-    {OpKind::Unmap, "unmap",
+    {OpKind::Unmap,
+     "unmap",
      {{Arg::Dom, Style::Pos, "", 0, true},
       {Arg::Iova, Style::Key, "iova", 0, true},
       {Arg::Size, Style::Key, "size", 0, false}}},
-    {OpKind::Probe, "probe",
+    {OpKind::Probe,
+     "probe",
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Ats, Style::Flag, "ats", 0, false},
       {Arg::PasidCap, Style::Flag, "pasid", 0, false}}},
     {OpKind::Release, "release", {{Arg::Dev, Style::Key, "dev", 0, true}}},
-    {OpKind::Vfs, "vfs", {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::N, Style::Key, "n", 1, false}}},
+    {OpKind::Vfs,
+     "vfs",
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::N, Style::Key, "n", 1, false}}},
     {OpKind::SurpriseRemove, "surprise-remove", {{Arg::Dev, Style::Key, "dev", 0, true}}},
-    {OpKind::Attach, "attach",
+    {OpKind::Attach,
+     "attach",
      {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
-    {OpKind::Replace, "replace",
+    {OpKind::Replace,
+     "replace",
      {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
     {OpKind::Detach, "detach", {{Arg::Dev, Style::Key, "dev", 0, true}}},
-    {OpKind::SetPasid, "set-pasid",
+    {OpKind::SetPasid,
+     "set-pasid",
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
       {Arg::Dom, Style::Key, "domain", 0, true}}},
-    {OpKind::RemovePasid, "remove-pasid",
-     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Pasid, Style::Key, "pasid", kPasidNone, false}}},
+    {OpKind::RemovePasid,
+     "remove-pasid",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false}}},
     {OpKind::FailNth, "fail-nth", {{Arg::N, Style::Pos, "", 0, true}}},
     {OpKind::Inject, "inject", {{Arg::QErr, Style::Pos, "", 0, true}}},
-    {OpKind::Dma, "dma",
+    {OpKind::Dma,
+     "dma",
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
       {Arg::Iova, Style::Key, "iova", 0, true},
       {Arg::Access, Style::Pos, "", 0, true}}},
-    {OpKind::Memcpy, "memcpy",
+    {OpKind::Memcpy,
+     "memcpy",
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
       {Arg::Iova, Style::Key, "src", 0, true},
       {Arg::Dst, Style::Key, "dst", 0, true}}},
-    {OpKind::Walk, "walk",
+    {OpKind::Walk,
+     "walk",
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
       {Arg::Iova, Style::Key, "iova", 0, true},
       {Arg::Split, Style::Key, "split", 0, false}}},
     {OpKind::ResumeWalks, "resume-walks", {}},
-    {OpKind::Evict, "evict", {{Arg::Cache, Style::Pos, "", 0, true}, {Arg::Index, Style::Key, "index", 0, false}}},
+    {OpKind::Evict,
+     "evict",
+     {{Arg::Cache, Style::Pos, "", 0, true}, {Arg::Index, Style::Key, "index", 0, false}}},
     {OpKind::Writeback, "writeback", {{Arg::Index, Style::Key, "index", 0, false}}},
     {OpKind::ProcessQueue, "process-queue", {{Arg::N, Style::Key, "n", 0, false}}},
     {OpKind::Cpu2, "cpu2", {}},
 };
 static_assert(sizeof(kSpecs) / sizeof(kSpecs[0]) == size_t(OpKind::kCount));
 
-const OpSpec& spec(OpKind k) { return kSpecs[size_t(k)]; }
+const OpSpec& spec(OpKind k) {
+  return kSpecs[size_t(k)];
+}
 
-constexpr OpKind kSteps[] = {OpKind::Dma,   OpKind::Memcpy,    OpKind::Walk,         OpKind::ResumeWalks,
-                             OpKind::Evict, OpKind::Writeback, OpKind::ProcessQueue, OpKind::Cpu2};
-constexpr OpKind kCpu2Ops[] = {OpKind::Map,    OpKind::Unmap,    OpKind::Attach,     OpKind::Detach,
-                               OpKind::Replace, OpKind::SetPasid, OpKind::RemovePasid};
+constexpr OpKind kSteps[] = {OpKind::Dma,          OpKind::Memcpy, OpKind::Walk,
+                             OpKind::ResumeWalks,  OpKind::Evict,  OpKind::Writeback,
+                             OpKind::ProcessQueue, OpKind::Cpu2};
+constexpr OpKind kCpu2Ops[] = {OpKind::Map,        OpKind::Unmap,   OpKind::Attach,
+                               OpKind::Detach,     OpKind::Replace, OpKind::SetPasid,
+                               OpKind::RemovePasid};
 
 // Enum spellings.
-constexpr const char* kDTypes[] = {"second-stage", "first-stage", "nested", "identity", "blocking", "sva"};
+constexpr const char* kDTypes[] = {"second-stage", "first-stage", "nested",
+                                   "identity",     "blocking",    "sva"};
 constexpr const char* kSizes[] = {"4K", "2M", "1G"};
 constexpr const char* kPerms[] = {"", "r", "w", "rw"};
 constexpr const char* kAccess[] = {"read", "write"};
@@ -127,37 +148,57 @@ constexpr uint16_t kSlots[] = {
 };
 
 // "page or raw": even values are page numbers, odd ones raw addresses.
-uint64_t unpack_addr(uint64_t v) { return (v & 1) ? (v >> 1) : (v >> 1) << 12; }
+uint64_t unpack_addr(uint64_t v) {
+  return (v & 1) ? (v >> 1) : (v >> 1) << 12;
+}
 uint64_t pack_addr(uint64_t a) {
   return (a & 0xfff) ? (a << 1) | 1 : (a >> 12) << 1;
 }
 constexpr uint64_t kAddrMask = (1ull << 62) - 1;
 
-uint64_t data_base() { return sim::PhysMemory::Layout{}.data_base; }
+uint64_t data_base() {
+  return sim::PhysMemory::Layout{}.data_base;
+}
 
 // Wraps a raw varint into the argument's range.
 uint64_t wrap(Arg a, uint64_t v) {
   switch (a) {
-    case Arg::Dom: return v % 255 + 1;
-    case Arg::DType: return v % 6;
-    case Arg::Parent: return v % 256;
-    case Arg::Levels: return kLevelsByCode[v % 3];
-    case Arg::Dev: return v < 16 ? kSlots[v] : (v - 16) & 0xffff;
+    case Arg::Dom:
+      return v % 255 + 1;
+    case Arg::DType:
+      return v % 6;
+    case Arg::Parent:
+      return v % 256;
+    case Arg::Levels:
+      return kLevelsByCode[v % 3];
+    case Arg::Dev:
+      return v < 16 ? kSlots[v] : (v - 16) & 0xffff;
     case Arg::Ats:
     case Arg::PasidCap:
-    case Arg::Access: return v & 1;
-    case Arg::Pasid: return v % ((1u << 20) + 1);
+    case Arg::Access:
+      return v & 1;
+    case Arg::Pasid:
+      return v % ((1u << 20) + 1);
     case Arg::Iova:
-    case Arg::Dst: return unpack_addr(v) & kAddrMask;
-    case Arg::Pa: return (data_base() + unpack_addr(v)) & kAddrMask;
-    case Arg::Size: return v % 3;
-    case Arg::Perm: return v % 3 == 0 ? 3 : v % 3;
+    case Arg::Dst:
+      return unpack_addr(v) & kAddrMask;
+    case Arg::Pa:
+      return (data_base() + unpack_addr(v)) & kAddrMask;
+    case Arg::Size:
+      return v % 3;
+    case Arg::Perm:
+      return v % 3 == 0 ? 3 : v % 3;
     case Arg::N:
-    case Arg::Index: return v % 256;
-    case Arg::Split: return v % 9;
-    case Arg::Cache: return v % 5;
-    case Arg::QErr: return v % 3;
-    case Arg::kCount: break;
+    case Arg::Index:
+      return v % 256;
+    case Arg::Split:
+      return v % 9;
+    case Arg::Cache:
+      return v % 5;
+    case Arg::QErr:
+      return v % 3;
+    case Arg::kCount:
+      break;
   }
   return 0;
 }
@@ -165,17 +206,23 @@ uint64_t wrap(Arg a, uint64_t v) {
 // The canonical varint of an in-range value (inverse of wrap).
 uint64_t unwrap(Arg a, uint64_t v) {
   switch (a) {
-    case Arg::Dom: return v - 1;
-    case Arg::Levels: return v == 4 ? 0 : v == 5 ? 1 : 2;
+    case Arg::Dom:
+      return v - 1;
+    case Arg::Levels:
+      return v == 4 ? 0 : v == 5 ? 1 : 2;
     case Arg::Dev:
       for (uint64_t i = 0; i < 16; ++i)
         if (kSlots[i] == v) return i;
       return v + 16;
     case Arg::Iova:
-    case Arg::Dst: return pack_addr(v);
-    case Arg::Pa: return pack_addr(v - data_base());
-    case Arg::Perm: return v == 3 ? 0 : v;
-    default: return v;
+    case Arg::Dst:
+      return pack_addr(v);
+    case Arg::Pa:
+      return pack_addr(v - data_base());
+    case Arg::Perm:
+      return v == 3 ? 0 : v;
+    default:
+      return v;
   }
 }
 
@@ -267,7 +314,9 @@ void write_op(std::vector<uint8_t>& out, const Op& op) {
   for (uint32_t c : op.choices) put_varint(out, c);
 }
 
-bool writer_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+bool writer_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
 
 // ------------------------------------------------------------- text --
 
@@ -279,18 +328,28 @@ std::string hex(uint64_t v) {
 
 std::string arg_text(const ArgSpec& s, uint64_t v) {
   switch (s.arg) {
-    case Arg::DType: return kDTypes[v];
-    case Arg::Dev: return sim::Sid(uint16_t(v)).str();
-    case Arg::Pasid: return std::to_string(v - 1);
+    case Arg::DType:
+      return kDTypes[v];
+    case Arg::Dev:
+      return sim::Sid(uint16_t(v)).str();
+    case Arg::Pasid:
+      return std::to_string(v - 1);
     case Arg::Iova:
     case Arg::Dst:
-    case Arg::Pa: return hex(v);
-    case Arg::Size: return kSizes[v];
-    case Arg::Perm: return kPerms[v];
-    case Arg::Access: return kAccess[v];
-    case Arg::Cache: return kCaches[v];
-    case Arg::QErr: return kQErrs[v];
-    default: return std::to_string(v);
+    case Arg::Pa:
+      return hex(v);
+    case Arg::Size:
+      return kSizes[v];
+    case Arg::Perm:
+      return kPerms[v];
+    case Arg::Access:
+      return kAccess[v];
+    case Arg::Cache:
+      return kCaches[v];
+    case Arg::QErr:
+      return kQErrs[v];
+    default:
+      return std::to_string(v);
   }
 }
 
@@ -369,7 +428,8 @@ bool parse_value(Arg a, std::string_view w, uint64_t* v, std::string* err) {
       if (lookup(kQErrs, w, v)) return true;
       *err = "iqe, ite or ice";
       return false;
-    default: break;
+    default:
+      break;
   }
   uint64_t x;
   if (!parse_num(w, &x)) {
@@ -395,7 +455,8 @@ bool parse_value(Arg a, std::string_view w, uint64_t* v, std::string* err) {
       if (x > kAddrMask) return *err = "an address below 2^62", false;
       break;
     case Arg::Pa:
-      if (x < data_base() || x > kAddrMask) return *err = "an address in the data region (>= " + hex(data_base()) + ")", false;
+      if (x < data_base() || x > kAddrMask)
+        return *err = "an address in the data region (>= " + hex(data_base()) + ")", false;
       break;
     case Arg::N:
     case Arg::Index:
@@ -404,7 +465,8 @@ bool parse_value(Arg a, std::string_view w, uint64_t* v, std::string* err) {
     case Arg::Split:
       if (x > 8) return *err = "a split 0..8", false;
       break;
-    default: break;
+    default:
+      break;
   }
   *v = x;
   return true;
@@ -488,13 +550,17 @@ bool parse_op(const std::vector<std::string_view>& w, size_t first, Op* op, std:
   size_t k = 0;
   for (const ArgSpec& a : s.args) {
     if (!filled[k] && (a.style == Style::Pos || a.always) && a.arg != Arg::Perm)
-      return *err = std::string(s.name) + ": missing " + (a.style == Style::Key ? a.key : "argument"), false;
+      return *err =
+                 std::string(s.name) + ": missing " + (a.style == Style::Key ? a.key : "argument"),
+             false;
     ++k;
   }
   return true;
 }
 
-bool is_step_or_cpu2(OpKind k) { return is_hw_step(k); }
+bool is_step_or_cpu2(OpKind k) {
+  return is_hw_step(k);
+}
 
 }  // namespace
 
@@ -507,9 +573,13 @@ bool Op::operator==(const Op& o) const {
   return kind == o.kind && a == o.a && sched == o.sched && choices == o.choices && sub == o.sub;
 }
 
-const char* op_name(OpKind k) { return spec(k).name; }
+const char* op_name(OpKind k) {
+  return spec(k).name;
+}
 
-bool is_api(OpKind k) { return k <= OpKind::RemovePasid; }
+bool is_api(OpKind k) {
+  return k <= OpKind::RemovePasid;
+}
 
 bool is_hw_step(OpKind k) {
   for (OpKind s : kSteps)
@@ -523,7 +593,9 @@ bool is_cpu2_op(OpKind k) {
   return false;
 }
 
-OpKind cpu2_kind(uint8_t index) { return kCpu2Ops[index % (sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]))]; }
+OpKind cpu2_kind(uint8_t index) {
+  return kCpu2Ops[index % (sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]))];
+}
 
 uint64_t size_of(const Op& op) {
   static const uint64_t kBytes[] = {4096, 2ull << 20, 1ull << 30};
@@ -558,8 +630,8 @@ std::vector<uint8_t> encode(const Program& p) {
   std::vector<uint8_t> out;
   out.push_back(kVersion);
   const sim::Config& c = p.config;
-  out.push_back(uint8_t(!c.scalable | !c.coherent << 1 | (c.quantum_bits == 64) << 2 | !c.cpu128 << 3 |
-                        c.caching_mode << 4 | !c.five_level << 6));
+  out.push_back(uint8_t(!c.scalable | !c.coherent << 1 | (c.quantum_bits == 64) << 2 |
+                        !c.cpu128 << 3 | c.caching_mode << 4 | !c.five_level << 6));
   out.push_back(uint8_t(p.writer.size()));
   out.insert(out.end(), p.writer.begin(), p.writer.end());
   for (const Op& op : p.ops) write_op(out, op);
@@ -577,7 +649,8 @@ std::string config_text(const sim::Config& c) {
 }
 
 std::string op_text(const Op& op) {
-  if (op.kind == OpKind::Cpu2) return "cpu2 " + (op.sub.empty() ? std::string("?") : op_text(op.sub.front()));
+  if (op.kind == OpKind::Cpu2)
+    return "cpu2 " + (op.sub.empty() ? std::string("?") : op_text(op.sub.front()));
   std::string s = op_name(op.kind);
   append_args(s, op);
   return s;
@@ -629,7 +702,8 @@ bool parse(std::string_view text, Program* out, std::string* error) {
       if (have_writer || !p.ops.empty()) return fail("writer must come first, once");
       std::string name(w[1] == "-" ? "" : w[1]);
       for (char c : name)
-        if (!writer_char(c)) return fail("writer name '" + name + "' has characters outside [a-z0-9-]");
+        if (!writer_char(c))
+          return fail("writer name '" + name + "' has characters outside [a-z0-9-]");
       if (name.size() > 32) return fail("writer name longer than 32");
       p.writer = name;
       have_writer = true;
@@ -640,17 +714,28 @@ bool parse(std::string_view text, Program* out, std::string* error) {
       sim::Config c;
       for (size_t i = 1; i < w.size(); ++i) {
         std::string_view t = w[i];
-        if (t == "scalable") c.scalable = true;
-        else if (t == "legacy") c.scalable = false;
-        else if (t == "coherent") c.coherent = true;
-        else if (t == "noncoherent") c.coherent = false;
-        else if (t == "quantum=128") c.quantum_bits = 128;
-        else if (t == "quantum=64") c.quantum_bits = 64;
-        else if (t == "cpu128") c.cpu128 = true;
-        else if (t == "cpu64") c.cpu128 = false;
-        else if (t == "cm") c.caching_mode = true;
-        else if (t == "4level") c.five_level = false;
-        else return fail("unknown config word '" + std::string(t) + "'");
+        if (t == "scalable")
+          c.scalable = true;
+        else if (t == "legacy")
+          c.scalable = false;
+        else if (t == "coherent")
+          c.coherent = true;
+        else if (t == "noncoherent")
+          c.coherent = false;
+        else if (t == "quantum=128")
+          c.quantum_bits = 128;
+        else if (t == "quantum=64")
+          c.quantum_bits = 64;
+        else if (t == "cpu128")
+          c.cpu128 = true;
+        else if (t == "cpu64")
+          c.cpu128 = false;
+        else if (t == "cm")
+          c.caching_mode = true;
+        else if (t == "4level")
+          c.five_level = false;
+        else
+          return fail("unknown config word '" + std::string(t) + "'");
       }
       p.config = c;
       have_config = true;
@@ -663,16 +748,20 @@ bool parse(std::string_view text, Program* out, std::string* error) {
       if (w[0] == "@choices") {
         for (size_t i = 1; i < w.size(); ++i) {
           uint64_t v;
-          if (!parse_num(w[i], &v) || v > 0xffffffffu) return fail("'" + std::string(w[i]) + "': expected a choice");
+          if (!parse_num(w[i], &v) || v > 0xffffffffu)
+            return fail("'" + std::string(w[i]) + "': expected a choice");
           op.choices.push_back(uint32_t(v));
         }
         if (op.choices.size() > 15) return fail("at most 15 choices per op");
         continue;
       }
       SchedPoint sp;
-      if (w[0] == "@store") sp.kind = sim::PointKind::Store;
-      else if (w[0] == "@wait") sp.kind = sim::PointKind::Wait;
-      else return fail("unknown schedule line '" + std::string(w[0]) + "'");
+      if (w[0] == "@store")
+        sp.kind = sim::PointKind::Store;
+      else if (w[0] == "@wait")
+        sp.kind = sim::PointKind::Wait;
+      else
+        return fail("unknown schedule line '" + std::string(w[0]) + "'");
       if (w.size() < 3 || w[1].empty() || w[1].back() != ':')
         return fail("expected '@store N: <step>'");
       uint64_t idx;
@@ -711,7 +800,8 @@ bool load(std::span<const uint8_t> bytes, Program* out, std::string* error) {
   size_t i = 0;
   while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
   std::string_view head = s.substr(i);
-  bool text = head.substr(0, 7) == "writer " || head.substr(0, 7) == "config " || head.substr(0, 1) == "#";
+  bool text =
+      head.substr(0, 7) == "writer " || head.substr(0, 7) == "config " || head.substr(0, 1) == "#";
   if (text) return parse(s, out, error);
   *out = decode(bytes);
   return true;

@@ -76,14 +76,17 @@ int cmd_campaign(const Args& args) {
       std::string v = value();
       char* end = nullptr;
       seconds = strtod(v.c_str(), &end);
-      if (*end || seconds <= 0) throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
+      if (*end || seconds <= 0)
+        throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
     } else if (a == "--engine") {
       engine = value();
-      if (engine != "libfuzzer" && engine != "afl") throw UsageError("unknown engine '" + engine + "' (libfuzzer, afl)");
+      if (engine != "libfuzzer" && engine != "afl")
+        throw UsageError("unknown engine '" + engine + "' (libfuzzer, afl)");
     } else if (a == "--writers") {
       writers = split_list(value());
       for (const std::string& w : writers)
-        if (!drv::make_writer(w)) throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
+        if (!drv::make_writer(w))
+          throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
     } else if (a == "--targets") {
       targets = split_list(value());
       for (const std::string& t : targets)
@@ -103,7 +106,8 @@ int cmd_campaign(const Args& args) {
   remove_tree(out);
   make_dirs(out);
   static const char* const kProps[] = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"};
-  std::printf("campaign: %s, %s, %.0f s per writer\n\n", targets.front().c_str(), engine.c_str(), seconds);
+  std::printf("campaign: %s, %s, %.0f s per writer\n\n", targets.front().c_str(), engine.c_str(),
+              seconds);
   std::printf("%-20s", "writer");
   for (const char* p : kProps) std::printf(" %7s", p);
   std::printf("  %-10s %s\n", "expected", "verdict");
@@ -146,7 +150,8 @@ int cmd_campaign(const Args& args) {
         row.ok = row.hunt.findings.empty();
         row.verdict = row.ok ? "ok" : "UNEXPECTED violation";
       } else {
-        for (const std::string& p : exp->any_of) row.expected += (row.expected.empty() ? "" : "|") + p;
+        for (const std::string& p : exp->any_of)
+          row.expected += (row.expected.empty() ? "" : "|") + p;
         row.ok = false;
         for (const std::string& p : exp->any_of) row.ok |= first.count(p) != 0;
         row.verdict = row.ok ? "ok" : "MISSED";
@@ -168,14 +173,15 @@ int cmd_campaign(const Args& args) {
   }
 
   // report.md and report.json
-  std::string md = "# vtdfuzz campaign\n\n" + std::string("engine ") + engine + ", " + std::to_string(int(seconds)) +
-                   " s per writer\n\n| writer | ";
+  std::string md = "# vtdfuzz campaign\n\n" + std::string("engine ") + engine + ", " +
+                   std::to_string(int(seconds)) + " s per writer\n\n| writer | ";
   for (const char* p : kProps) md += std::string(p) + " | ";
   md += "expected | verdict | exec/s |\n|---|";
   for (size_t i = 0; i < 8; ++i) md += "---|";
   md += "---|---|---|\n";
-  std::string js = "{\n  \"engine\": " + json_str(engine) + ",\n  \"seconds_per_writer\": " +
-                   std::to_string(seconds) + ",\n  \"writers\": [\n";
+  std::string js = "{\n  \"engine\": " + json_str(engine) +
+                   ",\n  \"seconds_per_writer\": " + std::to_string(seconds) +
+                   ",\n  \"writers\": [\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     std::map<std::string, double> first;
@@ -192,28 +198,31 @@ int cmd_campaign(const Args& args) {
     md += r.expected + " | " + r.verdict + " | " + eps + " |\n";
     js += "    {\"writer\": " + json_str(r.writer) + ", \"target\": " + json_str(r.target) +
           ", \"expected\": " + json_str(r.expected) + ", \"verdict\": " + json_str(r.verdict) +
-          ", \"ok\": " + (r.ok ? "true" : "false") + ", \"execs\": " + std::to_string(r.hunt.execs) +
-          ", \"exec_per_sec\": " + eps + ", \"seconds\": " + std::to_string(r.hunt.seconds) + ", \"findings\": [";
+          ", \"ok\": " + (r.ok ? "true" : "false") +
+          ", \"execs\": " + std::to_string(r.hunt.execs) + ", \"exec_per_sec\": " + eps +
+          ", \"seconds\": " + std::to_string(r.hunt.seconds) + ", \"findings\": [";
     for (size_t k = 0; k < r.hunt.findings.size(); ++k) {
       const Finding& f = r.hunt.findings[k];
-      js += std::string(k ? ", " : "") + "{\"property\": " + json_str(f.property) + ", \"signature\": " +
-            json_str(f.sig) + ", \"seconds\": " + std::to_string(f.seconds) + ", \"reproducer\": " +
-            json_str(f.input) + ", \"summary\": " + json_str(f.line) + "}";
+      js += std::string(k ? ", " : "") + "{\"property\": " + json_str(f.property) +
+            ", \"signature\": " + json_str(f.sig) + ", \"seconds\": " + std::to_string(f.seconds) +
+            ", \"reproducer\": " + json_str(f.input) + ", \"summary\": " + json_str(f.line) + "}";
     }
     js += std::string("]}") + (i + 1 < rows.size() ? "," : "") + "\n";
   }
   md += "\n## Findings\n\n";
   for (const Row& r : rows)
     for (const Finding& f : r.hunt.findings) {
-      md += "### " + r.writer + ": " + f.property + " (sig " + f.sig + ", after " + std::to_string(int(f.seconds)) +
-            " s)\n\n`" + f.line + "`\n\n";
+      md += "### " + r.writer + ": " + f.property + " (sig " + f.sig + ", after " +
+            std::to_string(int(f.seconds)) + " s)\n\n`" + f.line + "`\n\n";
       if (file_exists(f.input)) md += "```\n" + read_text(f.input) + "```\n\n";
     }
   js += "  ],\n  \"ok\": " + std::string(all_ok ? "true" : "false") + "\n}\n";
   write_text(out + "/report.md", md);
   write_text(out + "/report.json", js);
-  std::printf("\n%s: %s (report: out/campaign/report.md, report.json)\n", all_ok ? "verdict ok" : "verdict FAILED",
-              all_ok ? "every writer matches DESIGN.md section 5" : "some writers do not match DESIGN.md section 5");
+  std::printf("\n%s: %s (report: out/campaign/report.md, report.json)\n",
+              all_ok ? "verdict ok" : "verdict FAILED",
+              all_ok ? "every writer matches DESIGN.md section 5"
+                     : "some writers do not match DESIGN.md section 5");
   return all_ok ? 0 : 1;
 }
 

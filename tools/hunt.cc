@@ -37,7 +37,9 @@ double stat_f(const std::string& text, const std::string& key) {
   return strtod(text.c_str() + p + key.size(), nullptr);
 }
 
-std::string seeds_dir(const std::string& target) { return repo_root() + "/corpus/" + target; }
+std::string seeds_dir(const std::string& target) {
+  return repo_root() + "/corpus/" + target;
+}
 
 HuntResult libfuzzer(const HuntSpec& s) {
   HuntResult r;
@@ -55,14 +57,17 @@ HuntResult libfuzzer(const HuntSpec& s) {
   }
   argv.push_back(corpus);
   if (!s.empty && file_exists(seeds_dir(s.target))) argv.push_back(seeds_dir(s.target));
-  std::vector<std::string> env = {"VTDFUZZ_WRITER=" + s.writer,
-                                  "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
+  std::vector<std::string> env = {
+      "VTDFUZZ_WRITER=" + s.writer,
+      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
   std::vector<Finding> pending;  // violation line seen, input path not yet
   auto on_line = [&](const std::string& line, double t) {
     std::string prop, sig;
     if (parse_violation(line, &prop, &sig)) {
-      bool seen = std::any_of(r.findings.begin(), r.findings.end(), [&](const Finding& f) { return f.sig == sig; });
-      if (!seen) pending.push_back({prop, sig, line.substr(line.find("vtdfuzz: VIOLATION")), t, ""});
+      bool seen = std::any_of(r.findings.begin(), r.findings.end(),
+                              [&](const Finding& f) { return f.sig == sig; });
+      if (!seen)
+        pending.push_back({prop, sig, line.substr(line.find("vtdfuzz: VIOLATION")), t, ""});
       return false;
     }
     if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
@@ -102,11 +107,20 @@ HuntResult afl(const HuntSpec& s) {
     write_bytes(seeds + "/empty", {prog::kVersion, 0, 0});  // a program with no ops
   }
   std::string out = s.out + "/afl";
-  std::vector<std::string> argv = {"afl-fuzz", "-i", seeds, "-o", out, "-V", std::to_string(int(s.seconds + 0.5)),
-                                   "--", target_binary("afl", s.target)};
-  std::vector<std::string> env = {"VTDFUZZ_WRITER=" + s.writer, "AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1",
-                                  "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1", "AFL_NO_AFFINITY=1",
-                                  "AFL_FAST_CAL=1", "AFL_SKIP_BIN_CHECK=1"};
+  std::vector<std::string> argv = {"afl-fuzz",
+                                   "-i",
+                                   seeds,
+                                   "-o",
+                                   out,
+                                   "-V",
+                                   std::to_string(int(s.seconds + 0.5)),
+                                   "--",
+                                   target_binary("afl", s.target)};
+  std::vector<std::string> env = {
+      "VTDFUZZ_WRITER=" + s.writer, "AFL_NO_UI=1",
+      "AFL_SKIP_CPUFREQ=1",         "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
+      "AFL_NO_AFFINITY=1",          "AFL_FAST_CAL=1",
+      "AFL_SKIP_BIN_CHECK=1"};
   if (!s.keep_going) env.push_back("AFL_BENCH_UNTIL_CRASH=1");
   ProcResult p = run_process(argv, env, s.seconds + 60, s.out + "/fuzz.log");
   r.seconds = p.seconds;
@@ -127,30 +141,38 @@ HuntResult afl(const HuntSpec& s) {
     if (!hr.violated) continue;
     char sig[20];
     snprintf(sig, sizeof sig, "%016llx", (unsigned long long)hr.violation.signature);
-    if (std::any_of(r.findings.begin(), r.findings.end(), [&](const Finding& f) { return f.sig == sig; })) continue;
+    if (std::any_of(r.findings.begin(), r.findings.end(),
+                    [&](const Finding& f) { return f.sig == sig; }))
+      continue;
     size_t t = name.find("time:");
-    double secs = t == std::string::npos ? r.seconds : strtod(name.c_str() + t + 5, nullptr) / 1000.0;
-    r.findings.push_back({oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), secs, path});
+    double secs =
+        t == std::string::npos ? r.seconds : strtod(name.c_str() + t + 5, nullptr) / 1000.0;
+    r.findings.push_back(
+        {oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), secs, path});
   }
-  std::sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) { return a.seconds < b.seconds; });
+  std::sort(r.findings.begin(), r.findings.end(),
+            [](const Finding& a, const Finding& b) { return a.seconds < b.seconds; });
   return r;
 }
 
 }  // namespace
 
 std::string target_binary(const std::string& engine, const std::string& target) {
-  return repo_root() + (engine == "afl" ? "/build/afl/targets/fuzz_" : "/build/fuzz/targets/fuzz_") + target;
+  return repo_root() +
+         (engine == "afl" ? "/build/afl/targets/fuzz_" : "/build/fuzz/targets/fuzz_") + target;
 }
 
 HuntResult hunt(const HuntSpec& s) {
   if (!file_exists(target_binary(s.engine, s.target)))
-    throw UsageError("no " + s.engine + " build of target '" + s.target + "' (" + target_binary(s.engine, s.target) + ")");
+    throw UsageError("no " + s.engine + " build of target '" + s.target + "' (" +
+                     target_binary(s.engine, s.target) + ")");
   remove_tree(s.out);
   make_dirs(s.out);
   return s.engine == "afl" ? afl(s) : libfuzzer(s);
 }
 
-prog::Program save_reproducer(const std::string& input, const std::string& writer, const std::string& stem) {
+prog::Program save_reproducer(const std::string& input, const std::string& writer,
+                              const std::string& stem) {
   std::string bytes = read_text(input);
   prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
   p.writer = writer;
@@ -175,17 +197,20 @@ int cmd_hunt(const Args& args) {
       if (s.target != "ops") throw UsageError("unknown target '" + s.target + "' (ops)");
     } else if (a == "--writer") {
       s.writer = value();
-      if (!drv::make_writer(s.writer)) throw UsageError("unknown writer '" + s.writer + "' (see ./vtdfuzz writers)");
+      if (!drv::make_writer(s.writer))
+        throw UsageError("unknown writer '" + s.writer + "' (see ./vtdfuzz writers)");
       have_writer = true;
     } else if (a == "--time") {
       std::string v = value();
       char* end = nullptr;
       s.seconds = strtod(v.c_str(), &end);
-      if (*end || s.seconds <= 0) throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
+      if (*end || s.seconds <= 0)
+        throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
       have_time = true;
     } else if (a == "--engine") {
       s.engine = value();
-      if (s.engine != "libfuzzer" && s.engine != "afl") throw UsageError("unknown engine '" + s.engine + "' (libfuzzer, afl)");
+      if (s.engine != "libfuzzer" && s.engine != "afl")
+        throw UsageError("unknown engine '" + s.engine + "' (libfuzzer, afl)");
     } else if (a == "--empty") {
       s.empty = true;
     } else {
@@ -199,7 +224,8 @@ int cmd_hunt(const Args& args) {
   int rc = 0;
   if (!r.findings.empty()) {
     const Finding& f = r.findings.front();
-    std::printf("found %s after %.1f s, %llu execs\n", f.property.c_str(), f.seconds, (unsigned long long)r.execs);
+    std::printf("found %s after %.1f s, %llu execs\n", f.property.c_str(), f.seconds,
+                (unsigned long long)r.execs);
     std::printf("exec/s %.0f\n", r.exec_per_sec);
     std::printf("%s\n", f.line.c_str());
     if (!f.input.empty() && file_exists(f.input)) {

@@ -47,6 +47,7 @@ std::string target_binary(const std::string& engine, const std::string& target);
 
 // Writes `<stem>.txt` and `<stem>.bin` for an engine input, with the
 // program's writer set; returns the program.
-prog::Program save_reproducer(const std::string& input, const std::string& writer, const std::string& stem);
+prog::Program save_reproducer(const std::string& input, const std::string& writer,
+                              const std::string& stem);
 
 }  // namespace vtd::tools

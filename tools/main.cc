@@ -22,10 +22,12 @@ constexpr Command kCommands[] = {
     {"bench", "walks per second, cold and warm caches [--iterations N]", cmd_bench},
     {"writers", "every registered writer, one line each", cmd_writers},
     {"replay", "FILE... [--writer W]: run programs; exit 1 on a violation", cmd_replay},
-    {"explain", "FILE [--writer W]: the program, its stores and hardware steps, the verdict", cmd_explain},
+    {"explain", "FILE [--writer W]: the program, its stores and hardware steps, the verdict",
+     cmd_explain},
     {"convert", "--to-text|--to-binary IN OUT", cmd_convert},
     {"hunt", "--target ops --writer W --time S [--engine libfuzzer|afl] [--empty]", cmd_hunt},
-    {"campaign", "[--time S] [--writers a,b] [--targets ops] [--engine E] [--jobs N]", cmd_campaign},
+    {"campaign", "[--time S] [--writers a,b] [--targets ops] [--engine E] [--jobs N]",
+     cmd_campaign},
     {"help", "this list", cmd_help},
 };
 

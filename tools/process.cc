@@ -83,9 +83,15 @@ std::string repo_root() {
   return r && *r ? r : fs::current_path().string();
 }
 
-bool file_exists(const std::string& p) { return fs::exists(p); }
-void make_dirs(const std::string& p) { fs::create_directories(p); }
-void remove_tree(const std::string& p) { fs::remove_all(p); }
+bool file_exists(const std::string& p) {
+  return fs::exists(p);
+}
+void make_dirs(const std::string& p) {
+  fs::create_directories(p);
+}
+void remove_tree(const std::string& p) {
+  fs::remove_all(p);
+}
 
 std::vector<std::string> list_dir(const std::string& p) {
   std::vector<std::string> v;

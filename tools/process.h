@@ -10,9 +10,9 @@
 namespace vtd::tools {
 
 struct ProcResult {
-  int status = -1;       // exit code, or 128+signal
-  double seconds = 0;    // wall time from start to exit
-  std::string log;       // everything the child wrote to stdout and stderr
+  int status = -1;     // exit code, or 128+signal
+  double seconds = 0;  // wall time from start to exit
+  std::string log;     // everything the child wrote to stdout and stderr
 };
 
 // Called for every line the child prints, with the seconds since it

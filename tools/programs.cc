@@ -42,7 +42,8 @@ std::string take_writer(Args& args) {
       w = args[i].substr(9);
       args.erase(args.begin() + long(i));
     }
-    if (!drv::make_writer(w)) throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
+    if (!drv::make_writer(w))
+      throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
     break;
   }
   for (const std::string& a : args)
@@ -50,8 +51,8 @@ std::string take_writer(Args& args) {
   return w;
 }
 
-harness::Result run_checked(const prog::Program& p, const std::string& path, const std::string& writer,
-                            bool trace) {
+harness::Result run_checked(const prog::Program& p, const std::string& path,
+                            const std::string& writer, bool trace) {
   harness::Options o;
   o.writer = writer;
   o.trace = trace;
@@ -65,7 +66,8 @@ harness::Result run_checked(const prog::Program& p, const std::string& path, con
 int cmd_writers(const Args& args) {
   if (!args.empty()) throw UsageError("writers takes no arguments");
   for (const drv::WriterInfo& w : drv::writers())
-    std::printf("%-20.*s %.*s\n", int(w.name.size()), w.name.data(), int(w.summary.size()), w.summary.data());
+    std::printf("%-20.*s %.*s\n", int(w.name.size()), w.name.data(), int(w.summary.size()),
+                w.summary.data());
   return 0;
 }
 
@@ -96,10 +98,12 @@ int cmd_explain(const Args& in) {
   prog::Program p = load_program(args[0]);
   harness::Result r = run_checked(p, args[0], writer, true);
   std::printf("# program (writer %s)\n%s\n", r.writer.c_str(), prog::to_text(p).c_str());
-  std::printf("# execution: per op, the CPU stores as they became visible and what the hardware did\n");
+  std::printf(
+      "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
   for (size_t i = 0; i < r.trace.size(); ++i) {
     const harness::OpTrace& t = r.trace[i];
-    std::printf("op %zu: %s%s%s\n", i, t.op.c_str(), t.status.empty() ? "" : " -> ", t.status.c_str());
+    std::printf("op %zu: %s%s%s\n", i, t.op.c_str(), t.status.empty() ? "" : " -> ",
+                t.status.c_str());
     for (const std::string& l : t.lines) std::printf("    %s\n", l.c_str());
   }
   std::printf("\n%s", harness::report(r).c_str());

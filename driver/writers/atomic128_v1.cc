@@ -37,13 +37,18 @@ void Atomic128V1::teardown(WriterCtx& ctx, const EntryRef& at, const Entry& old,
 }
 
 int Atomic128V1::hitless_chunk(const Entry& old, const Entry& target) {
-  auto same = [&](int c) { return old.w[2 * c] == target.w[2 * c] && old.w[2 * c + 1] == target.w[2 * c + 1]; };
+  auto same = [&](int c) {
+    return old.w[2 * c] == target.w[2 * c] && old.w[2 * c + 1] == target.w[2 * c + 1];
+  };
   switch (target.get(Field::PGTT)) {
     case sim::kPgttFirst:
-    case sim::kPgttNested: return same(0) ? 1 : -1;  // "the first 128 bits remain the same"
+    case sim::kPgttNested:
+      return same(0) ? 1 : -1;  // "the first 128 bits remain the same"
     case sim::kPgttSecond:
-    case sim::kPgttPassThrough: return same(1) ? 0 : -1;
-    default: return -1;
+    case sim::kPgttPassThrough:
+      return same(1) ? 0 : -1;
+    default:
+      return -1;
   }
 }
 

@@ -1,4 +1,4 @@
-// cache-tag-late: the replace of seeds/002 (Samiullah Khawaja's v1): the
+// cache-tag-late: the replace of seeds/000 (Samiullah Khawaja's v1): the
 // old domain's cache tag is removed before the hardware stops using it and
 // the new domain's tag is assigned only after the hardware already uses it
 // (Jason Gunthorpe: "it can't be *after* the HW has been programmed to use
@@ -18,17 +18,19 @@ class CacheTagLate : public EntrySync {
   }
 };
 
-VTDFUZZ_REGISTER_WRITER(CacheTagLate, "cache-tag-late",
-                        "new domain's cache tag assigned after the hardware uses it, old one removed "
-                        "before");
+VTDFUZZ_REGISTER_WRITER(
+    CacheTagLate, "cache-tag-late",
+    "new domain's cache tag assigned after the hardware uses it, old one removed "
+    "before");
 
 // no-pasid-flush (B8): the PASID cache is never invalidated after a PASID
 // entry changes; only the IOTLB and device-TLB are.
 class NoPasidFlush : public EntrySync {
  protected:
   std::vector<sim::Descriptor> entry_cache(WriterCtx& ctx, uint16_t did) override {
-    return ctx.inv_entry_cache(did)[0].type() == sim::kDescPasidCache ? std::vector<sim::Descriptor>{}
-                                                                     : ctx.inv_entry_cache(did);
+    return ctx.inv_entry_cache(did)[0].type() == sim::kDescPasidCache
+               ? std::vector<sim::Descriptor>{}
+               : ctx.inv_entry_cache(did);
   }
 };
 

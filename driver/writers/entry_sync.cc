@@ -32,7 +32,8 @@ bool EntrySync::hitless(const Caps& caps, const Entry& old, const Entry& target)
   return critical(caps, old, target, nullptr, nullptr) <= 1;
 }
 
-void EntrySync::store_changed(WriterCtx& ctx, const EntryRef& at, const Entry& from, const Entry& to) {
+void EntrySync::store_changed(WriterCtx& ctx, const EntryRef& at, const Entry& from,
+                              const Entry& to) {
   ctx.lock();
   for (int q = ops::quanta(ctx.caps(), at.kind) - 1; q >= 0; --q)
     if (ops::quantum_differs(ctx.caps(), from, to, q)) ops::store_quantum(ctx, at, to, q);
@@ -83,7 +84,8 @@ void EntrySync::move(WriterCtx& ctx, const EntryRef& at, const Entry& cur, const
   Entry cleared = cur;
   cleared.set(Field::P, 0);
   store_changed(ctx, at, cur, cleared);
-  ctx.submit(ops::join({entry_cache(ctx, cur_did), iotlb_after_teardown(ctx, cur), ctx.inv_devtlb()}));
+  ctx.submit(
+      ops::join({entry_cache(ctx, cur_did), iotlb_after_teardown(ctx, cur), ctx.inv_devtlb()}));
   store_changed(ctx, at, cleared, target);
   if (target.present() && caps.cm)
     ctx.submit(ops::join(
@@ -97,8 +99,9 @@ Status EntrySync::update(WriterCtx& ctx, const Transition& t) {
   return Status::Ok;
 }
 
-VTDFUZZ_REGISTER_WRITER(EntrySync, "entry-sync",
-                        "used-bits algorithm (ARM entry_set): one critical quantum or V=0/fill/V=1; "
-                        "128- and 64-bit quanta");
+VTDFUZZ_REGISTER_WRITER(
+    EntrySync, "entry-sync",
+    "used-bits algorithm (ARM entry_set): one critical quantum or V=0/fill/V=1; "
+    "128- and 64-bit quanta");
 
 }  // namespace vtd::drv

@@ -24,8 +24,8 @@ class EntrySyncTempDid : public EntrySync {
     Entry e1 = t.old, e2 = t.target;
     e1.set(Field::DID, tmp);
     e2.set(Field::DID, tmp);
-    move(ctx, t.at, t.old, e1, t.old_did, tmp);   // same table, temporary tag
-    move(ctx, t.at, e1, e2, tmp, tmp);            // new table under the temporary tag
+    move(ctx, t.at, t.old, e1, t.old_did, tmp);     // same table, temporary tag
+    move(ctx, t.at, e1, e2, tmp, tmp);              // new table under the temporary tag
     move(ctx, t.at, e2, t.target, tmp, t.new_did);  // final tag; flushes the temporary one
     ctx.tag_remove(Side::Old, tmp);
     ctx.tag_remove(Side::New, tmp);

@@ -47,8 +47,9 @@ class FsInplaceDid : public Atomic128V1 {
   }
 };
 
-VTDFUZZ_REGISTER_WRITER(FsInplaceDid, "fs-inplace-did",
-                        "first-stage replace in place: new table pointer, then new DID, then flush");
+VTDFUZZ_REGISTER_WRITER(
+    FsInplaceDid, "fs-inplace-did",
+    "first-stage replace in place: new table pointer, then new DID, then flush");
 
 // split64 (B10): the series' 128-bit stores on a CPU without cmpxchg16b,
 // done as two plain 64-bit stores with no ordering step between them.
@@ -63,7 +64,8 @@ class Split64 : public Atomic128V1 {
   }
 };
 
-VTDFUZZ_REGISTER_WRITER(Split64, "split64",
-                        "B10: 128-bit entry chunks written as two plain 64-bit stores, no ordering");
+VTDFUZZ_REGISTER_WRITER(
+    Split64, "split64",
+    "B10: 128-bit entry chunks written as two plain 64-bit stores, no ordering");
 
 }  // namespace vtd::drv

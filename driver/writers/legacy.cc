@@ -20,8 +20,12 @@ class Legacy : public Writer {
     if (t.changes_domain) ctx.tag_add(Side::New, t.new_did);
     switch (t.at.kind) {
       case sim::EntryKind::LegacyContext:
-      case sim::EntryKind::ScalableContext: context(ctx, t); break;
-      default: pasid(ctx, t); break;
+      case sim::EntryKind::ScalableContext:
+        context(ctx, t);
+        break;
+      default:
+        pasid(ctx, t);
+        break;
     }
     if (t.changes_domain) ctx.tag_remove(Side::Old, t.old_did);
     return Status::Ok;

@@ -1,0 +1,44 @@
+// Shared by the catalog suites: the source tree's corpus directories, read
+// at test time.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace vtd::catalogtest {
+
+inline std::filesystem::path source_dir() {
+  return VTDFUZZ_SOURCE_DIR;
+}
+
+// Regular files under `dir` whose name ends in `ext`, sorted by name.
+inline std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir,
+                                                   const std::string& ext) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.is_regular_file() && e.path().extension() == ext) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A gtest parameter name: [A-Za-z0-9_] only.
+inline std::string identifier(std::string s) {
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
+}  // namespace vtd::catalogtest
