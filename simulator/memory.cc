@@ -147,7 +147,7 @@ PhysAddr PhysMemory::alloc(PageType t) {
   Page* p = slot.get();
   p->type = t;
   p->epoch = epoch_;
-  ++p->gen;
+  st(p->gen, ld(p->gen) + 1);  // read by walkers (P6: cached pointers into reused pages)
   fill(p->mem, uint64_t(0));
   fill(p->tag, StoreTag(0));
   if (!coherent_) {
@@ -185,7 +185,7 @@ void PhysMemory::free(PhysAddr pa) {
 
 uint32_t PhysMemory::generation(PhysAddr pa) const {
   Page* p = page(pa);
-  return p ? p->gen : 0;
+  return p ? ld(p->gen) : 0;
 }
 
 PageType PhysMemory::type(PhysAddr pa) const {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <memory>
 
 #include "driver/driver.h"
@@ -56,8 +58,8 @@ oracle::ApiCall call_of(const Op& op) {
 
 class Runner final : public sim::Schedule, public sim::Observer {
  public:
-  Runner(const prog::Program& p, drv::Writer& w, const std::string& name, bool trace)
-      : p_(p), m_(p.config), d_(m_.cpu0, w), o_(m_, w, name), trace_(trace) {
+  Runner(const prog::Program& p, drv::Writer& w, const std::string& name, const Options& opt)
+      : p_(p), m_(p.config), d_(m_.cpu0, w), o_(m_, w, name), trace_(opt.trace), opt_(opt) {
     m_.set_schedule(this);
     m_.iommu.set_observer(this);
   }
@@ -99,6 +101,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
       // It resumes at a resume-walks step or when an invalidation drains it.
       op_ = nullptr;
       o_.end(st);
+      features(op, st);
       if (trace_) r.trace.back().status = drv::status_name(st);
     }
     r.violated = o_.violated();
@@ -130,6 +133,8 @@ class Runner final : public sim::Schedule, public sim::Observer {
     }
     for (const prog::SchedPoint& sp : op_->sched)
       if (sp.kind == kind && sp.index == index) {
+        feature(0x51, uint32_t(op_->kind), uint32_t(sp.step.front().kind), std::min(index, 8u),
+                sp.step.front().kind == OpKind::Cpu2 ? uint32_t(sp.step.front().sub.front().kind) : 0);
         if (trace_)
           lines().push_back("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
                             std::to_string(index) + ": " + prog::op_text(sp.step.front()));
@@ -140,6 +145,8 @@ class Runner final : public sim::Schedule, public sim::Observer {
   // sim::Observer: the oracle sees everything; the trace keeps what explain shows.
   void on_event(const sim::HwEvent& e) override {
     o_.on_event(e);
+    if (opt_.feature && e.kind == sim::EventKind::CacheFill && e.cache == sim::CacheKind::Iotlb)
+      fillers_[e.did].insert(e.sid.v);
     if (!trace_ || r_.trace.empty()) return;
     switch (e.kind) {
       case sim::EventKind::Read:
@@ -184,17 +191,26 @@ class Runner final : public sim::Schedule, public sim::Observer {
         return d_.release(sid);
       case OpKind::Vfs: {
         uint8_t n = uint8_t(op.get(Arg::N));
+        std::vector<sim::Sid> plugged;
         for (uint8_t i = 0; i < n && i < 8 && sid.bus() < 0xff; ++i) {
           sim::Sid vf(uint8_t(sid.bus() + 1), 0, i);
-          if (!m_.iommu.device_present(vf)) m_.iommu.device_plug(vf, m_.iommu.device_ats(sid));
+          if (m_.iommu.device_present(vf)) continue;
+          m_.iommu.device_plug(vf, m_.iommu.device_ats(sid));
+          plugged.push_back(vf);
         }
-        return d_.enable_vfs(sid, n);
+        drv::Status st = d_.enable_vfs(sid, n);
+        if (drv::ok(st))
+          vfs_[sid.v] = plugged;
+        else
+          for (sim::Sid vf : plugged) m_.iommu.device_unplug(vf);
+        return st;
       }
       case OpKind::SurpriseRemove:
-        // The device and its VFs vanish first; the driver learns of it after.
+        // The device and the VFs it created vanish first; the driver learns
+        // of it after.
         m_.iommu.device_unplug(sid);
-        for (uint8_t i = 0; i < 8 && sid.bus() < 0xff; ++i)
-          m_.iommu.device_unplug(sim::Sid(uint8_t(sid.bus() + 1), 0, i));
+        for (sim::Sid vf : vfs_[sid.v]) m_.iommu.device_unplug(vf);
+        vfs_.erase(sid.v);
         return d_.surprise_remove(sid);
       case OpKind::Attach:
         return d_.attach(sid, dom);
@@ -275,16 +291,45 @@ class Runner final : public sim::Schedule, public sim::Observer {
     o_.begin(uint32_t(-1), call_of(op), 1);
     drv::Status st = api(op);
     o_.end(st);
+    feature(0xc2, uint32_t(op_->kind), uint32_t(op.kind), uint32_t(-int(st)));
     d_.set_cpu(&m_.cpu0);
     nested_ = false;
     if (trace_) lines().push_back("  cpu2 " + prog::op_text(op) + " -> " + drv::status_name(st));
   }
+
+  // Features: what state the op left behind, bucketed (never affects the run).
+  void feature(uint32_t a, uint32_t b = 0, uint32_t c = 0, uint32_t d = 0, uint32_t e = 0) {
+    if (!opt_.feature) return;
+    uint32_t h = 2166136261u;
+    for (uint32_t x : {a, b, c, d, e}) h = (h ^ x) * 16777619u;
+    opt_.feature(h, opt_.feature_ctx);
+  }
+  static uint32_t bucket(size_t n) { return n < 4 ? uint32_t(n) : n < 8 ? 4 : 5; }
+
+  void features(const Op& op, drv::Status st) {
+    if (!opt_.feature) return;
+    feature(0x01, uint32_t(op.kind), uint32_t(-int(st)));
+    const sim::Caches& c = m_.iommu.caches();
+    std::map<uint16_t, size_t> per_did;
+    for (auto& [k, t] : c.iotlb()) ++per_did[k.did];
+    size_t shared = 0;
+    for (auto& [did, n] : per_did) shared += n > 1;
+    feature(0x02, uint32_t(op.kind), bucket(per_did.size()), bucket(shared), bucket(c.devtlb().size()));
+    feature(0x03, uint32_t(op.kind), bucket(c.pasid().size()), bucket(c.ctx().size()), bucket(c.psc().size()));
+    feature(0x04, uint32_t(op.kind), bucket(m_.iommu.parked_walks()), bucket(m_.mem.dirty_lines().size()));
+    size_t most = 0;  // devices that filled the IOTLB under one DID
+    for (auto& [did, sids] : fillers_) most = std::max(most, sids.size());
+    feature(0x05, uint32_t(op.kind), bucket(most), bucket(fillers_.size()));
+  }
+  std::map<uint16_t, std::set<uint16_t>> fillers_;
+  std::map<uint16_t, std::vector<sim::Sid>> vfs_;  // VFs plugged for each PF
 
   const prog::Program& p_;
   sim::Machine m_;
   drv::Driver d_;
   oracle::Oracle o_;
   bool trace_;
+  const Options& opt_;
   Result r_;
   const Op* op_ = nullptr;
   uint32_t stores_ = 0, waits_ = 0, choice_ = 0;
@@ -306,7 +351,7 @@ Result run(const prog::Program& p, const Options& o) {
     r.error = "unknown writer '" + r.writer + "' (see ./vtdfuzz writers)";
     return r;
   }
-  auto runner = std::make_unique<Runner>(p, *w, r.writer, o.trace);
+  auto runner = std::make_unique<Runner>(p, *w, r.writer, o);
   Result got = runner->go();
   got.writer = r.writer;
   return got;

@@ -15,6 +15,12 @@ namespace vtd::harness {
 struct Options {
   std::string writer;  // overrides the program's writer when set
   bool trace = false;  // record what `explain` shows
+  // Abstract-state features for a fuzzing engine (never affect the run):
+  // the ops target turns them into libFuzzer extra counters, so inputs that
+  // reach new states (DID sharing, caches filled under a DID, a schedule
+  // point that ran inside a replace...) are kept even when no new code runs.
+  void (*feature)(uint32_t f, void* ctx) = nullptr;
+  void* feature_ctx = nullptr;
 };
 
 struct OpTrace {

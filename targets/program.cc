@@ -160,6 +160,46 @@ uint64_t data_base() {
   return sim::PhysMemory::Layout{}.data_base;
 }
 
+// References. In the binary form an argument naming an existing domain or
+// device is, below kRefs, an index among those created earlier in the
+// program (0: the most recent) — so random bytes mostly name something
+// that exists, as syzkaller's resources do; kRefs and above is an absolute
+// id. The text form always shows absolute ids.
+constexpr uint64_t kRefs = 64;
+
+struct Refs {
+  std::vector<uint64_t> doms, devs;  // in creation order
+  void created(const Op& op) {
+    if (op.kind == OpKind::Domain) doms.push_back(op.get(Arg::Dom));
+    if (op.kind == OpKind::Probe) devs.push_back(op.get(Arg::Dev));
+    if (op.kind == OpKind::Vfs) {
+      sim::Sid pf(uint16_t(op.get(Arg::Dev)));
+      for (uint64_t i = 0; i < op.get(Arg::N) && i < 8 && pf.bus() < 0xff; ++i)
+        devs.push_back(sim::Sid(uint8_t(pf.bus() + 1), 0, uint8_t(i)).v);
+    }
+  }
+  const std::vector<uint64_t>* pool(OpKind k, Arg a) const {
+    if ((a == Arg::Dom && k != OpKind::Domain) || a == Arg::Parent) return &doms;
+    if (a == Arg::Dev && k != OpKind::Probe) return &devs;
+    return nullptr;
+  }
+};
+
+uint64_t wrap(Arg a, uint64_t v);
+
+uint64_t decode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v) {
+  if (v < kRefs && !pool.empty()) return pool[pool.size() - 1 - v % pool.size()];
+  return wrap(a == Arg::Parent ? Arg::Dom : a, v < kRefs ? v : v - kRefs);
+}
+
+uint64_t unwrap(Arg a, uint64_t v);
+
+uint64_t encode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v) {
+  for (size_t k = 0; k < pool.size() && k < kRefs; ++k)
+    if (pool[pool.size() - 1 - k] == v) return k;
+  return kRefs + unwrap(a == Arg::Parent ? Arg::Dom : a, v);
+}
+
 // Wraps a raw varint into the argument's range.
 uint64_t wrap(Arg a, uint64_t v) {
   switch (a) {
@@ -252,35 +292,41 @@ void put_varint(std::vector<uint8_t>& out, uint64_t v) {
   } while (v);
 }
 
-void read_args(Reader& r, Op& op) {
-  for (const ArgSpec& s : spec(op.kind).args) op.set(s.arg, wrap(s.arg, r.varint()));
+void read_args(Reader& r, Op& op, const Refs& refs) {
+  for (const ArgSpec& s : spec(op.kind).args) {
+    uint64_t v = r.varint();
+    const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
+    op.set(s.arg, pool ? decode_ref(*pool, s.arg, v) : wrap(s.arg, v));
+  }
+  // Only a nested domain has a parent.
+  if (op.kind == OpKind::Domain && op.get(Arg::DType) != 2) op.set(Arg::Parent, 0);
 }
 
-Op read_step(Reader& r) {
+Op read_step(Reader& r, const Refs& refs) {
   Op op;
   op.kind = kSteps[r.byte() % (sizeof(kSteps) / sizeof(kSteps[0]))];
   if (op.kind == OpKind::Cpu2) {
     Op sub;
     sub.kind = cpu2_kind(r.byte());
-    read_args(r, sub);
+    read_args(r, sub, refs);
     op.sub.push_back(sub);
   } else {
-    read_args(r, op);
+    read_args(r, op, refs);
   }
   return op;
 }
 
-Op read_op(Reader& r) {
+Op read_op(Reader& r, const Refs& refs) {
   Op op;
   op.kind = OpKind(r.byte() % (uint8_t(OpKind::kCount) - 1));  // not cpu2
-  read_args(r, op);
+  read_args(r, op, refs);
   uint64_t nsched = r.varint() % 4;
   for (uint64_t k = 0; k < nsched; ++k) {
     uint64_t v = r.varint();
     SchedPoint p;
     p.kind = (v & 1) ? sim::PointKind::Wait : sim::PointKind::Store;
     p.index = uint32_t((v >> 1) % 64 + 1);
-    p.step.push_back(read_step(r));
+    p.step.push_back(read_step(r, refs));
     op.sched.push_back(p);
   }
   uint64_t nchoices = r.varint() % 16;
@@ -288,13 +334,21 @@ Op read_op(Reader& r) {
   return op;
 }
 
-void write_args(std::vector<uint8_t>& out, const Op& op) {
-  for (const ArgSpec& s : spec(op.kind).args) put_varint(out, unwrap(s.arg, op.get(s.arg)));
+void write_args(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
+  for (const ArgSpec& s : spec(op.kind).args) {
+    const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
+    uint64_t v = op.get(s.arg);
+    if (s.arg == Arg::Parent && v == 0) {
+      put_varint(out, 0);  // no parent (the decoder clears it for non-nested domains)
+      continue;
+    }
+    put_varint(out, pool ? encode_ref(*pool, s.arg, v) : unwrap(s.arg, v));
+  }
 }
 
-void write_op(std::vector<uint8_t>& out, const Op& op) {
+void write_op(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
   out.push_back(uint8_t(op.kind));
-  write_args(out, op);
+  write_args(out, op, refs);
   put_varint(out, op.sched.size());
   for (const SchedPoint& p : op.sched) {
     put_varint(out, uint64_t(p.index - 1) << 1 | (p.kind == sim::PointKind::Wait));
@@ -305,9 +359,9 @@ void write_op(std::vector<uint8_t>& out, const Op& op) {
       const Op& sub = st.sub.front();
       for (uint8_t i = 0; i < sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]); ++i)
         if (kCpu2Ops[i] == sub.kind) out.push_back(i);
-      write_args(out, sub);
+      write_args(out, sub, refs);
     } else {
-      write_args(out, st);
+      write_args(out, st, refs);
     }
   }
   put_varint(out, op.choices.size());
@@ -622,7 +676,11 @@ Program decode(std::span<const uint8_t> bytes) {
     name += c;
   }
   if (ok) p.writer = name;
-  while (!r.done()) p.ops.push_back(read_op(r));
+  Refs refs;
+  while (!r.done()) {
+    p.ops.push_back(read_op(r, refs));
+    refs.created(p.ops.back());
+  }
   return p;
 }
 
@@ -634,7 +692,55 @@ std::vector<uint8_t> encode(const Program& p) {
                         !c.cpu128 << 3 | c.caching_mode << 4 | !c.five_level << 6));
   out.push_back(uint8_t(p.writer.size()));
   out.insert(out.end(), p.writer.begin(), p.writer.end());
-  for (const Op& op : p.ops) write_op(out, op);
+  Refs refs;
+  for (const Op& op : p.ops) {
+    write_op(out, op, refs);
+    refs.created(op);
+  }
+  return out;
+}
+
+std::string dictionary() {
+  auto quoted = [](const std::vector<uint8_t>& b, size_t from) {
+    std::string q = "\"";
+    char buf[8];
+    for (size_t i = from; i < b.size(); ++i) {
+      snprintf(buf, sizeof buf, "\\x%02x", b[i]);
+      q += buf;
+    }
+    return q + "\"";
+  };
+  std::string out = "# Generated by `vtdfuzz-cli dict` from the op table in targets/program.cc.\n";
+  auto op_bytes = [](const Op& op) {
+    Program p;
+    p.ops.push_back(op);
+    return encode(p);  // 3 header bytes, then the op
+  };
+  // Each op as an all-zero argument tail decodes (the wrapped defaults).
+  for (const OpSpec& s : kSpecs) {
+    if (s.kind == OpKind::Cpu2) continue;
+    std::vector<uint8_t> zeros(3 + 1 + s.args.size() + 2, 0);
+    zeros[0] = kVersion;
+    zeros[3] = uint8_t(s.kind);
+    out += std::string("op_") + s.name + "=" + quoted(encode(decode(zeros)), 3) + "\n";
+  }
+  // A schedule point: a split walk or a DMA right after the first store.
+  for (OpKind step : {OpKind::Walk, OpKind::Dma, OpKind::ResumeWalks}) {
+    Op op;
+    op.kind = OpKind::Detach;
+    op.set(Arg::Dev, wrap(Arg::Dev, 0));
+    Op st;
+    st.kind = step;
+    for (const ArgSpec& a : spec(step).args) st.set(a.arg, wrap(a.arg, 0));
+    st.set(Arg::Split, step == OpKind::Walk ? 1 : 0);
+    op.sched.push_back({sim::PointKind::Store, 1, {st}});
+    std::vector<uint8_t> b = op_bytes(op);
+    out += std::string("sched_") + op_name(step) + "=" + quoted(b, 5) + "\n";
+  }
+  for (int flags : {1, 2, 8, 16}) {
+    std::vector<uint8_t> h = {kVersion, uint8_t(flags), 0};
+    out += "header_" + std::to_string(flags) + "=" + quoted(h, 0) + "\n";
+  }
   return out;
 }
 
@@ -787,6 +893,8 @@ bool parse(std::string_view text, Program* out, std::string* error) {
     Op op;
     std::string err;
     if (!parse_op(w, 0, &op, &err, nullptr)) return fail(err);
+    if (op.kind == OpKind::Domain && op.get(Arg::DType) != 2 && op.get(Arg::Parent))
+      return fail("parent= is only for nested domains");
     p.ops.push_back(op);
     if (nl == text.size()) break;
   }

@@ -127,6 +127,10 @@ bool parse(std::string_view text, Program* out, std::string* error);
 // Text or binary: text when the bytes parse as a program text.
 bool load(std::span<const uint8_t> bytes, Program* out, std::string* error);
 
+// A libFuzzer/AFL++ dictionary for the binary form, generated from the op
+// table: every op with default arguments, typical schedule points, headers.
+std::string dictionary();
+
 // Helpers shared with the harness.
 uint64_t size_of(const Op& op);  // Arg::Size decoded (4 KiB, 2 MiB, 1 GiB)
 std::string config_text(const sim::Config& c);

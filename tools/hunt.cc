@@ -51,6 +51,8 @@ HuntResult libfuzzer(const HuntSpec& s) {
                                    "-timeout=10",
                                    "-rss_limit_mb=4096",
                                    "-artifact_prefix=" + s.out + "/"};
+  std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
+  if (file_exists(dict)) argv.push_back("-dict=" + dict);
   if (s.keep_going) {
     argv.push_back("-fork=" + std::to_string(std::max(1, s.jobs)));
     argv.push_back("-ignore_crashes=1");
@@ -107,15 +109,11 @@ HuntResult afl(const HuntSpec& s) {
     write_bytes(seeds + "/empty", {prog::kVersion, 0, 0});  // a program with no ops
   }
   std::string out = s.out + "/afl";
-  std::vector<std::string> argv = {"afl-fuzz",
-                                   "-i",
-                                   seeds,
-                                   "-o",
-                                   out,
-                                   "-V",
-                                   std::to_string(int(s.seconds + 0.5)),
-                                   "--",
-                                   target_binary("afl", s.target)};
+  std::vector<std::string> argv = {"afl-fuzz", "-i", seeds, "-o", out, "-V",
+                                   std::to_string(int(s.seconds + 0.5))};
+  std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
+  if (file_exists(dict)) argv.insert(argv.end(), {"-x", dict});
+  argv.insert(argv.end(), {"--", target_binary("afl", s.target)});
   std::vector<std::string> env = {
       "VTDFUZZ_WRITER=" + s.writer, "AFL_NO_UI=1",
       "AFL_SKIP_CPUFREQ=1",         "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
@@ -229,8 +227,13 @@ int cmd_hunt(const Args& args) {
     std::printf("exec/s %.0f\n", r.exec_per_sec);
     std::printf("%s\n", f.line.c_str());
     if (!f.input.empty() && file_exists(f.input)) {
+      // Kept across runs, one per signature.
+      std::string dir = repo_root() + "/out/findings/" + s.writer;
+      make_dirs(dir);
+      std::string stem = dir + "/" + f.property + "-" + f.sig;
+      save_reproducer(f.input, s.writer, stem);
       save_reproducer(f.input, s.writer, s.out + "/reproducer");
-      std::printf("reproducer: %s/reproducer.txt (and .bin)\n", s.out.c_str());
+      std::printf("reproducer: %s.txt (and .bin)\n", stem.c_str());
     }
     rc = 1;
   } else {

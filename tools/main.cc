@@ -25,6 +25,7 @@ constexpr Command kCommands[] = {
     {"explain", "FILE [--writer W]: the program, its stores and hardware steps, the verdict",
      cmd_explain},
     {"convert", "--to-text|--to-binary IN OUT", cmd_convert},
+    {"dict", "the fuzzing dictionary of the ops target (corpus/ops.dict)", cmd_dict},
     {"hunt", "--target ops --writer W --time S [--engine libfuzzer|afl] [--empty]", cmd_hunt},
     {"campaign", "[--time S] [--writers a,b] [--targets ops] [--engine E] [--jobs N]",
      cmd_campaign},

@@ -110,6 +110,12 @@ int cmd_explain(const Args& in) {
   return r.violated ? 1 : 0;
 }
 
+int cmd_dict(const Args& args) {
+  if (!args.empty()) throw UsageError("dict takes no arguments");
+  std::printf("%s", prog::dictionary().c_str());
+  return 0;
+}
+
 int cmd_convert(const Args& args) {
   if (args.size() != 3 || (args[0] != "--to-text" && args[0] != "--to-binary"))
     throw UsageError("usage: convert --to-text|--to-binary IN OUT");
