@@ -1,0 +1,170 @@
+// The abstract state the race harness checks against, shared by CPU threads
+// (which change it, one op at a time) and walker threads (which judge what
+// they assembled and translated against it). Everything here is under one
+// mutex: the checker takes snapshots and never races itself.
+//
+// Timeline. API calls are serialized (the iommu core mutex, harness.h), so
+// the history is a sequence: state S0, op 1 in flight, S1, op 2 in flight,
+// S2, ... A version counter V is 2k-1 while op k is in flight and 2k once
+// it returned. A walk records V when it starts (v0) and when it ends (v1);
+// everything it read was written by an op whose in-flight interval meets
+// [v0, v1] or before, so what it may legally see is:
+//   P1  each context / PASID entry it assembled: not present, or the
+//       configuration (sim::config_of, DID masked) that entry has in one of
+//       the states S(v0/2) .. S(v1/2) (the old and new configuration of every
+//       op in flight during the walk);
+//   P2  its translation: one that one of those states allows (the attached
+//       domain's mapping), or a fault while an op on that device was in
+//       flight during the walk.
+// The configuration an entry has in a state is read from memory when the op
+// returns (the harness holds the core mutex then, so nothing changes). A
+// check that needs the state of the op still in flight waits for the op to
+// return (pending), and is then judged against its new state.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "driver/driver.h"
+#include "simulator/formats.h"
+#include "simulator/translation.h"
+#include "simulator/types.h"
+
+namespace vtd::race {
+
+// splitmix64: deterministic streams from a seed.
+struct Rng {
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed) {}
+  uint64_t next() {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  uint32_t below(uint32_t n) { return n ? uint32_t(next() % n) : 0; }
+};
+
+struct Mapping {
+  sim::PhysAddr pa = 0;
+  uint8_t perm = 0;  // drv::kRead | drv::kWrite
+};
+
+struct DomModel {
+  drv::DomainType type = drv::DomainType::SecondStage;
+  std::map<sim::Iova, Mapping> maps;  // 4 KiB pages by IOVA
+};
+
+struct DevModel {
+  drv::DeviceCaps caps;
+  std::map<uint32_t, drv::DomainId> att;  // PASID (0: requests without PASID) -> domain
+};
+
+// An entry P1 judges: a device's context entry, or the PASID entry its
+// requests with `pasid` use (0: RID_PASID, requests without PASID).
+struct EntityKey {
+  static constexpr uint32_t kContext = 0xffffffffu;
+  uint16_t sid = 0;
+  uint32_t pasid = kContext;
+  auto operator<=>(const EntityKey&) const = default;
+  std::string str() const;
+};
+
+struct State {
+  std::map<uint16_t, DevModel> devs;
+  std::map<drv::DomainId, DomModel> doms;
+  std::map<EntityKey, sim::Entry> shapes;  // configuration (config_of, DID 0); absent: not present
+};
+
+// The configuration P1 compares: the entry's used bits, DID masked (DIDs
+// are the deterministic oracle's P5).
+sim::Entry shape(const sim::Entry& e);
+
+struct Outcome {
+  bool fault = true;
+  sim::PhysAddr pa = 0;
+  bool writable = false;
+};
+// What a read of `iova` by (sid, key) translates to in `s`.
+Outcome expected(const State& s, sim::Sid sid, uint32_t key, sim::Iova iova);
+
+// One walk, as a walker thread saw it.
+struct WalkRecord {
+  int walker = 0;
+  uint64_t v0 = 0;
+  sim::Sid sid;
+  uint32_t key = 0;  // 0: without PASID
+  sim::Iova iova = 0;
+  struct Seen {
+    EntityKey at;
+    sim::Entry entry;
+  };
+  std::vector<Seen> entries;
+  bool done = false;
+  sim::Translation result;
+};
+
+struct ModelCounters {
+  uint64_t ops = 0;
+  uint64_t walks = 0;      // translations checked
+  uint64_t unchecked = 0;  // walks whose window left the kept history (should be 0)
+  uint64_t entries = 0;    // context / PASID entries judged
+  uint64_t pending = 0;    // judgements that waited for an op to return
+  uint64_t torn = 0;       // P1
+  uint64_t p2 = 0;         // P2
+};
+
+class Model {
+ public:
+  Model(State initial, std::vector<sim::Iova> iovas, int walkers);
+
+  // CPU side, under the iommu core mutex.
+  const State& current() const { return *latest_; }
+  void begin_op(const std::string& text, const std::vector<uint16_t>& sids);
+  void end_op(State next);
+
+  // Walker side: choose a request from the latest state (every present
+  // device, without PASID and with each PASID it may use) and remember
+  // when; then judge what the walk saw.
+  bool pick(int walker, Rng& rng, WalkRecord* rec);
+  void check(const WalkRecord& rec);
+
+  ModelCounters counters() const;
+  std::vector<std::string> findings() const;  // the first few, one block each
+
+ private:
+  struct OpRec {
+    std::string text;
+    std::vector<uint16_t> sids;
+    struct Pending {
+      bool p1 = true;
+      WalkRecord::Seen seen;
+      WalkRecord rec;  // P2
+    };
+    std::vector<Pending> pending;
+  };
+  const State& state(uint64_t j) const { return *states_[size_t(j - base_)]; }
+  OpRec& op(uint64_t k) { return ops_[size_t(k - base_ - 1)]; }
+  std::string window_text(uint64_t v0, uint64_t v1) const;
+  void torn(const WalkRecord::Seen& s, uint64_t v0, uint64_t v1);
+  void bad_translation(const WalkRecord& r, uint64_t v1);
+  void prune();
+
+  mutable std::mutex mu_;
+  std::vector<sim::Iova> iovas_;
+  uint64_t v_ = 0;
+  uint64_t base_ = 0;                                // oldest state kept
+  std::deque<std::shared_ptr<const State>> states_;  // S_base ..
+  std::deque<OpRec> ops_;                            // op base+1 ..
+  std::shared_ptr<const State> latest_;
+  std::vector<uint64_t> active_;  // v0 of each walker's walk in flight (UINT64_MAX: none)
+  ModelCounters c_;
+  std::vector<std::string> findings_;
+};
+
+}  // namespace vtd::race
