@@ -395,16 +395,21 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
 
   // Commit: publish new tables, then the entries.
   ctx.dev = &d;
+  // A new table is registered, flushed and published under iommu->lock
+  // (Linux iommu_context_addr): the clflush is a preemption point, and
+  // another device on the same bus must not allocate a second table there.
+  if (ctx_table || pasid_table) ctx.lock();
   if (ctx_table) {
-    flush_cpu_cache(ctx_table, sim::kPageSize);
     context_tables_[ctx_key] = ctx_table;
+    flush_cpu_cache(ctx_table, sim::kPageSize);
     writer_.publish_table(ctx, root_ + 16ull * d.sid.bus() + (upper ? 8 : 0), ctx_table | 1);
   }
   if (pasid_table) {
-    flush_cpu_cache(pasid_table, sim::kPageSize);
     d.pasid_tables[dir_index] = pasid_table;
+    flush_cpu_cache(pasid_table, sim::kPageSize);
     writer_.publish_table(ctx, d.pasid_dir + 8ull * dir_index, pasid_table | 1);
   }
+  if (ctx_table || pasid_table) ctx.unlock();
   if (to) {
     // Claimed before any store: a nested attach to the same domain at a
     // preemption point must find its DID taken, not allocate another.

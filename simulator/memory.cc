@@ -153,6 +153,7 @@ PhysAddr PhysMemory::alloc(PageType t) {
   if (!coherent_) {
     // The zeroing sits in the CPU cache: DRAM keeps what it had (poison)
     // until the driver flushes the page.
+    dirty_count_ += kLines - size_t(__builtin_popcountll(p->dirty));
     p->dirty = ~0ull;
     p->stale = ~0ull;
   }
@@ -177,6 +178,7 @@ void PhysMemory::free(PhysAddr pa) {
   fill(p->mem, kPoison);
   fill(p->tag, StoreTag(0));
   if (p->dram) p->dram->fill(kPoison);
+  dirty_count_ -= size_t(__builtin_popcountll(p->dirty));
   p->dirty = 0;
   p->stale = 0;
   --in_use_;
@@ -211,7 +213,9 @@ void PhysMemory::commit(PhysAddr pa, uint64_t v, StoreTag tag) {
       if (!logged && p->epoch != epoch_) epoch_log_.push_back({w, old});
     }
   } else {
-    p->dirty |= 1ull << (i / kWordsPerLine);
+    uint64_t bit = 1ull << (i / kWordsPerLine);
+    if (!(p->dirty & bit) && p->type != PageType::Data) ++dirty_count_;
+    if (p->type != PageType::Data) p->dirty |= bit;
   }
   st(p->mem[i], v);
   st(p->tag[i], tag);
@@ -244,6 +248,7 @@ void PhysMemory::writeback(PhysAddr pa) {
     }
     d = now;
   }
+  if (p->type != PageType::Data) --dirty_count_;
   p->dirty &= ~(1ull << line);
   p->stale &= ~(1ull << line);
 }
@@ -251,7 +256,7 @@ void PhysMemory::writeback(PhysAddr pa) {
 std::vector<PhysAddr> PhysMemory::dirty_lines() const {
   std::vector<PhysAddr> out;
   if (coherent_) return out;
-  for (uint32_t i = 0; i < pool_.size(); ++i) {
+  for (uint32_t i = 0; i < next_pool_ && dirty_count_; ++i) {
     const Page* p = pool_[i].get();
     if (!p || !p->dirty || p->type == PageType::Free) continue;
     for (uint32_t l = 0; l < kLines; ++l)

@@ -77,7 +77,8 @@ class PhysMemory {
   // Non-coherent write-back state (always clean when coherent).
   bool line_dirty(PhysAddr pa) const;
   void writeback(PhysAddr pa);  // writes back the 64-byte line holding pa
-  std::vector<PhysAddr> dirty_lines() const;
+  std::vector<PhysAddr> dirty_lines() const;  // pool pages only (translation structures)
+  size_t dirty_count() const { return dirty_count_; }
 
   // Hardware view.
   uint64_t hw_load(PhysAddr pa) const;
@@ -115,6 +116,7 @@ class PhysMemory {
   std::vector<uint32_t> free_list_;
   uint32_t next_pool_ = 0;
   size_t in_use_ = 0;
+  size_t dirty_count_ = 0;  // dirty lines of pool pages
   uint32_t epoch_ = 1;
   uint64_t epoch_allocs_ = 0;
   struct EpochOld {

@@ -145,8 +145,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
   // sim::Observer: the oracle sees everything; the trace keeps what explain shows.
   void on_event(const sim::HwEvent& e) override {
     o_.on_event(e);
-    if (opt_.feature && e.kind == sim::EventKind::CacheFill && e.cache == sim::CacheKind::Iotlb)
-      fillers_[e.did].insert(e.sid.v);
+    if (opt_.feature) near_miss(e);
     if (!trace_ || r_.trace.empty()) return;
     switch (e.kind) {
       case sim::EventKind::Read:
@@ -316,12 +315,40 @@ class Runner final : public sim::Schedule, public sim::Observer {
     for (auto& [did, n] : per_did) shared += n > 1;
     feature(0x02, uint32_t(op.kind), bucket(per_did.size()), bucket(shared), bucket(c.devtlb().size()));
     feature(0x03, uint32_t(op.kind), bucket(c.pasid().size()), bucket(c.ctx().size()), bucket(c.psc().size()));
-    feature(0x04, uint32_t(op.kind), bucket(m_.iommu.parked_walks()), bucket(m_.mem.dirty_lines().size()));
-    size_t most = 0;  // devices that filled the IOTLB under one DID
-    for (auto& [did, sids] : fillers_) most = std::max(most, sids.size());
-    feature(0x05, uint32_t(op.kind), bucket(most), bucket(fillers_.size()));
+    feature(0x04, uint32_t(op.kind), bucket(m_.iommu.parked_walks()), bucket(m_.mem.dirty_count()));
   }
-  std::map<uint16_t, std::set<uint16_t>> fillers_;
+
+  // Near misses of the properties: states one step from a violation (a tag
+  // filled from two roots by one device, or by two devices from one root;
+  // entries and DMAs seen while an op is in flight) are worth keeping.
+  void near_miss(const sim::HwEvent& e) {
+    const uint32_t op = op_ ? uint32_t(op_->kind) : 0xff;
+    switch (e.kind) {
+      case sim::EventKind::CacheFill:
+        if (e.cache == sim::CacheKind::Iotlb && e.xlat) {
+          Tag& t = tags_[{e.did, e.xlat->pasid_tag}];
+          t.roots.insert(e.xlat->root);
+          t.requesters.insert(uint32_t(e.sid.v) << 20 | (e.pasid & 0xfffff));
+          feature(0x05, op, bucket(t.roots.size()), bucket(t.requesters.size()));
+        }
+        break;
+      case sim::EventKind::CacheInval:
+        if (e.cache == sim::CacheKind::Iotlb && e.v0 == 0) tags_.clear();  // whole tags invalidated
+        break;
+      case sim::EventKind::EntryFetched:
+        if (op_) feature(0x08, op, uint32_t(e.entry_kind), e.entry && e.entry->present(), std::min(stores_, 8u));
+        break;
+      case sim::EventKind::Dma:
+        feature(0x09, op, e.fault != sim::FaultReason::None, e.count, std::min(stores_, 8u));
+        break;
+      default: break;
+    }
+  }
+  struct Tag {
+    std::set<uint64_t> roots;
+    std::set<uint32_t> requesters;
+  };
+  std::map<std::pair<uint16_t, uint32_t>, Tag> tags_;
   std::map<uint16_t, std::vector<sim::Sid>> vfs_;  // VFs plugged for each PF
 
   const prog::Program& p_;

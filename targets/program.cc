@@ -126,6 +126,10 @@ constexpr const char* kAccess[] = {"read", "write"};
 constexpr const char* kCaches[] = {"context", "pasid", "iotlb", "psc", "devtlb"};
 constexpr const char* kQErrs[] = {"iqe", "ite", "ice"};
 constexpr uint64_t kLevelsByCode[] = {4, 5, 3};
+// Binary code -> domain type (DomainType order: second-stage, first-stage,
+// nested, identity, blocking, sva). Zero is first-stage: the type whose
+// entries change across two PASID-entry chunks, where most bugs live.
+constexpr uint64_t kDTypeByCode[] = {1, 0, 3, 2, 5, 4};
 
 // Device slots: small binary values name the devices programs use most.
 constexpr uint16_t kSlots[] = {
@@ -206,7 +210,7 @@ uint64_t wrap(Arg a, uint64_t v) {
     case Arg::Dom:
       return v % 255 + 1;
     case Arg::DType:
-      return v % 6;
+      return kDTypeByCode[v % 6];
     case Arg::Parent:
       return v % 256;
     case Arg::Levels:
@@ -261,6 +265,10 @@ uint64_t unwrap(Arg a, uint64_t v) {
       return pack_addr(v - data_base());
     case Arg::Perm:
       return v == 3 ? 0 : v;
+    case Arg::DType:
+      for (uint64_t i = 0; i < 6; ++i)
+        if (kDTypeByCode[i] == v) return i;
+      return 0;
     default:
       return v;
   }
