@@ -117,8 +117,8 @@ std::vector<Oracle::Trans> Oracle::transitions(const ApiCall& c) const {
         auto dv = devs_.find(s.v);
         if (dv == devs_.end()) continue;
         for (auto& [key, dom] : dv->second.att) t.push_back({s, key, dom, 0});
-        // Its context entry goes too, attached or not.
-        if (dv->second.att.empty()) t.push_back({s, 0, 0, 0});
+        // Its context entry goes too, whatever is attached.
+        if (!dv->second.att.count(0)) t.push_back({s, 0, 0, 0});
       }
       break;
     }

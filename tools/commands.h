@@ -20,6 +20,7 @@ int cmd_replay(const Args& args);
 int cmd_explain(const Args& args);
 int cmd_convert(const Args& args);
 int cmd_dict(const Args& args);
+int cmd_minimize(const Args& args);
 int cmd_hunt(const Args& args);
 int cmd_campaign(const Args& args);
 

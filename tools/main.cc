@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
      cmd_explain},
     {"convert", "--to-text|--to-binary IN OUT", cmd_convert},
     {"dict", "the fuzzing dictionary of the ops target (corpus/ops.dict)", cmd_dict},
+    {"minimize", "FILE [-o OUT] [--writer W]: the smallest program with the same violation", cmd_minimize},
     {"hunt", "--target ops --writer W --time S [--engine libfuzzer|afl] [--empty]", cmd_hunt},
     {"campaign", "[--time S] [--writers a,b] [--targets ops] [--engine E] [--jobs N]",
      cmd_campaign},

@@ -9,6 +9,7 @@
 
 #include "driver/writer.h"
 #include "targets/harness.h"
+#include "targets/minimize.h"
 #include "targets/program.h"
 #include "tools/commands.h"
 
@@ -108,6 +109,42 @@ int cmd_explain(const Args& in) {
   }
   std::printf("\n%s", harness::report(r).c_str());
   return r.violated ? 1 : 0;
+}
+
+// Op-level minimization with the "same signature" predicate; the text form
+// of the result goes to -o OUT (default FILE.min.txt).
+int cmd_minimize(const Args& in) {
+  Args args = in;
+  std::string out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] != "-o") continue;
+    if (i + 1 >= args.size()) throw UsageError("-o needs a path");
+    out = args[i + 1];
+    args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
+    break;
+  }
+  std::string writer = take_writer(args);
+  if (args.size() != 1) throw UsageError("minimize takes one FILE [-o OUT] [--writer W]");
+  const std::string& path = args[0];
+  prog::Program p = load_program(path);
+  harness::Result r = run_checked(p, path, writer, false);
+  if (!r.violated)
+    throw UsageError(path + ": no violation to keep (it replays clean on " + r.writer + ")");
+  minimize::Stats st;
+  prog::Program m =
+      minimize::minimize(p, minimize::same_signature(r.writer, r.violation.signature), &st);
+  m.writer = r.writer;
+  if (out.empty()) out = path + ".min.txt";
+  harness::Result mr = run_checked(m, out, "", false);
+  std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) + " ops, " +
+                     std::to_string(st.runs) + " runs)\n# " + harness::summary_line(mr) + "\n" +
+                     prog::to_text(m);
+  std::ofstream f(out, std::ios::binary);
+  f << text;
+  if (!f) throw UsageError("cannot write '" + out + "'");
+  std::printf("%s: %zu ops -> %zu ops in %u runs, %s %s\n", path.c_str(), st.ops_before,
+              st.ops_after, st.runs, oracle::property_name(mr.violation.property), out.c_str());
+  return 0;
 }
 
 int cmd_dict(const Args& args) {
