@@ -658,6 +658,7 @@ Status Driver::map(DomainId id, sim::Iova iova, PhysAddr pa, uint64_t size, uint
   Domain* d = domain(id);
   if (!d) return Status::NoDev;
   if (!d->pt) return Status::Inval;
+  if (pa >> kPhysAddrBits) return Status::Inval;  // beyond what a PTE can hold (ADDR 51:12)
   if (d->type == DomainType::Nested && (size != sim::kPageSize || iova >= kNestedIovaLimit))
     return Status::Inval;
   Ctx ctx(*this);

@@ -56,6 +56,7 @@ constexpr uint32_t kMaxPasid = 128 * 64;  // PDTS=0: 128 directory entries
 // A nested domain's stage-1 tables cover IOVAs below this (they are fixed
 // at allocation: the guest owns them, the VMM maps them once).
 constexpr uint64_t kNestedIovaLimit = 2ull << 20;
+constexpr int kPhysAddrBits = 52;  // host address width the page tables can express
 
 class Driver {
  public:

@@ -159,6 +159,7 @@ uint64_t pack_addr(uint64_t a) {
   return (a & 0xfff) ? (a << 1) | 1 : (a >> 12) << 1;
 }
 constexpr uint64_t kAddrMask = (1ull << 62) - 1;
+constexpr uint64_t kPaMask = (1ull << 52) - 1;  // physical addresses: 52 bits
 
 uint64_t data_base() {
   return sim::PhysMemory::Layout{}.data_base;
@@ -227,7 +228,7 @@ uint64_t wrap(Arg a, uint64_t v) {
     case Arg::Dst:
       return unpack_addr(v) & kAddrMask;
     case Arg::Pa:
-      return (data_base() + unpack_addr(v)) & kAddrMask;
+      return (data_base() + unpack_addr(v)) & kPaMask;
     case Arg::Size:
       return v % 3;
     case Arg::Perm:
@@ -517,8 +518,8 @@ bool parse_value(Arg a, std::string_view w, uint64_t* v, std::string* err) {
       if (x > kAddrMask) return *err = "an address below 2^62", false;
       break;
     case Arg::Pa:
-      if (x < data_base() || x > kAddrMask)
-        return *err = "an address in the data region (>= " + hex(data_base()) + ")", false;
+      if (x < data_base() || x > kPaMask)
+        return *err = "a physical address from " + hex(data_base()) + " (the data region) below 2^52", false;
       break;
     case Arg::N:
     case Arg::Index:
