@@ -193,6 +193,16 @@ void Oracle::apply(const InFlight& f) {
   }
 }
 
+// Any device call may change the device's context entry (the first PASID
+// or RID attachment makes it present, a release tears it down).
+bool Oracle::device_op_in_flight(Sid sid) const {
+  for (size_t i = 0; i + ending_ < stack_.size(); ++i) {
+    const ApiCall& c = stack_[i].call;
+    if (c.sid == sid && c.call >= Call::Release && c.call <= Call::RemovePasid && c.call != Call::Vfs) return true;
+  }
+  return false;
+}
+
 bool Oracle::in_transition(Sid sid, uint32_t key, const Trans** out) const {
   for (size_t i = 0; i + ending_ < stack_.size(); ++i)
     for (const Trans& t : stack_[i].trans)
@@ -570,7 +580,7 @@ void Oracle::check_caches(bool outer_end) {
   };
   for (auto& [sidv, line] : c.ctx()) {
     Sid sid(sidv);
-    if (in_transition(sid, 0)) continue;
+    if (in_transition(sid, 0) || device_op_in_flight(sid)) continue;
     Located loc = locate(m_.mem, rt, sid, sim::kNoPasid);
     Entry mem = read_now(m_.mem, loc.context);
     if (!loc.context.pa) mem = Entry(line.entry.kind);

@@ -147,6 +147,7 @@ class Oracle final : public sim::Observer {
                        int depth = 0) const;
   std::vector<Outcome> allowed(sim::Sid sid, uint32_t pasid, sim::Iova iova) const;
   bool in_transition(sim::Sid sid, uint32_t key, const Trans** t = nullptr) const;
+  bool device_op_in_flight(sim::Sid sid) const;
   bool mapped_alike(drv::DomainId a, drv::DomainId b, sim::Iova iova) const;
   static bool matches(const std::vector<Outcome>& os, bool fault, sim::PhysAddr pa, bool write,
                       bool writable);

@@ -21,6 +21,8 @@ int cmd_explain(const Args& args);
 int cmd_convert(const Args& args);
 int cmd_dict(const Args& args);
 int cmd_minimize(const Args& args);
+int cmd_merge(const Args& args);
+int cmd_coverage(const Args& args);
 int cmd_hunt(const Args& args);
 int cmd_campaign(const Args& args);
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <thread>
 
 #include "driver/writer.h"
 #include "targets/harness.h"
@@ -37,8 +38,8 @@ double stat_f(const std::string& text, const std::string& key) {
   return strtod(text.c_str() + p + key.size(), nullptr);
 }
 
-std::string seeds_dir(const std::string& target) {
-  return repo_root() + "/corpus/" + target;
+std::string seeds_dir(const HuntSpec& s) {
+  return s.seeds.empty() ? repo_root() + "/corpus/" + s.target : s.seeds;
 }
 
 HuntResult libfuzzer(const HuntSpec& s) {
@@ -58,7 +59,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
     argv.push_back("-ignore_crashes=1");
   }
   argv.push_back(corpus);
-  if (!s.empty && file_exists(seeds_dir(s.target))) argv.push_back(seeds_dir(s.target));
+  if (!s.empty && file_exists(seeds_dir(s))) argv.push_back(seeds_dir(s));
   std::vector<std::string> env = {
       "VTDFUZZ_WRITER=" + s.writer,
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
@@ -89,6 +90,9 @@ HuntResult libfuzzer(const HuntSpec& s) {
   ProcResult p = run_process(argv, env, s.seconds + 60, s.out + "/fuzz.log", on_line);
   r.seconds = p.seconds;
   r.log = p.log;
+  r.corpus = corpus;
+  size_t cov = p.log.rfind(" cov: ");
+  if (cov != std::string::npos) r.edges = strtoull(p.log.c_str() + cov + 6, nullptr, 10);
   // Fork mode reports progress as "#N: cov: ... exec/s: X"; plain mode prints final stats.
   r.execs = stat_u64(p.log, "stat::number_of_executed_units: ");
   r.exec_per_sec = stat_f(p.log, "stat::average_exec_per_sec: ");
@@ -102,51 +106,74 @@ HuntResult libfuzzer(const HuntSpec& s) {
 
 HuntResult afl(const HuntSpec& s) {
   HuntResult r;
-  std::string seeds = seeds_dir(s.target);
-  if (s.empty || !file_exists(seeds)) {
+  std::string seeds = seeds_dir(s);
+  if (s.empty || list_dir(seeds).empty()) {
     seeds = s.out + "/seed-empty";
     make_dirs(seeds);
     write_bytes(seeds + "/empty", {prog::kVersion, 0, 0});  // a program with no ops
   }
-  std::string out = s.out + "/afl";
-  std::vector<std::string> argv = {"afl-fuzz", "-i", seeds, "-o", out, "-V",
-                                   std::to_string(int(s.seconds + 0.5))};
-  std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
-  if (file_exists(dict)) argv.insert(argv.end(), {"-x", dict});
-  argv.insert(argv.end(), {"--", target_binary("afl", s.target)});
-  std::vector<std::string> env = {
-      "VTDFUZZ_WRITER=" + s.writer, "AFL_NO_UI=1",
-      "AFL_SKIP_CPUFREQ=1",         "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
-      "AFL_NO_AFFINITY=1",          "AFL_FAST_CAL=1",
-      "AFL_SKIP_BIN_CHECK=1"};
+  const std::string out = s.out + "/afl";
+  const std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
+  std::vector<std::string> env = {"VTDFUZZ_WRITER=" + s.writer,
+                                  "AFL_NO_UI=1",
+                                  "AFL_SKIP_CPUFREQ=1",
+                                  "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
+                                  "AFL_NO_AFFINITY=1",
+                                  "AFL_FAST_CAL=1",
+                                  "AFL_SKIP_BIN_CHECK=1"};
   if (!s.keep_going) env.push_back("AFL_BENCH_UNTIL_CRASH=1");
-  ProcResult p = run_process(argv, env, s.seconds + 60, s.out + "/fuzz.log");
-  r.seconds = p.seconds;
-  r.log = p.log;
-  std::string stats = read_text(out + "/default/fuzzer_stats");
-  r.execs = stat_u64(stats, "execs_done        : ");
-  r.exec_per_sec = stat_f(stats, "execs_per_sec     : ");
+  // One main instance and jobs-1 secondaries sharing the sync directory.
+  const int n = std::max(1, s.jobs);
+  std::vector<std::string> names;
+  std::vector<std::thread> threads;
+  std::vector<ProcResult> procs;
+  procs.resize(size_t(n));
+  for (int i = 0; i < n; ++i) names.push_back(n == 1 ? "default" : "fuzzer" + std::to_string(i));
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::string> argv = {"afl-fuzz", "-i", seeds, "-o", out, "-V",
+                                     std::to_string(int(s.seconds + 0.5))};
+    if (n > 1) argv.insert(argv.end(), {i == 0 ? "-M" : "-S", names[size_t(i)]});
+    if (file_exists(dict)) argv.insert(argv.end(), {"-x", dict});
+    argv.insert(argv.end(), {"--", target_binary("afl", s.target)});
+    std::string log = s.out + "/fuzz-" + names[size_t(i)] + ".log";
+    threads.emplace_back([&procs, &env, &s, argv, i, log] {
+      procs[size_t(i)] = run_process(argv, env, s.seconds + 60, log);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const ProcResult& p : procs) {
+    r.seconds = std::max(r.seconds, p.seconds);
+    r.log += p.log;
+  }
+  r.corpus = out + "/" + names.front() + "/queue";
   // AFL++ names crashes id:N,...,time:<ms>,...: replay each to classify it.
-  std::string crashes = out + "/default/crashes";
-  for (const std::string& name : list_dir(crashes)) {
-    if (name.rfind("id:", 0) != 0) continue;
-    std::string path = crashes + "/" + name;
-    std::string bytes = read_text(path);
-    prog::Program pr = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-    harness::Options o;
-    o.writer = s.writer;
-    harness::Result hr = harness::run(pr, o);
-    if (!hr.violated) continue;
-    char sig[20];
-    snprintf(sig, sizeof sig, "%016llx", (unsigned long long)hr.violation.signature);
-    if (std::any_of(r.findings.begin(), r.findings.end(),
-                    [&](const Finding& f) { return f.sig == sig; }))
-      continue;
-    size_t t = name.find("time:");
-    double secs =
-        t == std::string::npos ? r.seconds : strtod(name.c_str() + t + 5, nullptr) / 1000.0;
-    r.findings.push_back(
-        {oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), secs, path});
+  for (const std::string& name : names) {
+    std::string stats = read_text(out + "/" + name + "/fuzzer_stats");
+    r.execs += stat_u64(stats, "execs_done        : ");
+    r.exec_per_sec += stat_f(stats, "execs_per_sec     : ");
+    r.edges = std::max<uint64_t>(r.edges, stat_u64(stats, "edges_found       : "));
+    std::string crashes = out + "/" + name + "/crashes";
+    for (const std::string& file : list_dir(crashes)) {
+      if (file.rfind("id:", 0) != 0) continue;
+      std::string path = crashes + "/" + file;
+      std::string bytes = read_text(path);
+      prog::Program pr = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+      harness::Options o;
+      o.writer = s.writer;
+      harness::Result hr = harness::run(pr, o);
+      if (!hr.violated) continue;
+      char sig[20];
+      snprintf(sig, sizeof sig, "%016llx", (unsigned long long)hr.violation.signature);
+      size_t t = file.find("time:");
+      double secs = t == std::string::npos ? r.seconds : strtod(file.c_str() + t + 5, nullptr) / 1000.0;
+      Finding f{oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), secs, path};
+      auto same = std::find_if(r.findings.begin(), r.findings.end(),
+                               [&](const Finding& x) { return x.sig == f.sig; });
+      if (same == r.findings.end())
+        r.findings.push_back(f);
+      else if (secs < same->seconds)
+        *same = f;
+    }
   }
   std::sort(r.findings.begin(), r.findings.end(),
             [](const Finding& a, const Finding& b) { return a.seconds < b.seconds; });

@@ -21,6 +21,7 @@ struct HuntSpec {
   int jobs = 1;
   std::vector<std::string> want;  // stop early once one of these properties is found
   std::string out;                // output directory
+  std::string seeds;              // seed corpus (default corpus/<target>)
 };
 
 struct Finding {
@@ -36,6 +37,8 @@ struct HuntResult {
   double seconds = 0;
   uint64_t execs = 0;
   double exec_per_sec = 0;
+  uint64_t edges = 0;  // the engine's coverage count at the end (libFuzzer cov, AFL edges_found)
+  std::string corpus;  // where the engine left its corpus
   std::string log;
 };
 
@@ -44,6 +47,16 @@ HuntResult hunt(const HuntSpec& spec);
 // The binary of a target for an engine: build/fuzz/targets/fuzz_<t> (libFuzzer)
 // or build/afl/targets/fuzz_<t>.
 std::string target_binary(const std::string& engine, const std::string& target);
+
+// libFuzzer -merge=1 of `ins` into `out` (which keeps what it has).
+struct MergeResult {
+  size_t inputs = 0;  // files in the input directories
+  size_t before = 0;  // files in `out` before
+  size_t after = 0;   // and after
+};
+MergeResult merge_corpus(const std::string& target, const std::string& writer, const std::string& out,
+                         const std::vector<std::string>& ins);
+size_t count_files(const std::string& dir);
 
 // Writes `<stem>.txt` and `<stem>.bin` for an engine input, with the
 // program's writer set; returns the program.

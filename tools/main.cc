@@ -27,6 +27,8 @@ constexpr Command kCommands[] = {
     {"convert", "--to-text|--to-binary IN OUT", cmd_convert},
     {"dict", "the fuzzing dictionary of the ops target (corpus/ops.dict)", cmd_dict},
     {"minimize", "FILE [-o OUT] [--writer W]: the smallest program with the same violation", cmd_minimize},
+    {"merge", "OUT_DIR IN_DIR... [--writer W]: keep the inputs that add coverage (libFuzzer -merge=1)", cmd_merge},
+    {"coverage", "[DIR...]: source-based coverage of the corpus (out/coverage)", cmd_coverage},
     {"hunt", "--target ops --writer W --time S [--engine libfuzzer|afl] [--empty]", cmd_hunt},
     {"campaign", "[--time S] [--writers a,b] [--targets ops] [--engine E] [--jobs N]",
      cmd_campaign},
