@@ -1,6 +1,12 @@
-// `vtdfuzz campaign`: hunts each writer in turn and prints the writer x
-// property matrix with the time to the first violation of each property;
-// exits 0 when the verdicts match DESIGN.md section 5.
+// `vtdfuzz campaign`: the main job. Hunts each writer in turn within a total
+// time budget (time a writer does not need goes to the ones after it),
+// keeps fuzzing past violations (libFuzzer -fork -ignore_crashes, AFL++
+// keeps going) and deduplicates them by signature, minimizes every new
+// finding, merges the inputs found into the working corpus, and prints the
+// writer x property matrix with the time to the first violation of each
+// property. Writes out/campaign/report.md and report.json. Exits 0 when
+// the verdicts match DESIGN.md section 5, 1 otherwise.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -8,6 +14,7 @@
 
 #include "driver/writer.h"
 #include "targets/harness.h"
+#include "targets/minimize.h"
 #include "tools/commands.h"
 #include "tools/hunt.h"
 #include "tools/process.h"
@@ -15,8 +22,8 @@
 namespace vtd::tools {
 namespace {
 
-// DESIGN.md section 5: the expected verdict of each writer (one of the
-// listed properties must be found; none when the list is empty).
+// DESIGN.md section 5: one of `any_of` must be found (none when empty).
+// Ordered so that the writers likely to stop early come first.
 struct Expected {
   const char* writer;
   std::vector<std::string> any_of;
@@ -25,12 +32,13 @@ struct Expected {
 const Expected kExpected[] = {
     {"legacy", {"P1"}, "torn entries"},
     {"atomic128-v1", {"P3"}, "replace not hitless when the DID changes"},
-    {"teardown-replace", {}, "clean, never hitless"},
     {"fs-inplace-did", {"P5"}, "DID aliasing"},
     {"cache-tag-late", {"P4", "P2"}, "stale IOTLB after an unmap racing the replace"},
+    {"teardown-replace", {}, "clean, never hitless"},
     {"entry-sync", {}, "clean"},
     {"entry-sync-tempdid", {}, "clean and hitless"},
 };
+const char* const kProps[] = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"};
 
 const Expected* expected_for(const std::string& w) {
   for (const Expected& e : kExpected)
@@ -59,10 +67,59 @@ std::string json_str(const std::string& s) {
   return o + "\"";
 }
 
+std::string fmt(const char* f, double v) {
+  char b[64];
+  snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+struct Found {
+  Finding f;
+  size_t ops_raw = 0, ops_min = 0;
+  bool fresh = false;      // a signature not seen by earlier campaigns or hunts
+  std::string reproducer;  // minimized text form
+};
+
+struct Row {
+  std::string target, writer, expected, verdict;
+  bool ok = true;
+  HuntResult hunt;
+  std::vector<Found> found;
+  std::map<std::string, double> first;  // property -> seconds to the first violation
+};
+
+// Minimizes an engine input (op level, same signature) and keeps it under
+// out/findings/<writer>/ and the campaign directory.
+Found keep_finding(const Finding& f, const std::string& writer, const std::string& dir) {
+  Found k;
+  k.f = f;
+  std::string bytes = read_text(f.input);
+  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  p.writer = writer;
+  k.ops_raw = p.ops.size();
+  harness::Options o;
+  o.writer = writer;
+  harness::Result r = harness::run(p, o);
+  if (r.violated)
+    p = minimize::minimize(p, minimize::same_signature(writer, r.violation.signature));
+  p.writer = writer;
+  k.ops_min = p.ops.size();
+  const std::string keep = repo_root() + "/out/findings/" + writer;
+  const std::string stem = keep + "/" + f.property + "-" + f.sig;
+  k.fresh = !file_exists(stem + ".txt");
+  make_dirs(keep);
+  k.reproducer = "# " + f.line + "\n" + prog::to_text(p);
+  for (const std::string& s : {stem, dir + "/" + f.property + "-" + f.sig}) {
+    write_text(s + ".txt", k.reproducer);
+    write_bytes(s + ".bin", prog::encode(p));
+  }
+  return k;
+}
+
 }  // namespace
 
 int cmd_campaign(const Args& args) {
-  double seconds = 30;
+  double budget = 300;
   std::string engine = "libfuzzer";
   std::vector<std::string> writers, targets = {"ops"};
   int jobs = 1;
@@ -75,22 +132,20 @@ int cmd_campaign(const Args& args) {
     if (a == "--time") {
       std::string v = value();
       char* end = nullptr;
-      seconds = strtod(v.c_str(), &end);
-      if (*end || seconds <= 0)
-        throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
+      budget = strtod(v.c_str(), &end);
+      if (*end || budget <= 0) throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
     } else if (a == "--engine") {
       engine = value();
-      if (engine != "libfuzzer" && engine != "afl")
-        throw UsageError("unknown engine '" + engine + "' (libfuzzer, afl)");
+      if (engine != "libfuzzer" && engine != "afl") throw UsageError("unknown engine '" + engine + "' (libfuzzer, afl)");
     } else if (a == "--writers") {
       writers = split_list(value());
       for (const std::string& w : writers)
-        if (!drv::make_writer(w))
-          throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
+        if (!drv::make_writer(w)) throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
     } else if (a == "--targets") {
       targets = split_list(value());
       for (const std::string& t : targets)
-        if (t != "ops") throw UsageError("unknown target '" + t + "' (ops)");
+        if (!file_exists(target_binary(engine, t)) && t != "ops")
+          throw UsageError("unknown target '" + t + "' (no " + target_binary(engine, t) + ")");
     } else if (a == "--jobs") {
       std::string v = value();
       jobs = atoi(v.c_str());
@@ -102,45 +157,50 @@ int cmd_campaign(const Args& args) {
   if (writers.empty())
     for (const Expected& e : kExpected) writers.push_back(e.writer);
 
-  const std::string out = repo_root() + "/out/campaign";
+  const std::string root = repo_root();
+  const std::string out = root + "/out/campaign";
   remove_tree(out);
   make_dirs(out);
-  static const char* const kProps[] = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"};
-  std::printf("campaign: %s, %s, %.0f s per writer\n\n", targets.front().c_str(), engine.c_str(),
-              seconds);
+  std::printf("campaign: %s; %s; %.0f s in all, %d job%s\n\n", engine.c_str(), targets.size() == 1 ? targets[0].c_str() : "several targets",
+              budget, jobs, jobs > 1 ? "s" : "");
   std::printf("%-20s", "writer");
   for (const char* p : kProps) std::printf(" %7s", p);
-  std::printf("  %-10s %s\n", "expected", "verdict");
+  std::printf("  %-9s %-8s %s\n", "exec/s", "expected", "verdict");
 
-  struct Row {
-    std::string writer, target, verdict, expected;
-    HuntResult hunt;
-    bool ok;
-  };
   std::vector<Row> rows;
   bool all_ok = true;
+  double left = budget;
+  size_t runs_left = targets.size() * writers.size();
+  std::map<std::string, std::vector<std::string>> found_corpora;  // target -> work corpora
   for (const std::string& target : targets) {
+    // The working corpus: starts as the seeds, grows by merging.
+    const std::string work = root + "/out/corpus/" + target;
+    if (list_dir(work).empty()) {
+      make_dirs(work);
+      for (const std::string& f : list_dir(root + "/corpus/" + target))
+        write_text(work + "/" + f, read_text(root + "/corpus/" + target + "/" + f));
+    }
     for (const std::string& w : writers) {
       const Expected* exp = expected_for(w);
       HuntSpec s;
       s.target = target;
       s.writer = w;
       s.engine = engine;
-      s.seconds = seconds;
+      s.seconds = std::max(5.0, left / double(runs_left--));
       s.keep_going = true;
       s.jobs = jobs;
+      s.seeds = work;
       if (exp) s.want = exp->any_of;
       s.out = out + "/" + target + "-" + w;
-      Row row{w, target, "", "", hunt(s), true};
-      std::map<std::string, double> first;
-      for (const Finding& f : row.hunt.findings)
-        if (!first.count(f.property)) first[f.property] = f.seconds;
-      std::printf("%-20s", w.c_str());
-      for (const char* p : kProps) {
-        if (first.count(p))
-          std::printf(" %6.1fs", first[p]);
-        else
-          std::printf(" %7s", "-");
+      Row row;
+      row.target = target;
+      row.writer = w;
+      row.hunt = hunt(s);
+      left -= std::min(row.hunt.seconds, s.seconds);
+      if (!row.hunt.corpus.empty()) found_corpora[target].push_back(row.hunt.corpus);
+      for (const Finding& f : row.hunt.findings) {
+        if (!row.first.count(f.property)) row.first[f.property] = f.seconds;
+        if (!f.input.empty() && file_exists(f.input)) row.found.push_back(keep_finding(f, w, s.out));
       }
       if (!exp) {
         row.expected = "?";
@@ -150,79 +210,88 @@ int cmd_campaign(const Args& args) {
         row.ok = row.hunt.findings.empty();
         row.verdict = row.ok ? "ok" : "UNEXPECTED violation";
       } else {
-        for (const std::string& p : exp->any_of)
-          row.expected += (row.expected.empty() ? "" : "|") + p;
         row.ok = false;
-        for (const std::string& p : exp->any_of) row.ok |= first.count(p) != 0;
+        for (const std::string& p : exp->any_of) {
+          row.expected += (row.expected.empty() ? "" : "|") + p;
+          row.ok |= row.first.count(p) != 0;
+        }
         row.verdict = row.ok ? "ok" : "MISSED";
       }
       all_ok &= row.ok;
-      std::printf("  %-10s %s\n", row.expected.c_str(), row.verdict.c_str());
+      std::printf("%-20s", w.c_str());
+      for (const char* p : kProps) std::printf(" %7s", row.first.count(p) ? fmt("%.1fs", row.first[p]).c_str() : "-");
+      std::printf("  %-9.0f %-8s %s\n", row.hunt.exec_per_sec, row.expected.c_str(), row.verdict.c_str());
       std::fflush(stdout);
-      // A readable reproducer for every new signature.
-      int n = 0;
-      for (Finding& f : row.hunt.findings) {
-        if (f.input.empty() || !file_exists(f.input)) continue;
-        std::string stem = s.out + "/" + f.property + "-" + f.sig;
-        save_reproducer(f.input, w, stem);
-        f.input = stem + ".txt";
-        ++n;
-      }
       rows.push_back(std::move(row));
     }
   }
 
+  // Merge what the engines found back into the working corpora.
+  std::string merge_note;
+  for (auto& [target, dirs] : found_corpora) {
+    if (engine != "libfuzzer" || !file_exists(target_binary("libfuzzer", target))) break;
+    const std::string work = root + "/out/corpus/" + target;
+    const std::string next = out + "/merged-" + target;
+    std::vector<std::string> ins = {work};
+    ins.insert(ins.end(), dirs.begin(), dirs.end());
+    MergeResult m = merge_corpus(target, "entry-sync", next, ins);
+    remove_tree(work);
+    make_dirs(work);
+    for (const std::string& f : list_dir(next)) write_text(work + "/" + f, read_text(next + "/" + f));
+    remove_tree(next);
+    merge_note += "corpus " + target + ": " + std::to_string(m.inputs) + " inputs (seeds and found) merged to " +
+                  std::to_string(m.after) + " (out/corpus/" + target + ")\n";
+  }
+
   // report.md and report.json
-  std::string md = "# vtdfuzz campaign\n\n" + std::string("engine ") + engine + ", " +
-                   std::to_string(int(seconds)) + " s per writer\n\n| writer | ";
+  std::string md = "# vtdfuzz campaign\n\nengine " + engine + ", " + fmt("%.0f", budget) + " s in all\n\n| writer | ";
   for (const char* p : kProps) md += std::string(p) + " | ";
-  md += "expected | verdict | exec/s |\n|---|";
-  for (size_t i = 0; i < 8; ++i) md += "---|";
-  md += "---|---|---|\n";
-  std::string js = "{\n  \"engine\": " + json_str(engine) +
-                   ",\n  \"seconds_per_writer\": " + std::to_string(seconds) +
-                   ",\n  \"writers\": [\n";
+  md += "exec/s | coverage | expected | verdict |\n|---|";
+  for (size_t i = 0; i < 8 + 4; ++i) md += "---|";
+  md += "\n";
+  std::string js = "{\n  \"engine\": " + json_str(engine) + ",\n  \"seconds\": " + fmt("%.0f", budget) +
+                   ",\n  \"rows\": [\n";
+  std::vector<size_t> min_ops;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
-    std::map<std::string, double> first;
-    for (const Finding& f : r.hunt.findings)
-      if (!first.count(f.property)) first[f.property] = f.seconds;
+    Row& r = rows[i];
     md += "| " + r.writer + " | ";
-    for (const char* p : kProps) {
-      char b[32];
-      snprintf(b, sizeof b, "%.1f s", first.count(p) ? first[p] : 0.0);
-      md += (first.count(p) ? std::string(b) : "-") + " | ";
-    }
-    char eps[32];
-    snprintf(eps, sizeof eps, "%.0f", r.hunt.exec_per_sec);
-    md += r.expected + " | " + r.verdict + " | " + eps + " |\n";
-    js += "    {\"writer\": " + json_str(r.writer) + ", \"target\": " + json_str(r.target) +
+    for (const char* p : kProps) md += (r.first.count(p) ? fmt("%.1f s", r.first[p]) : "-") + " | ";
+    md += fmt("%.0f", r.hunt.exec_per_sec) + " | " + std::to_string(r.hunt.edges) + " | " + r.expected + " | " +
+          r.verdict + " |\n";
+    js += "    {\"target\": " + json_str(r.target) + ", \"writer\": " + json_str(r.writer) +
           ", \"expected\": " + json_str(r.expected) + ", \"verdict\": " + json_str(r.verdict) +
-          ", \"ok\": " + (r.ok ? "true" : "false") +
-          ", \"execs\": " + std::to_string(r.hunt.execs) + ", \"exec_per_sec\": " + eps +
-          ", \"seconds\": " + std::to_string(r.hunt.seconds) + ", \"findings\": [";
-    for (size_t k = 0; k < r.hunt.findings.size(); ++k) {
-      const Finding& f = r.hunt.findings[k];
-      js += std::string(k ? ", " : "") + "{\"property\": " + json_str(f.property) +
-            ", \"signature\": " + json_str(f.sig) + ", \"seconds\": " + std::to_string(f.seconds) +
-            ", \"reproducer\": " + json_str(f.input) + ", \"summary\": " + json_str(f.line) + "}";
+          ", \"ok\": " + (r.ok ? "true" : "false") + ", \"seconds\": " + fmt("%.1f", r.hunt.seconds) +
+          ", \"execs\": " + std::to_string(r.hunt.execs) + ", \"exec_per_sec\": " + fmt("%.0f", r.hunt.exec_per_sec) +
+          ", \"coverage\": " + std::to_string(r.hunt.edges) + ", \"findings\": [";
+    for (size_t k = 0; k < r.found.size(); ++k) {
+      const Found& f = r.found[k];
+      min_ops.push_back(f.ops_min);
+      js += std::string(k ? ", " : "") + "{\"property\": " + json_str(f.f.property) + ", \"signature\": " +
+            json_str(f.f.sig) + ", \"seconds\": " + fmt("%.1f", f.f.seconds) + ", \"new\": " +
+            (f.fresh ? "true" : "false") + ", \"ops\": " + std::to_string(f.ops_raw) + ", \"ops_minimized\": " +
+            std::to_string(f.ops_min) + ", \"summary\": " + json_str(f.f.line) + ", \"reproducer\": " +
+            json_str(f.reproducer) + "}";
     }
     js += std::string("]}") + (i + 1 < rows.size() ? "," : "") + "\n";
   }
-  md += "\n## Findings\n\n";
+  std::sort(min_ops.begin(), min_ops.end());
+  std::string median = min_ops.empty() ? "-" : std::to_string(min_ops[min_ops.size() / 2]);
+  md += "\n" + merge_note + "\nfindings: " + std::to_string(min_ops.size()) + " signatures, median " + median +
+        " ops after minimization\n\n## Findings\n\n";
   for (const Row& r : rows)
-    for (const Finding& f : r.hunt.findings) {
-      md += "### " + r.writer + ": " + f.property + " (sig " + f.sig + ", after " +
-            std::to_string(int(f.seconds)) + " s)\n\n`" + f.line + "`\n\n";
-      if (file_exists(f.input)) md += "```\n" + read_text(f.input) + "```\n\n";
-    }
-  js += "  ],\n  \"ok\": " + std::string(all_ok ? "true" : "false") + "\n}\n";
+    for (const Found& f : r.found)
+      md += "### " + r.writer + " " + f.f.property + " (sig " + f.f.sig + ", " + fmt("%.1f", f.f.seconds) + " s" +
+            (f.fresh ? ", new" : "") + ", " + std::to_string(f.ops_raw) + " -> " + std::to_string(f.ops_min) +
+            " ops)\n\n```\n" + f.reproducer + "```\n\n";
+  js += "  ],\n  \"median_minimized_ops\": " + (min_ops.empty() ? std::string("null") : median) +
+        ",\n  \"ok\": " + (all_ok ? "true" : "false") + "\n}\n";
   write_text(out + "/report.md", md);
   write_text(out + "/report.json", js);
-  std::printf("\n%s: %s (report: out/campaign/report.md, report.json)\n",
-              all_ok ? "verdict ok" : "verdict FAILED",
-              all_ok ? "every writer matches DESIGN.md section 5"
-                     : "some writers do not match DESIGN.md section 5");
+  std::printf("\n%s", merge_note.c_str());
+  std::printf("findings: %zu signatures, median %s ops after minimization\n", min_ops.size(), median.c_str());
+  std::printf("%s (out/campaign/report.md, report.json)\n",
+              all_ok ? "verdict ok: every writer matches DESIGN.md section 5"
+                     : "verdict FAILED: some writers do not match DESIGN.md section 5");
   return all_ok ? 0 : 1;
 }
 
