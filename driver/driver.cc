@@ -177,6 +177,7 @@ Status Driver::init() {
   caps_.coherent = ecap & sim::ecap::C;
   caps_.cm = cap & sim::cap::CM;
   caps_.cpu128 = cpu_->has_write128();
+  caps_.fetch128 = !(cap & sim::cap::MODEL_FETCH64);
   five_level_ = cap & sim::cap::SAGAW_57;
   if (!writer_.supports(caps_)) return Status::NoDev;
   root_ = cpu_->alloc_page(PageType::Root);

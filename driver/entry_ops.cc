@@ -14,7 +14,7 @@ int quanta(const Caps& caps, EntryKind k) {
 }
 
 void store_quantum(WriterCtx& ctx, const EntryRef& at, const Entry& v, int q) {
-  if (ctx.caps().cpu128)
+  if (ctx.caps().store_words() == 2)
     ctx.cpu().write128(at.pa + 16ull * q, v.w[2 * q], v.w[2 * q + 1]);
   else
     ctx.cpu().write64_once(at.pa + 8ull * q, v.w[q]);

@@ -45,8 +45,10 @@ struct Caps {
   bool coherent = true;  // ECAP.C
   bool cm = false;       // CAP.CM: not-present entries may be cached
   bool cpu128 = true;    // cmpxchg16b: 128-bit atomic stores
-  // Width of one atomic CPU store, in 64-bit words (2 with cmpxchg16b).
-  int store_words() const { return cpu128 ? 2 : 1; }
+  bool fetch128 = true;  // the hardware reads 128-bit quanta (the spec's)
+  // Words one store changes as the hardware sees it: 2 only when the CPU
+  // stores 128 bits atomically and the hardware reads them at once.
+  int store_words() const { return cpu128 && fetch128 ? 2 : 1; }
 };
 
 // Where an entry lives.

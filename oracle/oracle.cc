@@ -63,6 +63,7 @@ Oracle::Oracle(const sim::Machine& m, const drv::Writer& writer, std::string wri
   caps_.coherent = c.coherent;
   caps_.cm = c.caching_mode;
   caps_.cpu128 = c.cpu128;
+  caps_.fetch128 = c.quantum_bits == 128;
   ring_.resize(kRing);
 }
 

@@ -8,6 +8,7 @@ uint64_t Config::cap() const {
   uint64_t c = cap::SAGAW_39 | cap::SAGAW_48;
   if (five_level) c |= cap::SAGAW_57 | cap::FS5LP;
   if (caching_mode) c |= cap::CM;
+  if (quantum_bits == 64) c |= cap::MODEL_FETCH64;
   return c;
 }
 

@@ -14,6 +14,11 @@ constexpr uint64_t SAGAW_39 = 1ull << 9;   // SAGAW bit 1: 3-level
 constexpr uint64_t SAGAW_48 = 1ull << 10;  // SAGAW bit 2: 4-level
 constexpr uint64_t SAGAW_57 = 1ull << 11;  // SAGAW bit 3: 5-level
 constexpr uint64_t FS5LP = 1ull << 60;     // first-stage 5-level paging
+// Model only, not a VT-d bit: the remapping unit fetches translation
+// structures 64 bits at a time instead of the spec's 128. A driver must
+// then not count on a 128-bit store being seen whole (as the ARM driver's
+// entry_set sizes its steps by the hardware's 64-bit granule).
+constexpr uint64_t MODEL_FETCH64 = 1ull << 62;
 }  // namespace cap
 
 namespace ecap {

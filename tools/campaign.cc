@@ -133,14 +133,17 @@ int cmd_campaign(const Args& args) {
       std::string v = value();
       char* end = nullptr;
       budget = strtod(v.c_str(), &end);
-      if (*end || budget <= 0) throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
+      if (*end || budget <= 0)
+        throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
     } else if (a == "--engine") {
       engine = value();
-      if (engine != "libfuzzer" && engine != "afl") throw UsageError("unknown engine '" + engine + "' (libfuzzer, afl)");
+      if (engine != "libfuzzer" && engine != "afl")
+        throw UsageError("unknown engine '" + engine + "' (libfuzzer, afl)");
     } else if (a == "--writers") {
       writers = split_list(value());
       for (const std::string& w : writers)
-        if (!drv::make_writer(w)) throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
+        if (!drv::make_writer(w))
+          throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
     } else if (a == "--targets") {
       targets = split_list(value());
       for (const std::string& t : targets)
@@ -161,8 +164,9 @@ int cmd_campaign(const Args& args) {
   const std::string out = root + "/out/campaign";
   remove_tree(out);
   make_dirs(out);
-  std::printf("campaign: %s; %s; %.0f s in all, %d job%s\n\n", engine.c_str(), targets.size() == 1 ? targets[0].c_str() : "several targets",
-              budget, jobs, jobs > 1 ? "s" : "");
+  std::printf("campaign: %s; %s; %.0f s in all, %d job%s\n\n", engine.c_str(),
+              targets.size() == 1 ? targets[0].c_str() : "several targets", budget, jobs,
+              jobs > 1 ? "s" : "");
   std::printf("%-20s", "writer");
   for (const char* p : kProps) std::printf(" %7s", p);
   std::printf("  %-9s %-8s %s\n", "exec/s", "expected", "verdict");
@@ -200,7 +204,8 @@ int cmd_campaign(const Args& args) {
       if (!row.hunt.corpus.empty()) found_corpora[target].push_back(row.hunt.corpus);
       for (const Finding& f : row.hunt.findings) {
         if (!row.first.count(f.property)) row.first[f.property] = f.seconds;
-        if (!f.input.empty() && file_exists(f.input)) row.found.push_back(keep_finding(f, w, s.out));
+        if (!f.input.empty() && file_exists(f.input))
+          row.found.push_back(keep_finding(f, w, s.out));
       }
       if (!exp) {
         row.expected = "?";
@@ -219,8 +224,10 @@ int cmd_campaign(const Args& args) {
       }
       all_ok &= row.ok;
       std::printf("%-20s", w.c_str());
-      for (const char* p : kProps) std::printf(" %7s", row.first.count(p) ? fmt("%.1fs", row.first[p]).c_str() : "-");
-      std::printf("  %-9.0f %-8s %s\n", row.hunt.exec_per_sec, row.expected.c_str(), row.verdict.c_str());
+      for (const char* p : kProps)
+        std::printf(" %7s", row.first.count(p) ? fmt("%.1fs", row.first[p]).c_str() : "-");
+      std::printf("  %-9.0f %-8s %s\n", row.hunt.exec_per_sec, row.expected.c_str(),
+                  row.verdict.c_str());
       std::fflush(stdout);
       rows.push_back(std::move(row));
     }
@@ -237,58 +244,67 @@ int cmd_campaign(const Args& args) {
     MergeResult m = merge_corpus(target, "entry-sync", next, ins);
     remove_tree(work);
     make_dirs(work);
-    for (const std::string& f : list_dir(next)) write_text(work + "/" + f, read_text(next + "/" + f));
+    for (const std::string& f : list_dir(next))
+      write_text(work + "/" + f, read_text(next + "/" + f));
     remove_tree(next);
-    merge_note += "corpus " + target + ": " + std::to_string(m.inputs) + " inputs (seeds and found) merged to " +
-                  std::to_string(m.after) + " (out/corpus/" + target + ")\n";
+    merge_note += "corpus " + target + ": " + std::to_string(m.inputs) +
+                  " inputs (seeds and found) merged to " + std::to_string(m.after) +
+                  " (out/corpus/" + target + ")\n";
   }
 
   // report.md and report.json
-  std::string md = "# vtdfuzz campaign\n\nengine " + engine + ", " + fmt("%.0f", budget) + " s in all\n\n| writer | ";
+  std::string md = "# vtdfuzz campaign\n\nengine " + engine + ", " + fmt("%.0f", budget) +
+                   " s in all\n\n| writer | ";
   for (const char* p : kProps) md += std::string(p) + " | ";
   md += "exec/s | coverage | expected | verdict |\n|---|";
   for (size_t i = 0; i < 8 + 4; ++i) md += "---|";
   md += "\n";
-  std::string js = "{\n  \"engine\": " + json_str(engine) + ",\n  \"seconds\": " + fmt("%.0f", budget) +
-                   ",\n  \"rows\": [\n";
+  std::string js = "{\n  \"engine\": " + json_str(engine) +
+                   ",\n  \"seconds\": " + fmt("%.0f", budget) + ",\n  \"rows\": [\n";
   std::vector<size_t> min_ops;
   for (size_t i = 0; i < rows.size(); ++i) {
     Row& r = rows[i];
     md += "| " + r.writer + " | ";
     for (const char* p : kProps) md += (r.first.count(p) ? fmt("%.1f s", r.first[p]) : "-") + " | ";
-    md += fmt("%.0f", r.hunt.exec_per_sec) + " | " + std::to_string(r.hunt.edges) + " | " + r.expected + " | " +
-          r.verdict + " |\n";
+    md += fmt("%.0f", r.hunt.exec_per_sec) + " | " + std::to_string(r.hunt.edges) + " | " +
+          r.expected + " | " + r.verdict + " |\n";
     js += "    {\"target\": " + json_str(r.target) + ", \"writer\": " + json_str(r.writer) +
           ", \"expected\": " + json_str(r.expected) + ", \"verdict\": " + json_str(r.verdict) +
-          ", \"ok\": " + (r.ok ? "true" : "false") + ", \"seconds\": " + fmt("%.1f", r.hunt.seconds) +
-          ", \"execs\": " + std::to_string(r.hunt.execs) + ", \"exec_per_sec\": " + fmt("%.0f", r.hunt.exec_per_sec) +
+          ", \"ok\": " + (r.ok ? "true" : "false") +
+          ", \"seconds\": " + fmt("%.1f", r.hunt.seconds) +
+          ", \"execs\": " + std::to_string(r.hunt.execs) +
+          ", \"exec_per_sec\": " + fmt("%.0f", r.hunt.exec_per_sec) +
           ", \"coverage\": " + std::to_string(r.hunt.edges) + ", \"findings\": [";
     for (size_t k = 0; k < r.found.size(); ++k) {
       const Found& f = r.found[k];
       min_ops.push_back(f.ops_min);
-      js += std::string(k ? ", " : "") + "{\"property\": " + json_str(f.f.property) + ", \"signature\": " +
-            json_str(f.f.sig) + ", \"seconds\": " + fmt("%.1f", f.f.seconds) + ", \"new\": " +
-            (f.fresh ? "true" : "false") + ", \"ops\": " + std::to_string(f.ops_raw) + ", \"ops_minimized\": " +
-            std::to_string(f.ops_min) + ", \"summary\": " + json_str(f.f.line) + ", \"reproducer\": " +
-            json_str(f.reproducer) + "}";
+      js += std::string(k ? ", " : "") + "{\"property\": " + json_str(f.f.property) +
+            ", \"signature\": " + json_str(f.f.sig) + ", \"seconds\": " + fmt("%.1f", f.f.seconds) +
+            ", \"new\": " + (f.fresh ? "true" : "false") +
+            ", \"ops\": " + std::to_string(f.ops_raw) +
+            ", \"ops_minimized\": " + std::to_string(f.ops_min) +
+            ", \"summary\": " + json_str(f.f.line) + ", \"reproducer\": " + json_str(f.reproducer) +
+            "}";
     }
     js += std::string("]}") + (i + 1 < rows.size() ? "," : "") + "\n";
   }
   std::sort(min_ops.begin(), min_ops.end());
   std::string median = min_ops.empty() ? "-" : std::to_string(min_ops[min_ops.size() / 2]);
-  md += "\n" + merge_note + "\nfindings: " + std::to_string(min_ops.size()) + " signatures, median " + median +
-        " ops after minimization\n\n## Findings\n\n";
+  md += "\n" + merge_note + "\nfindings: " + std::to_string(min_ops.size()) +
+        " signatures, median " + median + " ops after minimization\n\n## Findings\n\n";
   for (const Row& r : rows)
     for (const Found& f : r.found)
-      md += "### " + r.writer + " " + f.f.property + " (sig " + f.f.sig + ", " + fmt("%.1f", f.f.seconds) + " s" +
-            (f.fresh ? ", new" : "") + ", " + std::to_string(f.ops_raw) + " -> " + std::to_string(f.ops_min) +
-            " ops)\n\n```\n" + f.reproducer + "```\n\n";
+      md += "### " + r.writer + " " + f.f.property + " (sig " + f.f.sig + ", " +
+            fmt("%.1f", f.f.seconds) + " s" + (f.fresh ? ", new" : "") + ", " +
+            std::to_string(f.ops_raw) + " -> " + std::to_string(f.ops_min) + " ops)\n\n```\n" +
+            f.reproducer + "```\n\n";
   js += "  ],\n  \"median_minimized_ops\": " + (min_ops.empty() ? std::string("null") : median) +
         ",\n  \"ok\": " + (all_ok ? "true" : "false") + "\n}\n";
   write_text(out + "/report.md", md);
   write_text(out + "/report.json", js);
   std::printf("\n%s", merge_note.c_str());
-  std::printf("findings: %zu signatures, median %s ops after minimization\n", min_ops.size(), median.c_str());
+  std::printf("findings: %zu signatures, median %s ops after minimization\n", min_ops.size(),
+              median.c_str());
   std::printf("%s (out/campaign/report.md, report.json)\n",
               all_ok ? "verdict ok: every writer matches DESIGN.md section 5"
                      : "verdict FAILED: some writers do not match DESIGN.md section 5");

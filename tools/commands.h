@@ -25,5 +25,6 @@ int cmd_merge(const Args& args);
 int cmd_coverage(const Args& args);
 int cmd_hunt(const Args& args);
 int cmd_campaign(const Args& args);
+int cmd_transitions(const Args& args);
 
 }  // namespace vtd::tools

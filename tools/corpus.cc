@@ -10,15 +10,18 @@
 
 namespace vtd::tools {
 
-size_t count_files(const std::string& dir) { return list_dir(dir).size(); }
+size_t count_files(const std::string& dir) {
+  return list_dir(dir).size();
+}
 
 // Merges IN_DIRs into OUT_DIR keeping only inputs that add coverage
 // (libFuzzer's -merge=1, which also reads what OUT_DIR already has).
-MergeResult merge_corpus(const std::string& target, const std::string& writer, const std::string& out,
-                         const std::vector<std::string>& ins) {
+MergeResult merge_corpus(const std::string& target, const std::string& writer,
+                         const std::string& out, const std::vector<std::string>& ins) {
   MergeResult m;
   std::string bin = target_binary("libfuzzer", target);
-  if (!file_exists(bin)) throw UsageError("no libFuzzer build of target '" + target + "' (" + bin + ")");
+  if (!file_exists(bin))
+    throw UsageError("no libFuzzer build of target '" + target + "' (" + bin + ")");
   make_dirs(out);
   m.before = count_files(out);
   for (const std::string& d : ins) m.inputs += count_files(d);
@@ -26,7 +29,8 @@ MergeResult merge_corpus(const std::string& target, const std::string& writer, c
   argv.insert(argv.end(), ins.begin(), ins.end());
   ProcResult p = run_process(argv, {"VTDFUZZ_WRITER=" + writer, "ASAN_OPTIONS=detect_leaks=0"}, 0,
                              out + "/../merge-" + target + ".log");
-  if (p.status != 0) throw std::runtime_error("merge failed (see " + out + "/../merge-" + target + ".log)");
+  if (p.status != 0)
+    throw std::runtime_error("merge failed (see " + out + "/../merge-" + target + ".log)");
   m.after = count_files(out);
   return m;
 }
@@ -45,13 +49,15 @@ int cmd_merge(const Args& in) {
       ++i;
     }
   }
-  if (!drv::make_writer(writer)) throw UsageError("unknown writer '" + writer + "' (see ./vtdfuzz writers)");
+  if (!drv::make_writer(writer))
+    throw UsageError("unknown writer '" + writer + "' (see ./vtdfuzz writers)");
   if (args.size() < 2) throw UsageError("usage: merge OUT_DIR IN_DIR... [--writer W] [--target T]");
   std::vector<std::string> ins(args.begin() + 1, args.end());
   for (const std::string& d : ins)
     if (list_dir(d).empty() && !file_exists(d)) throw UsageError("no such directory '" + d + "'");
   MergeResult m = merge_corpus(target, writer, args[0], ins);
-  std::printf("merged %zu inputs into %s: %zu -> %zu files\n", m.inputs, args[0].c_str(), m.before, m.after);
+  std::printf("merged %zu inputs into %s: %zu -> %zu files\n", m.inputs, args[0].c_str(), m.before,
+              m.after);
   return 0;
 }
 
@@ -76,16 +82,21 @@ int cmd_coverage(const Args& args) {
     if (file_exists(root + "/out/corpus/" + target)) dirs.push_back(root + "/out/corpus/" + target);
   }
   std::string bin = root + "/build/coverage/targets/fuzz_" + target;
-  if (!file_exists(bin)) throw UsageError("no coverage build of target '" + target + "' (" + bin + ")");
+  if (!file_exists(bin))
+    throw UsageError("no coverage build of target '" + target + "' (" + bin + ")");
   std::string out = root + "/out/coverage";
   remove_tree(out);
   make_dirs(out + "/profraw");
   std::vector<std::string> argv = {bin, "-runs=0"};
   argv.insert(argv.end(), dirs.begin(), dirs.end());
-  ProcResult p = run_process(argv, {"LLVM_PROFILE_FILE=" + out + "/profraw/%p.profraw", "VTDFUZZ_WRITER=entry-sync"},
-                             0, out + "/replay.log");
-  if (p.status != 0) throw std::runtime_error("the coverage build failed to replay the corpus (see " + out + "/replay.log)");
-  std::vector<std::string> merge = {"llvm-profdata", "merge", "-sparse", "-o", out + "/ops.profdata"};
+  ProcResult p = run_process(
+      argv, {"LLVM_PROFILE_FILE=" + out + "/profraw/%p.profraw", "VTDFUZZ_WRITER=entry-sync"}, 0,
+      out + "/replay.log");
+  if (p.status != 0)
+    throw std::runtime_error("the coverage build failed to replay the corpus (see " + out +
+                             "/replay.log)");
+  std::vector<std::string> merge = {"llvm-profdata", "merge", "-sparse", "-o",
+                                    out + "/ops.profdata"};
   for (const std::string& f : list_dir(out + "/profraw")) merge.push_back(out + "/profraw/" + f);
   if (run_process(merge, {}, 0, out + "/profdata.log").status != 0)
     throw std::runtime_error("llvm-profdata failed (see " + out + "/profdata.log)");
@@ -93,8 +104,9 @@ int cmd_coverage(const Args& args) {
   run_process({"llvm-cov", "show", bin, "-instr-profile=" + out + "/ops.profdata", "-format=html",
                "-output-dir=" + out + "/html", ignore},
               {}, 0, out + "/show.log");
-  ProcResult rep = run_process({"llvm-cov", "report", bin, "-instr-profile=" + out + "/ops.profdata", ignore}, {}, 0,
-                               out + "/report.txt");
+  ProcResult rep =
+      run_process({"llvm-cov", "report", bin, "-instr-profile=" + out + "/ops.profdata", ignore},
+                  {}, 0, out + "/report.txt");
   // The TOTAL line: regions, missed, cover, functions, missed, executed, lines, missed, cover, ...
   std::string total;
   size_t t = rep.log.rfind("\nTOTAL");
@@ -109,8 +121,10 @@ int cmd_coverage(const Args& args) {
   size_t inputs = 0;
   for (const std::string& d : dirs) inputs += count_files(d);
   if (f.size() >= 10)
-    std::printf("coverage of %zu inputs: lines %s, functions %s, regions %s (out/coverage/html/index.html)\n", inputs,
-                f[9].c_str(), f[6].c_str(), f[3].c_str());
+    std::printf(
+        "coverage of %zu inputs: lines %s, functions %s, regions %s "
+        "(out/coverage/html/index.html)\n",
+        inputs, f[9].c_str(), f[6].c_str(), f[3].c_str());
   else
     std::printf("coverage of %zu inputs: see out/coverage/report.txt\n", inputs);
   return 0;

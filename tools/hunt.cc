@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -42,6 +43,21 @@ std::string seeds_dir(const HuntSpec& s) {
   return s.seeds.empty() ? repo_root() + "/corpus/" + s.target : s.seeds;
 }
 
+// What an engine input shows: its violation (property and signature) when
+// it replays with one, else "crash" (a sanitizer report or a timeout).
+Finding classify(const std::string& path, const std::string& writer, double t) {
+  std::string bytes = read_text(path);
+  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  harness::Options o;
+  o.writer = writer;
+  harness::Result hr = harness::run(p, o);
+  if (!hr.violated)
+    return {"crash", path.substr(path.rfind('-') + 1, 16), "crash without a violation", t, path};
+  char sig[20];
+  snprintf(sig, sizeof sig, "%016llx", (unsigned long long)hr.violation.signature);
+  return {oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), t, path};
+}
+
 HuntResult libfuzzer(const HuntSpec& s) {
   HuntResult r;
   std::string corpus = s.out + "/corpus";
@@ -64,7 +80,24 @@ HuntResult libfuzzer(const HuntSpec& s) {
       "VTDFUZZ_WRITER=" + s.writer,
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
   std::vector<Finding> pending;  // violation line seen, input path not yet
+  // Fork mode keeps the crashing child's output to itself: watch the
+  // artifacts instead, and classify each new one by replaying it here.
+  std::set<std::string> seen_files;
+  auto scan_artifacts = [&](double t) {
+    bool wanted = false;
+    for (const std::string& name : list_dir(s.out)) {
+      if (name.rfind("crash-", 0) != 0 || !seen_files.insert(name).second) continue;
+      Finding f = classify(s.out + "/" + name, s.writer, t);
+      if (std::any_of(r.findings.begin(), r.findings.end(),
+                      [&](const Finding& x) { return x.sig == f.sig; }))
+        continue;
+      r.findings.push_back(f);
+      for (const std::string& want : s.want) wanted |= f.property == want;
+    }
+    return wanted;
+  };
   auto on_line = [&](const std::string& line, double t) {
+    if (s.keep_going) return line.rfind("#", 0) == 0 && scan_artifacts(t);
     std::string prop, sig;
     if (parse_violation(line, &prop, &sig)) {
       bool seen = std::any_of(r.findings.begin(), r.findings.end(),
@@ -88,6 +121,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
     return false;  // plain mode: libFuzzer stops by itself after a crash
   };
   ProcResult p = run_process(argv, env, s.seconds + 60, s.out + "/fuzz.log", on_line);
+  if (s.keep_going) scan_artifacts(p.seconds);
   r.seconds = p.seconds;
   r.log = p.log;
   r.corpus = corpus;
@@ -114,13 +148,11 @@ HuntResult afl(const HuntSpec& s) {
   }
   const std::string out = s.out + "/afl";
   const std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
-  std::vector<std::string> env = {"VTDFUZZ_WRITER=" + s.writer,
-                                  "AFL_NO_UI=1",
-                                  "AFL_SKIP_CPUFREQ=1",
-                                  "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
-                                  "AFL_NO_AFFINITY=1",
-                                  "AFL_FAST_CAL=1",
-                                  "AFL_SKIP_BIN_CHECK=1"};
+  std::vector<std::string> env = {
+      "VTDFUZZ_WRITER=" + s.writer, "AFL_NO_UI=1",
+      "AFL_SKIP_CPUFREQ=1",         "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
+      "AFL_NO_AFFINITY=1",          "AFL_FAST_CAL=1",
+      "AFL_SKIP_BIN_CHECK=1"};
   if (!s.keep_going) env.push_back("AFL_BENCH_UNTIL_CRASH=1");
   // One main instance and jobs-1 secondaries sharing the sync directory.
   const int n = std::max(1, s.jobs);
@@ -130,8 +162,8 @@ HuntResult afl(const HuntSpec& s) {
   procs.resize(size_t(n));
   for (int i = 0; i < n; ++i) names.push_back(n == 1 ? "default" : "fuzzer" + std::to_string(i));
   for (int i = 0; i < n; ++i) {
-    std::vector<std::string> argv = {"afl-fuzz", "-i", seeds, "-o", out, "-V",
-                                     std::to_string(int(s.seconds + 0.5))};
+    std::vector<std::string> argv = {
+        "afl-fuzz", "-i", seeds, "-o", out, "-V", std::to_string(int(s.seconds + 0.5))};
     if (n > 1) argv.insert(argv.end(), {i == 0 ? "-M" : "-S", names[size_t(i)]});
     if (file_exists(dict)) argv.insert(argv.end(), {"-x", dict});
     argv.insert(argv.end(), {"--", target_binary("afl", s.target)});
@@ -156,17 +188,10 @@ HuntResult afl(const HuntSpec& s) {
     for (const std::string& file : list_dir(crashes)) {
       if (file.rfind("id:", 0) != 0) continue;
       std::string path = crashes + "/" + file;
-      std::string bytes = read_text(path);
-      prog::Program pr = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-      harness::Options o;
-      o.writer = s.writer;
-      harness::Result hr = harness::run(pr, o);
-      if (!hr.violated) continue;
-      char sig[20];
-      snprintf(sig, sizeof sig, "%016llx", (unsigned long long)hr.violation.signature);
       size_t t = file.find("time:");
-      double secs = t == std::string::npos ? r.seconds : strtod(file.c_str() + t + 5, nullptr) / 1000.0;
-      Finding f{oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), secs, path};
+      double secs =
+          t == std::string::npos ? r.seconds : strtod(file.c_str() + t + 5, nullptr) / 1000.0;
+      Finding f = classify(path, s.writer, secs);
       auto same = std::find_if(r.findings.begin(), r.findings.end(),
                                [&](const Finding& x) { return x.sig == f.sig; });
       if (same == r.findings.end())

@@ -39,7 +39,7 @@ TEST(ExtraWriter, ReplaceEndsOnTheNewDomainAndDeclaresOneStoreHitless) {
   Entry b =
       sim::encode(sim::PasidEntryFields{.pgtt = sim::kPgttSecond, .ssptptr = 0x2000, .did = 6});
   Entry c =
-      sim::encode(sim::PasidEntryFields{.pgtt = sim::kPgttFirst, .did = 6, .fsptptr = 0x3000});
+      sim::encode(sim::PasidEntryFields{.pgtt = sim::kPgttFirst, .fsptptr = 0x3000, .did = 6});
   drv::Caps wide, narrow;
   narrow.cpu128 = false;
   EXPECT_TRUE(w->hitless(wide, a, b));     // one 128-bit chunk

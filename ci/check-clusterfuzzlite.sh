@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs .clusterfuzzlite/build.sh locally with the variables OSS-Fuzz sets for
+# an address-sanitizer libFuzzer build, then checks what lands in $OUT: each
+# target, its seed corpus zip and dictionary, and that each target runs.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+export SRC="$TMP/src" OUT="$TMP/out" WORK="$TMP/work"
+mkdir -p "$SRC" "$OUT" "$WORK"
+ln -s "$ROOT" "$SRC/vtdfuzz"
+export CC=clang CXX=clang++
+export SANITIZER=address FUZZING_ENGINE=libfuzzer ARCHITECTURE=x86_64
+export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address -fsanitize-address-use-after-scope -fsanitize=fuzzer-no-link"
+export CXXFLAGS="$CFLAGS"
+export LIB_FUZZING_ENGINE="-fsanitize=fuzzer"
+
+bash "$ROOT/.clusterfuzzlite/build.sh" > "$TMP/build.log" 2>&1 || {
+  tail -30 "$TMP/build.log"
+  echo "check-clusterfuzzlite: build.sh failed" >&2
+  exit 1
+}
+
+fail=0
+check() { if ! eval "$2"; then echo "check-clusterfuzzlite: FAIL: $1" >&2; fail=1; else echo "ok: $1"; fi; }
+targets=$(cd "$OUT" && find . -maxdepth 1 -type f -perm -u+x ! -name '*.*' -printf '%f\n' | sort)
+check "at least the ops target in \$OUT" '[ -x "$OUT/ops" ]'
+for t in $targets; do
+  if [ -d "$ROOT/corpus/$t" ]; then
+    check "$t: seed corpus zip" '[ -s "$OUT/${t}_seed_corpus.zip" ] && unzip -l "$OUT/${t}_seed_corpus.zip" | grep -q "\.bin"'
+  fi
+  if [ -f "$ROOT/corpus/$t.dict" ]; then
+    check "$t: dictionary" 'cmp -s "$OUT/$t.dict" "$ROOT/corpus/$t.dict"'
+  fi
+  mkdir -p "$TMP/run-$t"
+  [ -s "$OUT/${t}_seed_corpus.zip" ] && unzip -q "$OUT/${t}_seed_corpus.zip" -d "$TMP/run-$t"
+  dict=""
+  [ -f "$OUT/$t.dict" ] && dict="-dict=$OUT/$t.dict"
+  check "$t: runs its seeds and 2000 mutations" \
+    '"$OUT/$t" -runs=2000 $dict "$TMP/run-$t" > "$TMP/run-$t.log" 2>&1'
+done
+[ $fail -eq 0 ] && echo "check-clusterfuzzlite: ok ($(echo $targets | wc -w) targets)"
+exit $fail
