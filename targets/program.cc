@@ -1,5 +1,6 @@
 #include "targets/program.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -188,6 +189,12 @@ struct Refs {
     if (a == Arg::Dev && k != OpKind::Probe) return &devs;
     return nullptr;
   }
+  // A creating argument (the id of a new domain, the device a probe adds):
+  // 0 names a fresh one, so zero bytes make coherent programs.
+  bool creates(OpKind k, Arg a) const {
+    return (k == OpKind::Domain && a == Arg::Dom) || (k == OpKind::Probe && a == Arg::Dev);
+  }
+  uint64_t fresh(Arg a) const;
 };
 
 uint64_t wrap(Arg a, uint64_t v);
@@ -203,6 +210,16 @@ uint64_t encode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v) {
   for (size_t k = 0; k < pool.size() && k < kRefs; ++k)
     if (pool[pool.size() - 1 - k] == v) return k;
   return kRefs + unwrap(a == Arg::Parent ? Arg::Dom : a, v);
+}
+
+uint64_t Refs::fresh(Arg a) const {
+  if (a == Arg::Dom) {
+    for (uint64_t id = 1;; ++id)
+      if (std::find(doms.begin(), doms.end(), id) == doms.end()) return id;
+  }
+  for (uint16_t slot : kSlots)
+    if (std::find(devs.begin(), devs.end(), slot) == devs.end()) return slot;
+  return kSlots[0];
 }
 
 // Wraps a raw varint into the argument's range.
@@ -305,7 +322,10 @@ void read_args(Reader& r, Op& op, const Refs& refs) {
   for (const ArgSpec& s : spec(op.kind).args) {
     uint64_t v = r.varint();
     const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
-    op.set(s.arg, pool ? decode_ref(*pool, s.arg, v) : wrap(s.arg, v));
+    if (refs.creates(op.kind, s.arg))
+      op.set(s.arg, v == 0 ? refs.fresh(s.arg) : wrap(s.arg, v - 1));
+    else
+      op.set(s.arg, pool ? decode_ref(*pool, s.arg, v) : wrap(s.arg, v));
   }
   // Only a nested domain has a parent.
   if (op.kind == OpKind::Domain && op.get(Arg::DType) != 2) op.set(Arg::Parent, 0);
@@ -349,6 +369,10 @@ void write_args(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
     uint64_t v = op.get(s.arg);
     if (s.arg == Arg::Parent && v == 0) {
       put_varint(out, 0);  // no parent (the decoder clears it for non-nested domains)
+      continue;
+    }
+    if (refs.creates(op.kind, s.arg)) {
+      put_varint(out, v == refs.fresh(s.arg) ? 0 : unwrap(s.arg, v) + 1);
       continue;
     }
     put_varint(out, pool ? encode_ref(*pool, s.arg, v) : unwrap(s.arg, v));

@@ -136,18 +136,57 @@ TEST(OpsCorpus, CoversEveryOpKindAndPlatform) {
 // corpus/ops.dict is generated from the op table (`vtdfuzz-cli dict`); a
 // stale dictionary would steer the engines with wrong tokens.
 TEST(OpsCorpus, DictionaryMatchesTheOpTable) {
-  EXPECT_EQ(vtd::catalogtest::read_file(vtd::catalogtest::source_dir() / "corpus" / "ops.dict"), vtd::prog::dictionary())
+  EXPECT_EQ(vtd::catalogtest::read_file(vtd::catalogtest::source_dir() / "corpus" / "ops.dict"),
+            vtd::prog::dictionary())
       << "regenerate with: build/release/tools/vtdfuzz-cli dict > corpus/ops.dict";
 }
 
-// Small binary values name things the program created earlier, so a random
-// program mostly refers to domains and devices that exist.
+// Small binary values name things the program created earlier, and zero
+// creates a fresh one, so a random program mostly refers to domains and
+// devices that exist.
 TEST(OpsCorpus, BinaryReferencesNameEarlierResources) {
-  // probe slot 0; domain 5; domain 9; attach dev=ref0 domain=ref1 (domain 5)
-  std::vector<uint8_t> b = {vtd::prog::kVersion, 0, 0, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0,
-                            0, 8, 0, 0, 0, 0, 0, 8, 0, 1, 0, 0};
+  // probe 0; probe 0; domain 0 (fresh); domain 0 (fresh);
+  // attach dev=ref1 domain=ref1: the first device, the first domain.
+  std::vector<uint8_t> b = {vtd::prog::kVersion,
+                            0,
+                            0,
+                            4,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,  // probe (fresh device)
+                            4,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,  // probe (fresh device)
+                            0,
+                            0,
+                            1,
+                            0,
+                            0,
+                            0,
+                            0,  // domain (fresh id) second-stage
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,  // domain (fresh id) first-stage
+                            8,
+                            1,
+                            1,
+                            0,
+                            0};  // attach
   vtd::prog::Program p = vtd::prog::decode(b);
-  ASSERT_EQ(p.ops.size(), 4u);
-  EXPECT_EQ(vtd::prog::op_text(p.ops[3]), "attach dev=00:02.0 domain=5");
+  ASSERT_EQ(p.ops.size(), 5u);
+  EXPECT_EQ(vtd::prog::op_text(p.ops[1]), "probe dev=00:03.0");
+  EXPECT_EQ(vtd::prog::op_text(p.ops[2]), "domain 1 second-stage");
+  EXPECT_EQ(vtd::prog::op_text(p.ops[3]), "domain 2 first-stage");
+  EXPECT_EQ(vtd::prog::op_text(p.ops[4]), "attach dev=00:02.0 domain=1");
   EXPECT_EQ(vtd::prog::encode(vtd::prog::decode(vtd::prog::encode(p))), vtd::prog::encode(p));
+  EXPECT_EQ(vtd::prog::encode(p), b);  // already canonical
 }
