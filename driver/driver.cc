@@ -583,21 +583,14 @@ Status Driver::surprise_remove(Sid sid) {
     begin_call();
     return Status::NoDev;
   }
-  // Gone: no device-TLB invalidation may be sent to it (or its VFs) while
-  // it is released. A release that fails (-ENOMEM) leaves everything as it
-  // was, the flags included.
-  std::vector<Device*> marked = {d};
+  // Gone: no device-TLB invalidation may be sent to it (or its VFs), now or
+  // later. A release that fails (-ENOMEM) leaves the tables, tags and
+  // refcounts as they were, but the device stays gone: that is the hardware,
+  // not driver state (a later detach must not wait on its device-TLB: ITE).
+  d->gone = true;
   for (Sid vf : d->vfs)
-    if (Device* v = device(vf)) marked.push_back(v);
-  std::vector<bool> was;
-  for (Device* x : marked) {
-    was.push_back(x->gone);
-    x->gone = true;
-  }
-  Status s = release(sid);
-  if (!ok(s))
-    for (size_t i = 0; i < marked.size(); ++i) marked[i]->gone = was[i];
-  return s;
+    if (Device* v = device(vf)) v->gone = true;
+  return release(sid);
 }
 
 // ---------------------------------------------------------- domains --

@@ -199,7 +199,9 @@ void Oracle::apply(const InFlight& f) {
 bool Oracle::device_op_in_flight(Sid sid) const {
   for (size_t i = 0; i + ending_ < stack_.size(); ++i) {
     const ApiCall& c = stack_[i].call;
-    if (c.sid == sid && c.call >= Call::Release && c.call <= Call::RemovePasid && c.call != Call::Vfs) return true;
+    if (c.sid == sid && c.call >= Call::Release && c.call <= Call::RemovePasid &&
+        c.call != Call::Vfs)
+      return true;
   }
   return false;
 }
@@ -484,6 +486,23 @@ void Oracle::check_fill(const HwEvent& e) {
     }
   }
   sources[src].insert(req);
+  // B5 (seeds/001, Jason Gunthorpe: "you've corrupted the DID and corrupted
+  // IOTLB for the second innocent device"): another device whose live entry
+  // names this tag with a different table would hit what was just filled.
+  // Its own replace in flight may legitimately hold either table.
+  for (const Consumer& u : consumers(t.did, t.pasid_tag)) {
+    if (u.sid == e.sid || in_transition(u.sid, u.key)) continue;
+    if (u.root == t.root && u.pgtt == t.pgtt) continue;
+    fail(Property::P5,
+         "IOTLB fill under DID " + std::to_string(t.did) + " pasid " + pasid_str(t.pasid_tag) +
+             " from a table another device's live entry does not name under that tag",
+         {"fill:  root " + hex(t.root) + " pgtt " + std::to_string(t.pgtt) + " by sid " +
+              e.sid.str() + " pasid " + pasid_str(e.pasid) + " iova " + hex(e.iova),
+          "entry: root " + hex(u.root) + " pgtt " + std::to_string(u.pgtt) + " of sid " +
+              u.sid.str() + " pasid " + std::to_string(u.key)},
+         "iotlb", here());
+    return;
+  }
 }
 
 bool Oracle::hitless_at(const EntryLoc& at, Entry* old, Entry* now) const {
@@ -570,6 +589,37 @@ Entry Oracle::effective_entry(Sid sid, uint32_t pasid_eff, bool* present) const 
   return e;
 }
 
+// Consumers of an IOTLB / paging-structure tag: (device, PASID) pairs whose
+// effective entry carries the DID with a matching kind of translation
+// (spec 6.2.1: second-stage fills are tagged by DID, first-stage and nested
+// fills by DID and PASID).
+std::vector<Oracle::Consumer> Oracle::consumers(uint16_t did, uint32_t tag) const {
+  std::vector<std::pair<Sid, uint32_t>> pairs;
+  for (auto& [sidv, dev] : devs_) {
+    pairs.push_back({Sid(sidv), 0});
+    for (auto& [key, dom] : dev.att)
+      if (key) pairs.push_back({Sid(sidv), key});
+  }
+  for (auto& [k, line] : m_.iommu.caches().pasid()) pairs.push_back({Sid(k.first), k.second});
+  std::vector<Consumer> out;
+  for (auto& p : pairs) {
+    bool present;
+    Entry e = effective_entry(p.first, p.second, &present);
+    if (!present || e.get(Field::DID) != did) continue;
+    uint64_t pgtt =
+        e.kind == EntryKind::LegacyContext
+            ? (e.get(Field::TT) == sim::kTtPassThrough ? sim::kPgttPassThrough : sim::kPgttSecond)
+            : e.get(Field::PGTT);
+    bool fs = pgtt == sim::kPgttFirst || pgtt == sim::kPgttNested;
+    if (pgtt == sim::kPgttPassThrough) continue;
+    if (fs ? tag != p.second : tag != sim::kNoPasid) continue;
+    Consumer u{p.first, p.second, fs ? e.get(Field::FSPTPTR) : e.get(Field::SSPTPTR),
+               uint8_t(pgtt)};
+    if (std::find(out.begin(), out.end(), u) == out.end()) out.push_back(u);
+  }
+  return out;
+}
+
 // P4: when an op returns, every cache line still reachable agrees with
 // memory and with the abstract state. Lines of (device, PASID) pairs an
 // outer op is still changing may hold the old or the new value.
@@ -600,34 +650,10 @@ void Oracle::check_caches(bool outer_end) {
                      " differs from memory",
                  {"cached: " + line.entry.str(), "memory: " + mem.str()}, "pasid");
   }
-  // Consumers of an IOTLB / paging-structure tag: (device, PASID) pairs whose
-  // effective entry carries the DID with a matching kind of translation.
-  std::vector<std::pair<Sid, uint32_t>> pairs;
-  for (auto& [sidv, dev] : devs_) {
-    pairs.push_back({Sid(sidv), 0});
-    for (auto& [key, dom] : dev.att)
-      if (key) pairs.push_back({Sid(sidv), key});
-  }
-  for (auto& [k, line] : c.pasid()) pairs.push_back({Sid(k.first), k.second});
-  auto consumers = [&](uint16_t did, uint32_t tag) {
-    std::vector<std::pair<Sid, uint32_t>> out;
-    for (auto& p : pairs) {
-      bool present;
-      Entry e = effective_entry(p.first, p.second, &present);
-      if (!present || e.get(Field::DID) != did) continue;
-      uint64_t pgtt =
-          e.kind == EntryKind::LegacyContext
-              ? (e.get(Field::TT) == sim::kTtPassThrough ? sim::kPgttPassThrough : sim::kPgttSecond)
-              : e.get(Field::PGTT);
-      bool fs = pgtt == sim::kPgttFirst || pgtt == sim::kPgttNested;
-      if (pgtt == sim::kPgttPassThrough) continue;
-      if (fs ? tag != p.second : tag != sim::kNoPasid) continue;
-      if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
-    }
-    return out;
-  };
   for (auto& [k, t] : c.iotlb()) {
-    for (auto& [sid, key] : consumers(k.did, k.pasid_tag)) {
+    for (const Consumer& u : consumers(k.did, k.pasid_tag)) {
+      const Sid sid = u.sid;
+      const uint32_t key = u.key;
       auto dev = devs_.find(sid.v);
       if (dev == devs_.end() || dev->second.gone) continue;
       std::vector<Outcome> os = allowed(sid, key == 0 ? sim::kNoPasid : key, k.base);

@@ -159,6 +159,16 @@ class Oracle final : public sim::Observer {
   void check_caches(bool outer_end);
   bool hitless_at(const EntryLoc& at, sim::Entry* old, sim::Entry* now) const;
   sim::Entry effective_entry(sim::Sid sid, uint32_t pasid_eff, bool* present) const;
+  struct Consumer {
+    sim::Sid sid;
+    uint32_t key;        // 0: requests without PASID, else the PASID
+    sim::PhysAddr root;  // the table its entry names: FSPTPTR or SSPTPTR
+    uint8_t pgtt;
+    bool operator==(const Consumer& o) const {
+      return sid.v == o.sid.v && key == o.key && root == o.root && pgtt == o.pgtt;
+    }
+  };
+  std::vector<Consumer> consumers(uint16_t did, uint32_t tag) const;
 
   // Records a finding. Inside an op it stays pending until the outer op
   // returns, and the root cause is reported first (see kPriority).

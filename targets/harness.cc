@@ -4,8 +4,8 @@
 #include <cinttypes>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 
 #include "driver/driver.h"
 #include "simulator/machine.h"
@@ -133,8 +133,13 @@ class Runner final : public sim::Schedule, public sim::Observer {
     }
     for (const prog::SchedPoint& sp : op_->sched)
       if (sp.kind == kind && sp.index == index) {
-        feature(0x51, uint32_t(op_->kind), uint32_t(sp.step.front().kind), std::min(index, 8u),
-                sp.step.front().kind == OpKind::Cpu2 ? uint32_t(sp.step.front().sub.front().kind) : 0);
+        feature(
+            0x51, uint32_t(op_->kind), uint32_t(sp.step.front().kind), std::min(index, 8u),
+            sp.step.front().kind == OpKind::Cpu2 ? uint32_t(sp.step.front().sub.front().kind) : 0);
+        if (opt_.feature && op_->get(prog::Arg::Dev))
+          feature(0x52, uint32_t(op_->kind), uint32_t(sp.step.front().kind),
+                  sharing(op_->get(prog::Arg::Dev)),
+                  dtype(op_->get(prog::Arg::Dom)) << 4 | mapped(op_->get(prog::Arg::Dom)));
         if (trace_)
           lines().push_back("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
                             std::to_string(index) + ": " + prog::op_text(sp.step.front()));
@@ -305,16 +310,56 @@ class Runner final : public sim::Schedule, public sim::Observer {
   }
   static uint32_t bucket(size_t n) { return n < 4 ? uint32_t(n) : n < 8 ? 4 : 5; }
 
+  // The API-level picture (what the program asked for and got): each
+  // device's domain and each domain's devices. DID sharing starts here.
+  uint32_t sharing(uint64_t dev) const {
+    auto c = cur_.find(dev);
+    if (c == cur_.end()) return 0;
+    auto u = users_.find(c->second);
+    return u == users_.end() ? 0 : bucket(u->second.size());
+  }
+  uint32_t mapped(uint64_t dom) const {
+    auto m = maps_.find(dom);
+    return m == maps_.end() ? 0 : bucket(m->second);
+  }
+  uint32_t dtype(uint64_t dom) const {
+    auto t = dtype_.find(dom);
+    return t == dtype_.end() ? 0xff : uint32_t(t->second);
+  }
+  void track(const Op& op, drv::Status st) {
+    const uint64_t dev = op.get(prog::Arg::Dev), dom = op.get(prog::Arg::Dom);
+    if (op.kind == OpKind::Replace)
+      feature(0x0c, dtype(cur_.count(dev) ? cur_[dev] : 0), dtype(dom), sharing(dev),
+              uint32_t(-int(st)) << 4 | mapped(dom));
+    if (st != drv::Status::Ok) return;
+    if (op.kind == OpKind::Domain) dtype_[dom] = op.get(prog::Arg::DType);
+    if (op.kind == OpKind::Map) ++maps_[dom];
+    if (op.kind == OpKind::Unmap && maps_[dom]) --maps_[dom];
+    if (op.kind == OpKind::Attach || op.kind == OpKind::Replace || op.kind == OpKind::Detach ||
+        op.kind == OpKind::Release || op.kind == OpKind::SurpriseRemove) {
+      if (cur_.count(dev)) users_[cur_[dev]].erase(dev);
+      cur_.erase(dev);
+      if (op.kind == OpKind::Attach || op.kind == OpKind::Replace) {
+        cur_[dev] = dom;
+        users_[dom].insert(dev);
+        feature(0x0b, uint32_t(op.kind), dtype(dom), sharing(dev));
+      }
+    }
+  }
+
   void features(const Op& op, drv::Status st) {
     if (!opt_.feature) return;
+    track(op, st);
     feature(0x01, uint32_t(op.kind), uint32_t(-int(st)));
     const sim::Caches& c = m_.iommu.caches();
     std::map<uint16_t, size_t> per_did;
     for (auto& [k, t] : c.iotlb()) ++per_did[k.did];
     size_t shared = 0;
     for (auto& [did, n] : per_did) shared += n > 1;
-    feature(0x02, uint32_t(op.kind), bucket(per_did.size()), bucket(shared), bucket(c.devtlb().size()));
-    feature(0x03, uint32_t(op.kind), bucket(c.pasid().size()), bucket(c.ctx().size()), bucket(c.psc().size()));
+    feature(0x02, uint32_t(op.kind), bucket(per_did.size()), bucket(shared),
+            bucket(c.devtlb().size()));
+    feature(0x03, uint32_t(op.kind), bucket(c.pasid().size()), bucket(c.ctx().size()),
+            bucket(c.psc().size()));
     feature(0x04, uint32_t(op.kind), bucket(m_.iommu.parked_walks()), bucket(m_.mem.dirty_count()));
   }
 
@@ -336,12 +381,26 @@ class Runner final : public sim::Schedule, public sim::Observer {
         if (e.cache == sim::CacheKind::Iotlb && e.v0 == 0) tags_.clear();  // whole tags invalidated
         break;
       case sim::EventKind::EntryFetched:
-        if (op_) feature(0x08, op, uint32_t(e.entry_kind), e.entry && e.entry->present(), std::min(stores_, 8u));
+        if (op_)
+          feature(0x08, op, uint32_t(e.entry_kind), e.entry && e.entry->present(),
+                  std::min(stores_, 8u));
+        if (e.entry && e.entry->present() &&
+            (e.entry_kind == sim::EntryKind::LegacyContext ||
+             e.entry_kind == sim::EntryKind::PasidEntry)) {
+          // How many devices the hardware saw naming this DID, and whether
+          // one of them is mid-op: the ground DID aliasing (P5) grows on.
+          std::set<uint16_t>& sids = did_users_[uint16_t(e.entry->get(sim::Field::DID))];
+          sids.insert(e.sid.v);
+          uint64_t pgtt =
+              e.entry_kind == sim::EntryKind::PasidEntry ? e.entry->get(sim::Field::PGTT) : 0;
+          feature(0x0a, op, bucket(sids.size()), std::min(stores_, 2u), uint32_t(pgtt));
+        }
         break;
       case sim::EventKind::Dma:
         feature(0x09, op, e.fault != sim::FaultReason::None, e.count, std::min(stores_, 8u));
         break;
-      default: break;
+      default:
+        break;
     }
   }
   struct Tag {
@@ -349,7 +408,12 @@ class Runner final : public sim::Schedule, public sim::Observer {
     std::set<uint32_t> requesters;
   };
   std::map<std::pair<uint16_t, uint32_t>, Tag> tags_;
-  std::map<uint16_t, std::vector<sim::Sid>> vfs_;  // VFs plugged for each PF
+  std::map<uint16_t, std::set<uint16_t>> did_users_;  // DID -> devices whose entries named it
+  std::map<uint64_t, uint64_t> cur_;                  // device -> domain (API calls that succeeded)
+  std::map<uint64_t, std::set<uint64_t>> users_;      // domain -> devices
+  std::map<uint64_t, uint64_t> dtype_;                // domain -> type
+  std::map<uint64_t, size_t> maps_;                   // domain -> successful maps
+  std::map<uint16_t, std::vector<sim::Sid>> vfs_;     // VFs plugged for each PF
 
   const prog::Program& p_;
   sim::Machine m_;

@@ -543,7 +543,9 @@ bool parse_value(Arg a, std::string_view w, uint64_t* v, std::string* err) {
       break;
     case Arg::Pa:
       if (x < data_base() || x > kPaMask)
-        return *err = "a physical address from " + hex(data_base()) + " (the data region) below 2^52", false;
+        return *err =
+                   "a physical address from " + hex(data_base()) + " (the data region) below 2^52",
+               false;
       break;
     case Arg::N:
     case Arg::Index:
@@ -749,13 +751,14 @@ std::string dictionary() {
     p.ops.push_back(op);
     return encode(p);  // 3 header bytes, then the op
   };
-  // Each op as an all-zero argument tail decodes (the wrapped defaults).
+  // Each op with all-zero arguments: a reference 0 names the most recently
+  // created domain or device, a creator 0 makes a fresh one, so inserted
+  // tokens join up with what the program already has.
   for (const OpSpec& s : kSpecs) {
     if (s.kind == OpKind::Cpu2) continue;
-    std::vector<uint8_t> zeros(3 + 1 + s.args.size() + 2, 0);
-    zeros[0] = kVersion;
-    zeros[3] = uint8_t(s.kind);
-    out += std::string("op_") + s.name + "=" + quoted(encode(decode(zeros)), 3) + "\n";
+    std::vector<uint8_t> zeros(1 + s.args.size() + 2, 0);
+    zeros[0] = uint8_t(s.kind);
+    out += std::string("op_") + s.name + "=" + quoted(zeros, 0) + "\n";
   }
   // A schedule point: a split walk or a DMA right after the first store.
   for (OpKind step : {OpKind::Walk, OpKind::Dma, OpKind::ResumeWalks}) {
@@ -767,8 +770,14 @@ std::string dictionary() {
     for (const ArgSpec& a : spec(step).args) st.set(a.arg, wrap(a.arg, 0));
     st.set(Arg::Split, step == OpKind::Walk ? 1 : 0);
     op.sched.push_back({sim::PointKind::Store, 1, {st}});
-    std::vector<uint8_t> b = op_bytes(op);
-    out += std::string("sched_") + op_name(step) + "=" + quoted(b, 5) + "\n";
+    // Encoded after a probe, so the device is reference 0 (the most recent).
+    Program p;
+    Op probe;
+    probe.kind = OpKind::Probe;
+    probe.set(Arg::Dev, wrap(Arg::Dev, 0));
+    p.ops = {probe, op};
+    std::vector<uint8_t> b = encode(p), alone = op_bytes(probe);
+    out += std::string("sched_") + op_name(step) + "=" + quoted(b, alone.size() + 2) + "\n";
   }
   for (int flags : {1, 2, 8, 16}) {
     std::vector<uint8_t> h = {kVersion, uint8_t(flags), 0};

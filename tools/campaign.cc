@@ -77,6 +77,7 @@ struct Found {
   Finding f;
   size_t ops_raw = 0, ops_min = 0;
   bool fresh = false;      // a signature not seen by earlier campaigns or hunts
+  bool seed = false;       // the input is a corpus file as it was: found by replay, not fuzzing
   std::string reproducer;  // minimized text form
 };
 
@@ -86,6 +87,14 @@ struct Row {
   HuntResult hunt;
   std::vector<Found> found;
   std::map<std::string, double> first;  // property -> seconds to the first violation
+  std::set<std::string> seeded;         // properties first seen on an unchanged corpus input
+
+  // A matrix cell: the time to the first violation, or "seed" when the corpus
+  // already held an input showing it (a time that says nothing about fuzzing).
+  std::string cell(const std::string& p, const char* unit) const {
+    if (!first.count(p)) return "-";
+    return seeded.count(p) ? "seed" : fmt(unit, first.at(p));
+  }
 };
 
 // Minimizes an engine input (op level, same signature) and keeps it under
@@ -184,6 +193,8 @@ int cmd_campaign(const Args& args) {
       for (const std::string& f : list_dir(root + "/corpus/" + target))
         write_text(work + "/" + f, read_text(root + "/corpus/" + target + "/" + f));
     }
+    std::set<std::string> corpus_inputs;
+    for (const std::string& f : list_dir(work)) corpus_inputs.insert(read_text(work + "/" + f));
     for (const std::string& w : writers) {
       const Expected* exp = expected_for(w);
       HuntSpec s;
@@ -203,9 +214,15 @@ int cmd_campaign(const Args& args) {
       left -= std::min(row.hunt.seconds, s.seconds);
       if (!row.hunt.corpus.empty()) found_corpora[target].push_back(row.hunt.corpus);
       for (const Finding& f : row.hunt.findings) {
-        if (!row.first.count(f.property)) row.first[f.property] = f.seconds;
-        if (!f.input.empty() && file_exists(f.input))
+        bool seed = !f.input.empty() && corpus_inputs.count(read_text(f.input));
+        if (!row.first.count(f.property)) {
+          row.first[f.property] = f.seconds;
+          if (seed) row.seeded.insert(f.property);
+        }
+        if (!f.input.empty() && file_exists(f.input)) {
           row.found.push_back(keep_finding(f, w, s.out));
+          row.found.back().seed = seed;
+        }
       }
       if (!exp) {
         row.expected = "?";
@@ -224,8 +241,7 @@ int cmd_campaign(const Args& args) {
       }
       all_ok &= row.ok;
       std::printf("%-20s", w.c_str());
-      for (const char* p : kProps)
-        std::printf(" %7s", row.first.count(p) ? fmt("%.1fs", row.first[p]).c_str() : "-");
+      for (const char* p : kProps) std::printf(" %7s", row.cell(p, "%.1fs").c_str());
       std::printf("  %-9.0f %-8s %s\n", row.hunt.exec_per_sec, row.expected.c_str(),
                   row.verdict.c_str());
       std::fflush(stdout);
@@ -265,7 +281,7 @@ int cmd_campaign(const Args& args) {
   for (size_t i = 0; i < rows.size(); ++i) {
     Row& r = rows[i];
     md += "| " + r.writer + " | ";
-    for (const char* p : kProps) md += (r.first.count(p) ? fmt("%.1f s", r.first[p]) : "-") + " | ";
+    for (const char* p : kProps) md += r.cell(p, "%.1f s") + " | ";
     md += fmt("%.0f", r.hunt.exec_per_sec) + " | " + std::to_string(r.hunt.edges) + " | " +
           r.expected + " | " + r.verdict + " |\n";
     js += "    {\"target\": " + json_str(r.target) + ", \"writer\": " + json_str(r.writer) +
@@ -281,6 +297,7 @@ int cmd_campaign(const Args& args) {
       js += std::string(k ? ", " : "") + "{\"property\": " + json_str(f.f.property) +
             ", \"signature\": " + json_str(f.f.sig) + ", \"seconds\": " + fmt("%.1f", f.f.seconds) +
             ", \"new\": " + (f.fresh ? "true" : "false") +
+            ", \"from_seed\": " + (f.seed ? "true" : "false") +
             ", \"ops\": " + std::to_string(f.ops_raw) +
             ", \"ops_minimized\": " + std::to_string(f.ops_min) +
             ", \"summary\": " + json_str(f.f.line) + ", \"reproducer\": " + json_str(f.reproducer) +
@@ -290,19 +307,22 @@ int cmd_campaign(const Args& args) {
   }
   std::sort(min_ops.begin(), min_ops.end());
   std::string median = min_ops.empty() ? "-" : std::to_string(min_ops[min_ops.size() / 2]);
-  md += "\n" + merge_note + "\nfindings: " + std::to_string(min_ops.size()) +
-        " signatures, median " + median + " ops after minimization\n\n## Findings\n\n";
+  const char* legend =
+      "seed: an input of the working corpus shows it as it is (found by replay, not by fuzzing)\n";
+  md += std::string("\n") + legend + "\n" + merge_note +
+        "\nfindings: " + std::to_string(min_ops.size()) + " signatures, median " + median +
+        " ops after minimization\n\n## Findings\n\n";
   for (const Row& r : rows)
     for (const Found& f : r.found)
       md += "### " + r.writer + " " + f.f.property + " (sig " + f.f.sig + ", " +
-            fmt("%.1f", f.f.seconds) + " s" + (f.fresh ? ", new" : "") + ", " +
-            std::to_string(f.ops_raw) + " -> " + std::to_string(f.ops_min) + " ops)\n\n```\n" +
-            f.reproducer + "```\n\n";
+            fmt("%.1f", f.f.seconds) + " s" + (f.fresh ? ", new" : "") +
+            (f.seed ? ", a corpus input" : "") + ", " + std::to_string(f.ops_raw) + " -> " +
+            std::to_string(f.ops_min) + " ops)\n\n```\n" + f.reproducer + "```\n\n";
   js += "  ],\n  \"median_minimized_ops\": " + (min_ops.empty() ? std::string("null") : median) +
         ",\n  \"ok\": " + (all_ok ? "true" : "false") + "\n}\n";
   write_text(out + "/report.md", md);
   write_text(out + "/report.json", js);
-  std::printf("\n%s", merge_note.c_str());
+  std::printf("\n%s%s", legend, merge_note.c_str());
   std::printf("findings: %zu signatures, median %s ops after minimization\n", min_ops.size(),
               median.c_str());
   std::printf("%s (out/campaign/report.md, report.json)\n",

@@ -263,6 +263,13 @@ int cmd_hunt(const Args& args) {
         throw UsageError("unknown engine '" + s.engine + "' (libfuzzer, afl)");
     } else if (a == "--empty") {
       s.empty = true;
+    } else if (a == "--property") {
+      std::string v = value();
+      if (v.size() != 2 || v[0] != 'P' || v[1] < '1' || v[1] > '8')
+        throw UsageError("--property needs one of P1..P8, got '" + v + "'");
+      // Chasing one property: keep fuzzing past the others (they are listed).
+      s.want = {v};
+      s.keep_going = true;
     } else {
       throw UsageError("unknown argument '" + a + "'");
     }
@@ -272,8 +279,11 @@ int cmd_hunt(const Args& args) {
   s.out = repo_root() + "/out/hunt/" + s.target + "-" + s.writer + "-" + s.engine;
   HuntResult r = hunt(s);
   int rc = 0;
-  if (!r.findings.empty()) {
-    const Finding& f = r.findings.front();
+  auto wanted = std::find_if(r.findings.begin(), r.findings.end(), [&](const Finding& f) {
+    return s.want.empty() || f.property == s.want.front();
+  });
+  if (wanted != r.findings.end()) {
+    const Finding& f = *wanted;
     std::printf("found %s after %.1f s, %llu execs\n", f.property.c_str(), f.seconds,
                 (unsigned long long)r.execs);
     std::printf("exec/s %.0f\n", r.exec_per_sec);
@@ -292,6 +302,11 @@ int cmd_hunt(const Args& args) {
     std::printf("not found in %.0f s, %llu execs\n", r.seconds, (unsigned long long)r.execs);
     std::printf("exec/s %.0f\n", r.exec_per_sec);
   }
+  for (auto it = r.findings.begin(); it != r.findings.end(); ++it)
+    if (it != wanted)
+      std::printf("also found %s after %.1f s (sig %s)\n", it->property.c_str(), it->seconds,
+                  it->sig.c_str());
+  if (!r.findings.empty()) rc = 1;  // any violation, wanted or not
   return rc;
 }
 
