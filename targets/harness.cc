@@ -136,6 +136,19 @@ class Runner final : public sim::Schedule, public sim::Observer {
         feature(
             0x51, uint32_t(op_->kind), uint32_t(sp.step.front().kind), std::min(index, 8u),
             sp.step.front().kind == OpKind::Cpu2 ? uint32_t(sp.step.front().sub.front().kind) : 0);
+        if (opt_.feature) {
+          // How the step relates to the call it interrupts: the same device,
+          // the domain it moves to, the domain it leaves.
+          const Op& st =
+              sp.step.front().kind == OpKind::Cpu2 ? sp.step.front().sub.front() : sp.step.front();
+          const uint64_t dev = op_->get(prog::Arg::Dev), to = op_->get(prog::Arg::Dom);
+          auto from = cur_.find(dev);
+          uint32_t rel = (dev && st.get(prog::Arg::Dev) == dev) |
+                         (to && st.get(prog::Arg::Dom) == to) << 1 |
+                         (from != cur_.end() && st.get(prog::Arg::Dom) == from->second) << 2;
+          feature(0x53, uint32_t(op_->kind), uint32_t(sp.step.front().kind), uint32_t(st.kind),
+                  rel);
+        }
         if (opt_.feature && op_->get(prog::Arg::Dev))
           feature(0x52, uint32_t(op_->kind), uint32_t(sp.step.front().kind),
                   sharing(op_->get(prog::Arg::Dev)),
@@ -375,6 +388,11 @@ class Runner final : public sim::Schedule, public sim::Observer {
           t.roots.insert(e.xlat->root);
           t.requesters.insert(uint32_t(e.sid.v) << 20 | (e.pasid & 0xfffff));
           feature(0x05, op, bucket(t.roots.size()), bucket(t.requesters.size()));
+          // A fill while a device call is in flight, by the device it moves,
+          // with how many devices share the domain it leaves.
+          if (op_ && op_->get(prog::Arg::Dev) == e.sid.v)
+            feature(0x06, op, sharing(e.sid.v), dtype(op_->get(prog::Arg::Dom)),
+                    std::min(stores_, 4u));
         }
         break;
       case sim::EventKind::CacheInval:
