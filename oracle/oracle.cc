@@ -344,6 +344,7 @@ void Oracle::end(drv::Status st) {
   bool outer = stack_.size() == 1;
   if (outer) check_deferred(f);
   if (drv::ok(st)) apply(f);
+  if (!outer) settle_nested(f);
   // The op's effects are applied: it no longer counts as in flight, but it
   // stays on the stack so that findings name it.
   ending_ = true;
@@ -351,6 +352,22 @@ void Oracle::end(drv::Status st) {
   ending_ = false;
   stack_.pop_back();
   if (outer) settle();
+}
+
+// A nested op has returned: the root, context and PASID entries it changed
+// now hold a configuration the hardware may legally fetch until the outer op
+// returns (which cannot touch the same device: the second CPU runs only when
+// the locks allow).
+void Oracle::settle_nested(const InFlight& f) {
+  const uint64_t rt = m_.iommu.rtaddr();
+  auto& settled = stack_.front().settled;
+  for (const Trans& t : f.trans) {
+    Located loc = locate(m_.mem, rt, t.sid, t.key == 0 ? sim::kNoPasid : t.key);
+    EntryLoc root{caps_.scalable ? EntryKind::ScalableRoot : EntryKind::LegacyRoot,
+                  (rt & ~uint64_t(sim::kPageSize - 1)) + 16 * uint64_t(t.sid.bus())};
+    for (const EntryLoc& at : {root, loc.context, loc.pasid})
+      if (at.pa) settled[at.pa].push_back(read_now(m_.mem, at));
+  }
 }
 
 // A torn entry makes the walker read garbage, fault or fill wrongly: report
@@ -523,6 +540,13 @@ void Oracle::check_deferred(const InFlight& f) {
     }
     Entry s = shape(seen);
     if (s == shape(old) || s == shape(now)) continue;
+    auto settled = f.settled.find(x.at.pa);
+    if (settled != f.settled.end() &&
+        std::any_of(settled->second.begin(), settled->second.end(), [&](Entry b) {
+          if (x.at.kind == EntryKind::ScalableRoot) b.w[x.sid.devfn() >= 128 ? 0 : 1] = 0;
+          return shape(b) == s;
+        }))
+      continue;
     bool writer_entry = x.at.kind == EntryKind::LegacyContext ||
                         x.at.kind == EntryKind::PasidEntry ||
                         x.at.kind == EntryKind::ScalableContext;

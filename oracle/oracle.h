@@ -109,6 +109,9 @@ class Oracle final : public sim::Observer {
     uint32_t op_index = 0;
     int cpu = 0;
     std::vector<Trans> trans;
+    // Entry values when a nested op (second CPU) returned: legal states for
+    // fetches later in this op, like the values at its start and end.
+    std::map<sim::PhysAddr, std::vector<sim::Entry>> settled;
   };
   struct Outcome {
     bool fault;
@@ -175,6 +178,7 @@ class Oracle final : public sim::Observer {
   void fail(Property p, const std::string& what, std::vector<std::string> details,
             const std::string& entry_kind, const std::string& point);
   void settle();
+  void settle_nested(const InFlight& f);
   std::string here() const;
   static std::string ring_text(const Ring& r);
 

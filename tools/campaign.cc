@@ -194,7 +194,8 @@ int cmd_campaign(const Args& args) {
         write_text(work + "/" + f, read_text(root + "/corpus/" + target + "/" + f));
     }
     std::set<std::string> corpus_inputs;
-    for (const std::string& f : list_dir(work)) corpus_inputs.insert(read_text(work + "/" + f));
+    for (const std::string& dir : {work, root + "/corpus/" + target})
+      for (const std::string& f : list_dir(dir)) corpus_inputs.insert(read_text(dir + "/" + f));
     for (const std::string& w : writers) {
       const Expected* exp = expected_for(w);
       HuntSpec s;

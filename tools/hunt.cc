@@ -76,9 +76,14 @@ HuntResult libfuzzer(const HuntSpec& s) {
   }
   argv.push_back(corpus);
   if (!s.empty && file_exists(seeds_dir(s))) argv.push_back(seeds_dir(s));
+  // A working corpus is merged for coverage on one writer and may drop a
+  // checked-in seed: the seeds always come along.
+  const std::string checked_in = repo_root() + "/corpus/" + s.target;
+  if (!s.empty && seeds_dir(s) != checked_in && file_exists(checked_in)) argv.push_back(checked_in);
   std::vector<std::string> env = {
       "VTDFUZZ_WRITER=" + s.writer,
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
+  if (!s.keep_going && !s.want.empty()) env.push_back("VTDFUZZ_PROPERTY=" + s.want.front());
   std::vector<Finding> pending;  // violation line seen, input path not yet
   // Fork mode keeps the crashing child's output to itself: watch the
   // artifacts instead, and classify each new one by replaying it here.
@@ -99,6 +104,12 @@ HuntResult libfuzzer(const HuntSpec& s) {
   auto on_line = [&](const std::string& line, double t) {
     if (s.keep_going) return line.rfind("#", 0) == 0 && scan_artifacts(t);
     std::string prop, sig;
+    if (line.find("vtdfuzz: passed over") != std::string::npos) {
+      // hunt --property: another property, reported once, no input kept.
+      if (parse_violation(line.substr(line.find("VIOLATION")).insert(0, "vtdfuzz: "), &prop, &sig))
+        r.findings.push_back({prop, sig, line, t, ""});
+      return false;
+    }
     if (parse_violation(line, &prop, &sig)) {
       bool seen = std::any_of(r.findings.begin(), r.findings.end(),
                               [&](const Finding& f) { return f.sig == sig; });
@@ -154,6 +165,7 @@ HuntResult afl(const HuntSpec& s) {
       "AFL_NO_AFFINITY=1",          "AFL_FAST_CAL=1",
       "AFL_SKIP_BIN_CHECK=1"};
   if (!s.keep_going) env.push_back("AFL_BENCH_UNTIL_CRASH=1");
+  if (!s.keep_going && !s.want.empty()) env.push_back("VTDFUZZ_PROPERTY=" + s.want.front());
   // One main instance and jobs-1 secondaries sharing the sync directory.
   const int n = std::max(1, s.jobs);
   std::vector<std::string> names;
@@ -267,9 +279,8 @@ int cmd_hunt(const Args& args) {
       std::string v = value();
       if (v.size() != 2 || v[0] != 'P' || v[1] < '1' || v[1] > '8')
         throw UsageError("--property needs one of P1..P8, got '" + v + "'");
-      // Chasing one property: keep fuzzing past the others (they are listed).
+      // Chasing one property: the target passes over the others (listed).
       s.want = {v};
-      s.keep_going = true;
     } else {
       throw UsageError("unknown argument '" + a + "'");
     }
