@@ -196,6 +196,32 @@ void Oracle::apply(const InFlight& f) {
 
 // Any device call may change the device's context entry (the first PASID
 // or RID attachment makes it present, a release tears it down).
+DomainId Oracle::domain_of(Sid sid) const {
+  auto d = devs_.find(sid.v);
+  if (d == devs_.end()) return 0;
+  auto a = d->second.att.find(0);
+  return a == d->second.att.end() ? 0 : a->second;
+}
+
+size_t Oracle::devices_on(DomainId id) const {
+  size_t n = 0;
+  for (auto& [sidv, dev] : devs_) {
+    auto a = dev.att.find(0);
+    n += a != dev.att.end() && a->second == id;
+  }
+  return n;
+}
+
+int Oracle::domain_type(DomainId id) const {
+  auto d = doms_.find(id);
+  return d == doms_.end() ? -1 : int(d->second.type);
+}
+
+size_t Oracle::mappings_of(DomainId id) const {
+  auto d = doms_.find(id);
+  return d == doms_.end() ? 0 : d->second.maps.size();
+}
+
 bool Oracle::device_op_in_flight(Sid sid) const {
   for (size_t i = 0; i + ending_ < stack_.size(); ++i) {
     const ApiCall& c = stack_[i].call;
@@ -507,8 +533,8 @@ void Oracle::check_fill(const HwEvent& e) {
   // IOTLB for the second innocent device"): another device whose live entry
   // names this tag with a different table would hit what was just filled.
   // Its own replace in flight may legitimately hold either table.
-  for (const Consumer& u : consumers(t.did, t.pasid_tag)) {
-    if (u.sid == e.sid || in_transition(u.sid, u.key)) continue;
+  for (const Consumer& u : consumers()) {
+    if (!u.uses(t.did, t.pasid_tag) || u.sid == e.sid || in_transition(u.sid, u.key)) continue;
     if (u.root == t.root && u.pgtt == t.pgtt) continue;
     fail(Property::P5,
          "IOTLB fill under DID " + std::to_string(t.did) + " pasid " + pasid_str(t.pasid_tag) +
@@ -613,11 +639,10 @@ Entry Oracle::effective_entry(Sid sid, uint32_t pasid_eff, bool* present) const 
   return e;
 }
 
-// Consumers of an IOTLB / paging-structure tag: (device, PASID) pairs whose
-// effective entry carries the DID with a matching kind of translation
-// (spec 6.2.1: second-stage fills are tagged by DID, first-stage and nested
-// fills by DID and PASID).
-std::vector<Oracle::Consumer> Oracle::consumers(uint16_t did, uint32_t tag) const {
+// Consumers of IOTLB / paging-structure tags: (device, PASID) pairs whose
+// effective entry is present and translates (spec 6.2.1: second-stage fills
+// are tagged by DID, first-stage and nested fills by DID and PASID).
+std::vector<Oracle::Consumer> Oracle::consumers() const {
   std::vector<std::pair<Sid, uint32_t>> pairs;
   for (auto& [sidv, dev] : devs_) {
     pairs.push_back({Sid(sidv), 0});
@@ -629,15 +654,18 @@ std::vector<Oracle::Consumer> Oracle::consumers(uint16_t did, uint32_t tag) cons
   for (auto& p : pairs) {
     bool present;
     Entry e = effective_entry(p.first, p.second, &present);
-    if (!present || e.get(Field::DID) != did) continue;
+    if (!present) continue;
     uint64_t pgtt =
         e.kind == EntryKind::LegacyContext
             ? (e.get(Field::TT) == sim::kTtPassThrough ? sim::kPgttPassThrough : sim::kPgttSecond)
             : e.get(Field::PGTT);
-    bool fs = pgtt == sim::kPgttFirst || pgtt == sim::kPgttNested;
     if (pgtt == sim::kPgttPassThrough) continue;
-    if (fs ? tag != p.second : tag != sim::kNoPasid) continue;
-    Consumer u{p.first, p.second, fs ? e.get(Field::FSPTPTR) : e.get(Field::SSPTPTR),
+    bool fs = pgtt == sim::kPgttFirst || pgtt == sim::kPgttNested;
+    Consumer u{p.first,
+               p.second,
+               uint16_t(e.get(Field::DID)),
+               fs ? p.second : sim::kNoPasid,
+               fs ? e.get(Field::FSPTPTR) : e.get(Field::SSPTPTR),
                uint8_t(pgtt)};
     if (std::find(out.begin(), out.end(), u) == out.end()) out.push_back(u);
   }
@@ -674,8 +702,10 @@ void Oracle::check_caches(bool outer_end) {
                      " differs from memory",
                  {"cached: " + line.entry.str(), "memory: " + mem.str()}, "pasid");
   }
+  const std::vector<Consumer> live = c.iotlb().empty() ? std::vector<Consumer>{} : consumers();
   for (auto& [k, t] : c.iotlb()) {
-    for (const Consumer& u : consumers(k.did, k.pasid_tag)) {
+    for (const Consumer& u : live) {
+      if (!u.uses(k.did, k.pasid_tag)) continue;
       const Sid sid = u.sid;
       const uint32_t key = u.key;
       auto dev = devs_.find(sid.v);

@@ -83,6 +83,13 @@ class Oracle final : public sim::Observer {
   bool violated() const { return violated_; }
   const Violation& violation() const { return v_; }
 
+  // The abstract model, read-only (the fuzz target's state features). During
+  // an op it still shows the state from before the op.
+  drv::DomainId domain_of(sim::Sid sid) const;  // RID_PASID attachment; 0: none
+  size_t devices_on(drv::DomainId id) const;    // devices attached to it (RID_PASID)
+  int domain_type(drv::DomainId id) const;      // DomainType; -1: no such domain
+  size_t mappings_of(drv::DomainId id) const;
+
  private:
   struct Mapping {
     sim::PhysAddr pa;
@@ -162,16 +169,20 @@ class Oracle final : public sim::Observer {
   void check_caches(bool outer_end);
   bool hitless_at(const EntryLoc& at, sim::Entry* old, sim::Entry* now) const;
   sim::Entry effective_entry(sim::Sid sid, uint32_t pasid_eff, bool* present) const;
+  // A (device, PASID) pair whose effective entry makes it use an IOTLB tag.
   struct Consumer {
     sim::Sid sid;
-    uint32_t key;        // 0: requests without PASID, else the PASID
+    uint32_t key;  // 0: requests without PASID, else the PASID
+    uint16_t did;  // the tag: DID, and PASID for first-stage and nested
+    uint32_t tag;
     sim::PhysAddr root;  // the table its entry names: FSPTPTR or SSPTPTR
     uint8_t pgtt;
+    bool uses(uint16_t d, uint32_t t) const { return did == d && tag == t; }
     bool operator==(const Consumer& o) const {
       return sid.v == o.sid.v && key == o.key && root == o.root && pgtt == o.pgtt;
     }
   };
-  std::vector<Consumer> consumers(uint16_t did, uint32_t tag) const;
+  std::vector<Consumer> consumers() const;  // every live one, each pair once
 
   // Records a finding. Inside an op it stays pending until the outer op
   // returns, and the root cause is reported first (see kPriority).

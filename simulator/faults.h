@@ -1,5 +1,6 @@
 // Translation faults are values, recorded the way the fault-recording
-// registers would hold them (spec 7.2). Never exceptions, never exit().
+// registers would hold them (spec 7.2). Never exceptions, never ending the
+// process: the caller decides.
 #pragma once
 
 #include <cstdint>

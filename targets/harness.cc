@@ -88,6 +88,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
       stores_ = waits_ = 0;
       choice_ = 0;
       m_.mem.begin_epoch();
+      begin_features(op);
       o_.begin(i, call_of(op), 0);
       drv::Status st = drv::Status::Ok;
       if (prog::is_api(op.kind)) {
@@ -142,17 +143,16 @@ class Runner final : public sim::Schedule, public sim::Observer {
           const Op& st =
               sp.step.front().kind == OpKind::Cpu2 ? sp.step.front().sub.front() : sp.step.front();
           const uint64_t dev = op_->get(prog::Arg::Dev), to = op_->get(prog::Arg::Dom);
-          auto from = cur_.find(dev);
+          const uint64_t from = dev ? o_.domain_of(sim::Sid(uint16_t(dev))) : 0;
           uint32_t rel = (dev && st.get(prog::Arg::Dev) == dev) |
                          (to && st.get(prog::Arg::Dom) == to) << 1 |
-                         (from != cur_.end() && st.get(prog::Arg::Dom) == from->second) << 2;
+                         (from && st.get(prog::Arg::Dom) == from) << 2;
           feature(0x53, uint32_t(op_->kind), uint32_t(sp.step.front().kind), uint32_t(st.kind),
                   rel);
+          if (dev)
+            feature(0x52, uint32_t(op_->kind), uint32_t(sp.step.front().kind), sharing(dev),
+                    target(to));
         }
-        if (opt_.feature && op_->get(prog::Arg::Dev))
-          feature(0x52, uint32_t(op_->kind), uint32_t(sp.step.front().kind),
-                  sharing(op_->get(prog::Arg::Dev)),
-                  dtype(op_->get(prog::Arg::Dom)) << 4 | mapped(op_->get(prog::Arg::Dom)));
         if (trace_)
           lines().push_back("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
                             std::to_string(index) + ": " + prog::op_text(sp.step.front()));
@@ -323,47 +323,31 @@ class Runner final : public sim::Schedule, public sim::Observer {
   }
   static uint32_t bucket(size_t n) { return n < 4 ? uint32_t(n) : n < 8 ? 4 : 5; }
 
-  // The API-level picture (what the program asked for and got): each
-  // device's domain and each domain's devices. DID sharing starts here.
+  // The abstract model's picture (oracle): how many devices share the
+  // domain a device is on (DID sharing starts here), and a domain's type and
+  // whether it maps anything.
   uint32_t sharing(uint64_t dev) const {
-    auto c = cur_.find(dev);
-    if (c == cur_.end()) return 0;
-    auto u = users_.find(c->second);
-    return u == users_.end() ? 0 : bucket(u->second.size());
+    drv::DomainId d = o_.domain_of(sim::Sid(uint16_t(dev)));
+    return d ? bucket(o_.devices_on(d)) : 0;
   }
-  uint32_t mapped(uint64_t dom) const {
-    auto m = maps_.find(dom);
-    return m == maps_.end() ? 0 : bucket(m->second);
+  uint32_t target(uint64_t dom) const {
+    return uint32_t(o_.domain_type(drv::DomainId(dom)) + 1) << 4 |
+           bucket(o_.mappings_of(drv::DomainId(dom)));
   }
-  uint32_t dtype(uint64_t dom) const {
-    auto t = dtype_.find(dom);
-    return t == dtype_.end() ? 0xff : uint32_t(t->second);
-  }
-  void track(const Op& op, drv::Status st) {
-    const uint64_t dev = op.get(prog::Arg::Dev), dom = op.get(prog::Arg::Dom);
-    if (op.kind == OpKind::Replace)
-      feature(0x0c, dtype(cur_.count(dev) ? cur_[dev] : 0), dtype(dom), sharing(dev),
-              uint32_t(-int(st)) << 4 | mapped(dom));
-    if (st != drv::Status::Ok) return;
-    if (op.kind == OpKind::Domain) dtype_[dom] = op.get(prog::Arg::DType);
-    if (op.kind == OpKind::Map) ++maps_[dom];
-    if (op.kind == OpKind::Unmap && maps_[dom]) --maps_[dom];
-    if (op.kind == OpKind::Attach || op.kind == OpKind::Replace || op.kind == OpKind::Detach ||
-        op.kind == OpKind::Release || op.kind == OpKind::SurpriseRemove) {
-      if (cur_.count(dev)) users_[cur_[dev]].erase(dev);
-      cur_.erase(dev);
-      if (op.kind == OpKind::Attach || op.kind == OpKind::Replace) {
-        cur_[dev] = dom;
-        users_[dom].insert(dev);
-        feature(0x0b, uint32_t(op.kind), dtype(dom), sharing(dev));
-      }
-    }
+  // Before an op runs: a replace, by the types it moves between.
+  void begin_features(const Op& op) {
+    if (!opt_.feature || op.kind != OpKind::Replace) return;
+    const uint64_t dev = op.get(prog::Arg::Dev);
+    feature(0x0c, target(o_.domain_of(sim::Sid(uint16_t(dev)))), target(op.get(prog::Arg::Dom)),
+            sharing(dev));
   }
 
   void features(const Op& op, drv::Status st) {
     if (!opt_.feature) return;
-    track(op, st);
     feature(0x01, uint32_t(op.kind), uint32_t(-int(st)));
+    if ((op.kind == OpKind::Attach || op.kind == OpKind::Replace) && st == drv::Status::Ok)
+      feature(0x0b, uint32_t(op.kind), target(op.get(prog::Arg::Dom)),
+              sharing(op.get(prog::Arg::Dev)));
     const sim::Caches& c = m_.iommu.caches();
     std::map<uint16_t, size_t> per_did;
     for (auto& [k, t] : c.iotlb()) ++per_did[k.did];
@@ -391,7 +375,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
           // A fill while a device call is in flight, by the device it moves,
           // with how many devices share the domain it leaves.
           if (op_ && op_->get(prog::Arg::Dev) == e.sid.v)
-            feature(0x06, op, sharing(e.sid.v), dtype(op_->get(prog::Arg::Dom)),
+            feature(0x06, op, sharing(e.sid.v), target(op_->get(prog::Arg::Dom)),
                     std::min(stores_, 4u));
         }
         break;
@@ -427,10 +411,6 @@ class Runner final : public sim::Schedule, public sim::Observer {
   };
   std::map<std::pair<uint16_t, uint32_t>, Tag> tags_;
   std::map<uint16_t, std::set<uint16_t>> did_users_;  // DID -> devices whose entries named it
-  std::map<uint64_t, uint64_t> cur_;                  // device -> domain (API calls that succeeded)
-  std::map<uint64_t, std::set<uint64_t>> users_;      // domain -> devices
-  std::map<uint64_t, uint64_t> dtype_;                // domain -> type
-  std::map<uint64_t, size_t> maps_;                   // domain -> successful maps
   std::map<uint16_t, std::vector<sim::Sid>> vfs_;     // VFs plugged for each PF
 
   const prog::Program& p_;

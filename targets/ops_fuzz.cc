@@ -11,6 +11,7 @@
 #include <string>
 
 #include "driver/writer.h"
+#include "targets/fuzz_env.h"
 #include "targets/harness.h"
 
 namespace {
@@ -33,14 +34,9 @@ void bump(uint32_t f, void*) {
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
-  const char* w = getenv("VTDFUZZ_WRITER");
-  g_writer = w && *w ? w : "entry-sync";
+  g_writer = vtd::fuzz::writer_from_env();
   const char* prop = getenv("VTDFUZZ_PROPERTY");
   g_property = prop ? prop : "";
-  if (!vtd::drv::make_writer(g_writer)) {
-    fprintf(stderr, "vtdfuzz: unknown writer '%s' in VTDFUZZ_WRITER\n", g_writer.c_str());
-    exit(2);
-  }
   return 0;
 }
 

@@ -1053,20 +1053,24 @@ End end(End::Type t, uint16_t did, int roots = 0, uint32_t flags = 0, uint8_t aw
   return e;
 }
 
-void pasid_pairs(std::vector<Pair>& out) {
-  const EntryKind k = EntryKind::PasidEntry;
-  const End::Type types[] = {End::Second, End::First, End::Nested, End::PassThrough};
-  // Every PGTT pair: same/different DID, same/different table roots.
+// Every pair of translation types, with the same or a different DID and
+// the same or different table roots; and not present to and from each.
+void type_pairs(std::vector<Pair>& out, EntryKind k, std::initializer_list<End::Type> types) {
   for (End::Type a : types)
     for (End::Type b : types)
       for (int dd = 0; dd < 2; ++dd)
         for (int rr = 0; rr < 2; ++rr)
           add_pair(out, k, end(a, kDidA), end(b, dd ? kDidB : kDidA, rr));
-  // Not present to and from present.
   for (End::Type a : types) {
     add_pair(out, k, end(End::None, 0), end(a, kDidA));
     add_pair(out, k, end(a, kDidA), end(End::None, 0));
   }
+}
+
+void pasid_pairs(std::vector<Pair>& out) {
+  const EntryKind k = EntryKind::PasidEntry;
+  const auto types = {End::Second, End::First, End::Nested, End::PassThrough};
+  type_pairs(out, k, types);  // every PGTT pair
   // Flag changes (chunk 0: FPD, PGSNP; chunk 1: WPE, SRE), on and off, and
   // flags changing together with a table in the other chunk.
   for (End::Type a : types) {
@@ -1085,16 +1089,8 @@ void pasid_pairs(std::vector<Pair>& out) {
 
 void context_pairs(std::vector<Pair>& out) {
   const EntryKind k = EntryKind::LegacyContext;
-  const End::Type types[] = {End::Translate, End::DevTlb, End::CtxPassThrough};
-  for (End::Type a : types)
-    for (End::Type b : types)
-      for (int dd = 0; dd < 2; ++dd)
-        for (int rr = 0; rr < 2; ++rr)
-          add_pair(out, k, end(a, kDidA), end(b, dd ? kDidB : kDidA, rr));
-  for (End::Type a : types) {
-    add_pair(out, k, end(End::None, 0), end(a, kDidA));
-    add_pair(out, k, end(a, kDidA), end(End::None, 0));
-  }
+  const auto types = {End::Translate, End::DevTlb, End::CtxPassThrough};
+  type_pairs(out, k, types);
   // Address width (4- to 5-level), alone and with the root; FPD.
   add_pair(out, k, end(End::Translate, kDidA), end(End::Translate, kDidA, 0, 0, 3));
   add_pair(out, k, end(End::Translate, kDidA), end(End::Translate, kDidB, 1, 0, 3));

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "driver/writer.h"
+#include "targets/fuzz_env.h"
 #include "targets/transitions.h"
 
 namespace {
@@ -20,12 +21,7 @@ std::string g_writer;  // set once in LLVMFuzzerInitialize, read-only afterwards
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
-  const char* w = getenv("VTDFUZZ_WRITER");
-  g_writer = w && *w ? w : "entry-sync";
-  if (!vtd::drv::make_writer(g_writer)) {
-    fprintf(stderr, "vtdfuzz: unknown writer '%s' in VTDFUZZ_WRITER\n", g_writer.c_str());
-    exit(2);
-  }
+  g_writer = vtd::fuzz::writer_from_env();
   return 0;
 }
 

@@ -17,10 +17,12 @@ namespace vtd::tools {
 namespace {
 
 // "vtdfuzz: VIOLATION P1 writer=legacy sig=0123... op=..." -> P1, sig
+// Also "vtdfuzz: passed over (not P1) VIOLATION P4 ..." (hunt --property).
 bool parse_violation(const std::string& line, std::string* prop, std::string* sig) {
-  size_t v = line.find("vtdfuzz: VIOLATION ");
+  if (line.find("vtdfuzz: ") == std::string::npos) return false;
+  size_t v = line.find("VIOLATION ");
   if (v == std::string::npos) return false;
-  std::istringstream in(line.substr(v + 19));
+  std::istringstream in(line.substr(v + 10));
   in >> *prop;
   size_t s = line.find(" sig=");
   *sig = s == std::string::npos ? "" : line.substr(s + 5, 16);
@@ -104,13 +106,12 @@ HuntResult libfuzzer(const HuntSpec& s) {
   auto on_line = [&](const std::string& line, double t) {
     if (s.keep_going) return line.rfind("#", 0) == 0 && scan_artifacts(t);
     std::string prop, sig;
-    if (line.find("vtdfuzz: passed over") != std::string::npos) {
-      // hunt --property: another property, reported once, no input kept.
-      if (parse_violation(line.substr(line.find("VIOLATION")).insert(0, "vtdfuzz: "), &prop, &sig))
-        r.findings.push_back({prop, sig, line, t, ""});
-      return false;
-    }
     if (parse_violation(line, &prop, &sig)) {
+      if (line.find("vtdfuzz: passed over") != std::string::npos) {
+        // hunt --property: another property, reported once, no input kept.
+        r.findings.push_back({prop, sig, line, t, ""});
+        return false;
+      }
       bool seen = std::any_of(r.findings.begin(), r.findings.end(),
                               [&](const Finding& f) { return f.sig == sig; });
       if (!seen)

@@ -410,6 +410,9 @@ struct Snapshot {
 inline Snapshot take(const Rig& r) {
   Snapshot s;
   s.dump = r.d.dump();
+  // "gone" records a hardware fact (surprise removal), not driver state that
+  // a failed call must roll back: a failed release leaves the device gone.
+  for (size_t at = 0; (at = s.dump.find(" gone=", at)) != std::string::npos;) s.dump.erase(at, 7);
   s.pages_in_use = r.m.mem.pages_in_use();
   s.dids_in_use = r.d.dids_in_use();
   const auto& layout = r.m.mem.layout();
