@@ -345,22 +345,40 @@ Op read_step(Reader& r, const Refs& refs) {
   return op;
 }
 
-Op read_op(Reader& r, const Refs& refs) {
-  Op op;
-  op.kind = OpKind(r.byte() % (uint8_t(OpKind::kCount) - 1));  // not cpu2
-  read_args(r, op, refs);
-  uint64_t nsched = r.varint() % 4;
-  for (uint64_t k = 0; k < nsched; ++k) {
-    uint64_t v = r.varint();
-    SchedPoint p;
-    p.kind = (v & 1) ? sim::PointKind::Wait : sim::PointKind::Store;
-    p.index = uint32_t((v >> 1) % 64 + 1);
-    p.step.push_back(read_step(r, refs));
-    op.sched.push_back(p);
+// Records. Each starts with a kind byte, taken modulo kRecords: an op kind
+// (cpu2 excepted) and its arguments, or a schedule point or a schedule
+// choice for the most recent op. Points and choices are records of their
+// own rather than counted lists so that an engine inserting or deleting one
+// (a dictionary token, say) never has to fix up a count elsewhere.
+constexpr uint8_t kOpRecords = uint8_t(OpKind::kCount) - 1;  // not cpu2
+constexpr uint8_t kSchedRecord = kOpRecords, kChoiceRecord = kOpRecords + 1;
+constexpr uint8_t kRecords = kOpRecords + 2;
+
+// Reads one record into the program; points and choices with no op before
+// them, or beyond an op's limits, are read and dropped.
+void read_record(Reader& r, Program& p, Refs& refs) {
+  const uint8_t kind = r.byte() % kRecords;
+  if (kind < kOpRecords) {
+    Op op;
+    op.kind = OpKind(kind);
+    read_args(r, op, refs);
+    refs.created(op);
+    p.ops.push_back(std::move(op));
+    return;
   }
-  uint64_t nchoices = r.varint() % 16;
-  for (uint64_t k = 0; k < nchoices; ++k) op.choices.push_back(uint32_t(r.varint()));
-  return op;
+  if (kind == kChoiceRecord) {
+    const uint32_t c = uint32_t(r.varint());
+    if (!p.ops.empty() && p.ops.back().choices.size() < kMaxChoices)
+      p.ops.back().choices.push_back(c);
+    return;
+  }
+  const uint64_t v = r.varint();
+  SchedPoint sp;
+  sp.kind = (v & 1) ? sim::PointKind::Wait : sim::PointKind::Store;
+  sp.index = uint32_t((v >> 1) % kMaxPointIndex + 1);
+  sp.step.push_back(read_step(r, refs));
+  if (!p.ops.empty() && p.ops.back().sched.size() < kMaxSched)
+    p.ops.back().sched.push_back(std::move(sp));
 }
 
 void write_args(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
@@ -379,11 +397,14 @@ void write_args(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
   }
 }
 
-void write_op(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
+// One op, then its points and choices, which see what the op created (as
+// read_record does).
+void write_op(std::vector<uint8_t>& out, const Op& op, Refs& refs) {
   out.push_back(uint8_t(op.kind));
   write_args(out, op, refs);
-  put_varint(out, op.sched.size());
+  refs.created(op);
   for (const SchedPoint& p : op.sched) {
+    out.push_back(kSchedRecord);
     put_varint(out, uint64_t(p.index - 1) << 1 | (p.kind == sim::PointKind::Wait));
     const Op& st = p.step.front();
     for (uint8_t i = 0; i < sizeof(kSteps) / sizeof(kSteps[0]); ++i)
@@ -397,8 +418,10 @@ void write_op(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
       write_args(out, st, refs);
     }
   }
-  put_varint(out, op.choices.size());
-  for (uint32_t c : op.choices) put_varint(out, c);
+  for (uint32_t c : op.choices) {
+    out.push_back(kChoiceRecord);
+    put_varint(out, c);
+  }
 }
 
 bool writer_char(char c) {
@@ -691,6 +714,65 @@ uint64_t size_of(const Op& op) {
   return kBytes[op.get(Arg::Size) % 3];
 }
 
+// The setup byte of the header: a populated machine in one byte, so that
+// the engine starts from the DID-sharing and replace-ready states the seed
+// threads argue about (two devices on one domain, a second domain to move
+// to) instead of assembling them op by op. It decodes into ordinary ops at
+// the start of the program, so the text form, reports and the minimizer
+// see those ops; encode() writes them out and an empty setup.
+//   bits 0-1  devices probed, fresh slots in order (00:02.0, 00:03.0, ...)
+//   bits 2-3  domains allocated, each mapping one 4 KiB page at IOVA 0 to
+//             its own data page
+//   bits 4-5  domain types: all first-stage, all second-stage, or
+//             alternating starting with either
+//   bits 6-7  attach: none; every device on the first domain (one DID,
+//             shared); device i on domain i; every device's PASID 1 on the
+//             first domain (devices probed with the PASID capability)
+// The byte is stored XOR kDefaultSetup (program.h): a zero byte, where the
+// engines start, is the shared-DID machine 0x4a; an empty machine is
+// written as kDefaultSetup.
+void expand_setup(uint8_t setup, Program& p, Refs& refs) {
+  const uint64_t ndev = setup & 3, ndom = setup >> 2 & 3, types = setup >> 4 & 3,
+                 attach = setup >> 6;
+  auto add = [&](Op op) {
+    refs.created(op);
+    p.ops.push_back(std::move(op));
+  };
+  std::vector<uint64_t> devs, doms;
+  for (uint64_t i = 0; i < ndev; ++i) {
+    Op op;
+    op.kind = OpKind::Probe;
+    op.set(Arg::Dev, refs.fresh(Arg::Dev)).set(Arg::PasidCap, attach == 3);
+    devs.push_back(op.get(Arg::Dev));
+    add(op);
+  }
+  constexpr uint64_t kFirst = 1, kSecond = 0;  // DomainType values
+  for (uint64_t i = 0; i < ndom; ++i) {
+    const bool first = types == 0 || (types == 2 && i % 2 == 0) || (types == 3 && i % 2 == 1);
+    Op dom;
+    dom.kind = OpKind::Domain;
+    dom.set(Arg::Dom, refs.fresh(Arg::Dom))
+        .set(Arg::DType, first ? kFirst : kSecond)
+        .set(Arg::Levels, 4);
+    doms.push_back(dom.get(Arg::Dom));
+    add(dom);
+    Op map;
+    map.kind = OpKind::Map;
+    map.set(Arg::Dom, doms.back())
+        .set(Arg::Pa, wrap(Arg::Pa, pack_addr(i * sim::kPageSize)))
+        .set(Arg::Perm, 3);
+    add(map);
+  }
+  if (doms.empty()) return;
+  for (size_t i = 0; i < devs.size() && attach; ++i) {
+    Op op;
+    op.kind = attach == 3 ? OpKind::SetPasid : OpKind::Attach;
+    op.set(Arg::Dev, devs[i]).set(Arg::Dom, attach == 2 ? doms[i % doms.size()] : doms[0]);
+    if (attach == 3) op.set(Arg::Pasid, 2);  // PASID 1
+    add(op);
+  }
+}
+
 Program decode(std::span<const uint8_t> bytes) {
   Reader r{bytes};
   Program p;
@@ -702,6 +784,7 @@ Program decode(std::span<const uint8_t> bytes) {
   p.config.cpu128 = !(f & 8);
   p.config.caching_mode = f & 16;
   p.config.five_level = !(f & 64);
+  const uint8_t setup = r.byte() ^ kDefaultSetup;
   uint8_t len = r.byte() % 33;
   std::string name;
   bool ok = true;
@@ -712,10 +795,8 @@ Program decode(std::span<const uint8_t> bytes) {
   }
   if (ok) p.writer = name;
   Refs refs;
-  while (!r.done()) {
-    p.ops.push_back(read_op(r, refs));
-    refs.created(p.ops.back());
-  }
+  expand_setup(setup, p, refs);
+  while (!r.done()) read_record(r, p, refs);
   return p;
 }
 
@@ -725,13 +806,11 @@ std::vector<uint8_t> encode(const Program& p) {
   const sim::Config& c = p.config;
   out.push_back(uint8_t(!c.scalable | !c.coherent << 1 | (c.quantum_bits == 64) << 2 |
                         !c.cpu128 << 3 | c.caching_mode << 4 | !c.five_level << 6));
+  out.push_back(kDefaultSetup);  // an empty setup: the ops are written out below
   out.push_back(uint8_t(p.writer.size()));
   out.insert(out.end(), p.writer.begin(), p.writer.end());
   Refs refs;
-  for (const Op& op : p.ops) {
-    write_op(out, op, refs);
-    refs.created(op);
-  }
+  for (const Op& op : p.ops) write_op(out, op, refs);
   return out;
 }
 
@@ -746,42 +825,69 @@ std::string dictionary() {
     return q + "\"";
   };
   std::string out = "# Generated by `vtdfuzz-cli dict` from the op table in targets/program.cc.\n";
-  auto op_bytes = [](const Op& op) {
-    Program p;
-    p.ops.push_back(op);
-    return encode(p);  // 3 header bytes, then the op
-  };
   // Each op with all-zero arguments: a reference 0 names the most recently
   // created domain or device, a creator 0 makes a fresh one, so inserted
   // tokens join up with what the program already has.
   for (const OpSpec& s : kSpecs) {
     if (s.kind == OpKind::Cpu2) continue;
-    std::vector<uint8_t> zeros(1 + s.args.size() + 2, 0);
+    std::vector<uint8_t> zeros(1 + s.args.size(), 0);
     zeros[0] = uint8_t(s.kind);
     out += std::string("op_") + s.name + "=" + quoted(zeros, 0) + "\n";
   }
-  // A schedule point: a split walk or a DMA right after the first store.
-  for (OpKind step : {OpKind::Walk, OpKind::Dma, OpKind::ResumeWalks}) {
-    Op op;
-    op.kind = OpKind::Detach;
-    op.set(Arg::Dev, wrap(Arg::Dev, 0));
-    Op st;
-    st.kind = step;
-    for (const ArgSpec& a : spec(step).args) st.set(a.arg, wrap(a.arg, 0));
+  // A schedule point right after the first store: a split walk, a DMA, or
+  // the second CPU mapping or unmapping in the most recent domain.
+  const std::pair<OpKind, OpKind> steps[] = {{OpKind::Walk, OpKind::kCount},
+                                             {OpKind::Dma, OpKind::kCount},
+                                             {OpKind::ResumeWalks, OpKind::kCount},
+                                             {OpKind::Cpu2, OpKind::Map},
+                                             {OpKind::Cpu2, OpKind::Unmap}};
+  std::string dma_point, unmap_point;
+  for (auto [step, sub] : steps) {
+    auto zero_args = [](OpKind k) {
+      Op o;
+      o.kind = k;
+      for (const ArgSpec& a : spec(k).args) o.set(a.arg, wrap(a.arg, 0));
+      return o;
+    };
+    Op op = zero_args(OpKind::Detach);
+    Op st = zero_args(step);
     st.set(Arg::Split, step == OpKind::Walk ? 1 : 0);
+    if (step == OpKind::Cpu2) st.sub.push_back(zero_args(sub));
     op.sched.push_back({sim::PointKind::Store, 1, {st}});
-    // Encoded after a probe, so the device is reference 0 (the most recent).
+    // Encoded after a domain and a probe, so that references 0 name them.
     Program p;
-    Op probe;
-    probe.kind = OpKind::Probe;
-    probe.set(Arg::Dev, wrap(Arg::Dev, 0));
-    p.ops = {probe, op};
-    std::vector<uint8_t> b = encode(p), alone = op_bytes(probe);
-    out += std::string("sched_") + op_name(step) + "=" + quoted(b, alone.size() + 2) + "\n";
+    p.ops = {zero_args(OpKind::Domain), zero_args(OpKind::Probe)};
+    p.ops[0].set(Arg::Dom, 1);
+    const size_t before = encode(p).size();
+    p.ops.push_back(op);
+    std::vector<uint8_t> b = encode(p);
+    const std::string name =
+        step == OpKind::Cpu2 ? std::string("cpu2-") + op_name(sub) : std::string(op_name(step));
+    out += "sched_" + name + "=" + quoted(b, before + 2) + "\n";  // after detach and its device
+    if (step == OpKind::Dma) dma_point = quoted(b, before + 2);
+    if (sub == OpKind::Unmap) unmap_point = quoted(b, before + 2);
   }
+  // The IOTLB race idiom, as one token: at the same store the device DMAs
+  // (the hardware caches a translation) and then the second CPU unmaps it,
+  // whose flush must reach the entry just cached.
+  out += "sched_dma_then_cpu2-unmap=" + dma_point.substr(0, dma_point.size() - 1) +
+         unmap_point.substr(1) + "\n";
+  // A schedule choice (a store delay, a chunk order) for the op before it.
+  out += "choice_1=" + quoted({kChoiceRecord, 1}, 0) + "\n";
   for (int flags : {1, 2, 8, 16}) {
-    std::vector<uint8_t> h = {kVersion, uint8_t(flags), 0};
+    std::vector<uint8_t> h = {kVersion, uint8_t(flags), 0, 0};
     out += "header_" + std::to_string(flags) + "=" + quoted(h, 0) + "\n";
+  }
+  // Setups (the byte is setup ^ kDefaultSetup): two devices sharing a
+  // second-stage domain with a second one to move to (0x5a); two devices on
+  // first-stage domains of their own (0x8a); two devices' PASID 1 sharing a
+  // first-stage domain (0xca); one device on a second-stage domain with a
+  // second to move to (0x99); an empty machine (0x00).
+  for (int setup : {0x5a, 0x8a, 0xca, 0x99, 0x00}) {
+    std::vector<uint8_t> h = {kVersion, 0, uint8_t(setup ^ kDefaultSetup), 0};
+    char name[16];
+    snprintf(name, sizeof name, "setup_%02x=", setup);
+    out += name + quoted(h, 0) + "\n";
   }
   return out;
 }
@@ -900,7 +1006,8 @@ bool parse(std::string_view text, Program* out, std::string* error) {
             return fail("'" + std::string(w[i]) + "': expected a choice");
           op.choices.push_back(uint32_t(v));
         }
-        if (op.choices.size() > 15) return fail("at most 15 choices per op");
+        if (op.choices.size() > kMaxChoices)
+          return fail("at most " + std::to_string(kMaxChoices) + " choices per op");
         continue;
       }
       SchedPoint sp;
@@ -913,8 +1020,8 @@ bool parse(std::string_view text, Program* out, std::string* error) {
       if (w.size() < 3 || w[1].empty() || w[1].back() != ':')
         return fail("expected '@store N: <step>'");
       uint64_t idx;
-      if (!parse_num(w[1].substr(0, w[1].size() - 1), &idx) || idx < 1 || idx > 64)
-        return fail("schedule point index must be 1..64");
+      if (!parse_num(w[1].substr(0, w[1].size() - 1), &idx) || idx < 1 || idx > kMaxPointIndex)
+        return fail("schedule point index must be 1.." + std::to_string(kMaxPointIndex));
       sp.index = uint32_t(idx);
       Op step;
       std::string err;
@@ -927,7 +1034,8 @@ bool parse(std::string_view text, Program* out, std::string* error) {
         return fail(err);
       }
       sp.step.push_back(step);
-      if (op.sched.size() >= 3) return fail("at most 3 schedule points per op");
+      if (op.sched.size() >= kMaxSched)
+        return fail("at most " + std::to_string(kMaxSched) + " schedule points per op");
       op.sched.push_back(sp);
       continue;
     }

@@ -1,7 +1,8 @@
 // Programs: what the ops target runs (DESIGN.md section 8). One table of op
 // specs drives both forms:
-//  - binary: a versioned header, then ops; every byte string decodes (values
-//    wrap into range, missing bytes read as zero);
+//  - binary: a versioned header (version, flags, setup, writer), then ops;
+//    every byte string decodes (values wrap into range, missing bytes read
+//    as zero); the setup byte expands into ops that populate the machine;
 //  - text: one op per line, schedule points indented under their op
 //    (`@store N: <step>`, `@wait N: <step>`, `@choices a b c`).
 // decode(encode(p)) == p, parse(to_text(p)) == p, and for any bytes b,
@@ -106,7 +107,14 @@ struct Program {
   bool operator==(const Program&) const = default;
 };
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;  // 2: the setup byte after the flags
+// The setup byte is stored XOR this, so that zero bytes, where the engines
+// start, set up two devices sharing a first-stage domain's DID and a second
+// first-stage domain to move to (the machine of seeds/001).
+constexpr uint8_t kDefaultSetup = 0x4a;
+// Per-op limits, in both forms.
+constexpr size_t kMaxSched = 8, kMaxChoices = 15;
+constexpr uint32_t kMaxPointIndex = 64;
 constexpr uint64_t kNoPasidArg = 0;  // Arg::Pasid value meaning "no PASID"; PASID p is p + 1
 
 // Op kind facts.

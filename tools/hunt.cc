@@ -60,6 +60,16 @@ Finding classify(const std::string& path, const std::string& writer, double t) {
   return {oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), t, path};
 }
 
+// What --empty starts from, for both engines: one header-only program (the
+// default setup, no more ops), so that the first ops an engine inserts are
+// read as ops rather than as header bytes.
+std::string empty_seed(const HuntSpec& s) {
+  const std::string dir = s.out + "/seed-empty";
+  make_dirs(dir);
+  write_bytes(dir + "/empty", {prog::kVersion, 0, 0, 0});
+  return dir;
+}
+
 HuntResult libfuzzer(const HuntSpec& s) {
   HuntResult r;
   std::string corpus = s.out + "/corpus";
@@ -78,6 +88,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
   }
   argv.push_back(corpus);
   if (!s.empty && file_exists(seeds_dir(s))) argv.push_back(seeds_dir(s));
+  if (s.empty) argv.push_back(empty_seed(s));
   // A working corpus is merged for coverage on one writer and may drop a
   // checked-in seed: the seeds always come along.
   const std::string checked_in = repo_root() + "/corpus/" + s.target;
@@ -153,11 +164,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
 HuntResult afl(const HuntSpec& s) {
   HuntResult r;
   std::string seeds = seeds_dir(s);
-  if (s.empty || list_dir(seeds).empty()) {
-    seeds = s.out + "/seed-empty";
-    make_dirs(seeds);
-    write_bytes(seeds + "/empty", {prog::kVersion, 0, 0});  // a program with no ops
-  }
+  if (s.empty || list_dir(seeds).empty()) seeds = empty_seed(s);
   const std::string out = s.out + "/afl";
   const std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
   std::vector<std::string> env = {

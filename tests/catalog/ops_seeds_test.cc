@@ -147,40 +147,14 @@ TEST(OpsCorpus, DictionaryMatchesTheOpTable) {
 TEST(OpsCorpus, BinaryReferencesNameEarlierResources) {
   // probe 0; probe 0; domain 0 (fresh); domain 0 (fresh);
   // attach dev=ref1 domain=ref1: the first device, the first domain.
-  std::vector<uint8_t> b = {vtd::prog::kVersion,
-                            0,
-                            0,
-                            4,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,  // probe (fresh device)
-                            4,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,  // probe (fresh device)
-                            0,
-                            0,
-                            1,
-                            0,
-                            0,
-                            0,
-                            0,  // domain (fresh id) second-stage
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,  // domain (fresh id) first-stage
-                            8,
-                            1,
-                            1,
-                            0,
-                            0};  // attach
+  // clang-format off
+  std::vector<uint8_t> b = {vtd::prog::kVersion, 0, vtd::prog::kDefaultSetup, 0,  // empty machine
+                            4, 0, 0, 0,                    // probe (fresh device)
+                            4, 0, 0, 0,                    // probe (fresh device)
+                            0, 0, 1, 0, 0,                 // domain (fresh id) second-stage
+                            0, 0, 0, 0, 0,                 // domain (fresh id) first-stage
+                            8, 1, 1};                      // attach
+  // clang-format on
   vtd::prog::Program p = vtd::prog::decode(b);
   ASSERT_EQ(p.ops.size(), 5u);
   EXPECT_EQ(vtd::prog::op_text(p.ops[1]), "probe dev=00:03.0");

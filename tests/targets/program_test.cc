@@ -56,6 +56,72 @@ TEST(ProgramFormat, BinaryToTextToBinary_IsTheIdentityOnCanonicalInputs) {
   }
 }
 
+// The header's setup byte: bits 0-1 devices, 2-3 domains (each mapping one
+// page), 4-5 domain types, 6-7 the attach pattern. Checked for every value.
+TEST(ProgramFormat, SetupByte_ExpandsIntoOpsThatPopulateTheMachine) {
+  for (unsigned setup = 0; setup < 256; ++setup) {
+    SCOPED_TRACE(setup);
+    const size_t ndev = setup & 3, ndom = setup >> 2 & 3, attach = setup >> 6;
+    Program p = decode(std::vector<uint8_t>{kVersion, 0, uint8_t(setup ^ kDefaultSetup), 0});
+    size_t n[size_t(OpKind::kCount)] = {};
+    for (const Op& op : p.ops) ++n[size_t(op.kind)];
+    EXPECT_EQ(n[size_t(OpKind::Probe)], ndev);
+    EXPECT_EQ(n[size_t(OpKind::Domain)], ndom);
+    EXPECT_EQ(n[size_t(OpKind::Map)], ndom);
+    const size_t attached = attach && ndom ? ndev : 0;
+    EXPECT_EQ(n[size_t(OpKind::Attach)] + n[size_t(OpKind::SetPasid)], attached);
+    EXPECT_EQ(n[size_t(OpKind::SetPasid)], attach == 3 ? attached : 0);
+    EXPECT_EQ(p.ops.size(), ndev + 2 * ndom + attached);
+    // The canonical form writes the ops out and a zero setup byte.
+    std::vector<uint8_t> canon = encode(p);
+    EXPECT_EQ(canon[2], kDefaultSetup);
+    EXPECT_EQ(decode(canon), p);
+  }
+  // Zero bytes: two devices sharing a first-stage domain, a second to move to.
+  Program shared = decode(std::vector<uint8_t>{kVersion, 0, 0, 0});
+  EXPECT_EQ(to_text(shared),
+            "writer -\n"
+            "config scalable coherent quantum=128 cpu128\n"
+            "probe dev=00:02.0\n"
+            "probe dev=00:03.0\n"
+            "domain 1 first-stage\n"
+            "map 1 iova=0x0 pa=0x80000 rw\n"
+            "domain 2 first-stage\n"
+            "map 2 iova=0x0 pa=0x81000 rw\n"
+            "attach dev=00:02.0 domain=1\n"
+            "attach dev=00:03.0 domain=1\n");
+}
+
+// Schedule points and choices are records that belong to the op before
+// them: inserting one changes no other byte's meaning.
+TEST(ProgramFormat, ScheduleRecords_BelongToTheOpBeforeThem) {
+  const uint8_t kSched = uint8_t(OpKind::kCount) - 1, kChoice = kSched + 1;
+  const std::vector<uint8_t> header = {kVersion, 0, 0, 0};  // two devices sharing domain 1
+  const std::vector<uint8_t> replace = {uint8_t(OpKind::Replace), 0, 0};  // dev ref 0, dom ref 0
+  const std::vector<uint8_t> dma = {kSched, 0, 0, 0, 0, 0, 0};            // @store 1: dma
+  const std::vector<uint8_t> unmap = {kSched, 2, 7, 1, 0, 0, 0};          // @store 2: cpu2 unmap
+  auto cat = [](std::initializer_list<std::vector<uint8_t>> parts) {
+    std::vector<uint8_t> b;
+    for (const auto& x : parts) b.insert(b.end(), x.begin(), x.end());
+    return b;
+  };
+  Program one = decode(cat({header, replace, dma}));
+  Program two = decode(cat({header, replace, dma, unmap, {kChoice, 5}}));
+  ASSERT_EQ(one.ops.back().sched.size(), 1u);
+  ASSERT_EQ(two.ops.back().sched.size(), 2u);
+  EXPECT_EQ(two.ops.back().sched[0], one.ops.back().sched[0]);
+  EXPECT_EQ(op_text(two.ops.back().sched[1].step.front()), "cpu2 unmap 2 iova=0x0");
+  EXPECT_EQ(two.ops.back().sched[1].index, 2u);
+  EXPECT_EQ(two.ops.back().choices, std::vector<uint32_t>{5});
+  EXPECT_EQ(op_text(two.ops.back()), "replace dev=00:03.0 domain=2");
+  // Records with no op before them, or past an op's limit, are dropped.
+  Program lone = decode(cat({{kVersion, 0, kDefaultSetup, 0}, dma, {kChoice, 1}}));
+  EXPECT_TRUE(lone.ops.empty());
+  std::vector<uint8_t> many = cat({header, replace});
+  for (size_t i = 0; i < kMaxSched + 3; ++i) many = cat({many, dma});
+  EXPECT_EQ(decode(many).ops.back().sched.size(), kMaxSched);
+}
+
 TEST(ProgramFormat, BadTextIsRejectedWithOneLineNamingTheLine) {
   const char* bad[] = {"frobnicate dev=00:02.0\n", "attach dev=zz domain=1\n",
                        "domain 1 first-stage levels=9\n", "  @store 1: dma dev=00:02.0 iova=0x0\n"};
