@@ -194,8 +194,6 @@ void Oracle::apply(const InFlight& f) {
   }
 }
 
-// Any device call may change the device's context entry (the first PASID
-// or RID attachment makes it present, a release tears it down).
 DomainId Oracle::domain_of(Sid sid) const {
   auto d = devs_.find(sid.v);
   if (d == devs_.end()) return 0;
@@ -222,6 +220,8 @@ size_t Oracle::mappings_of(DomainId id) const {
   return d == doms_.end() ? 0 : d->second.maps.size();
 }
 
+// Any device call may change the device's context entry (the first PASID
+// or RID attachment makes it present, a release tears it down).
 bool Oracle::device_op_in_flight(Sid sid) const {
   for (size_t i = 0; i + ending_ < stack_.size(); ++i) {
     const ApiCall& c = stack_[i].call;
@@ -385,13 +385,10 @@ void Oracle::end(drv::Status st) {
 // returns (which cannot touch the same device: the second CPU runs only when
 // the locks allow).
 void Oracle::settle_nested(const InFlight& f) {
-  const uint64_t rt = m_.iommu.rtaddr();
   auto& settled = stack_.front().settled;
   for (const Trans& t : f.trans) {
-    Located loc = locate(m_.mem, rt, t.sid, t.key == 0 ? sim::kNoPasid : t.key);
-    EntryLoc root{caps_.scalable ? EntryKind::ScalableRoot : EntryKind::LegacyRoot,
-                  (rt & ~uint64_t(sim::kPageSize - 1)) + 16 * uint64_t(t.sid.bus())};
-    for (const EntryLoc& at : {root, loc.context, loc.pasid})
+    Located loc = locate(m_.mem, m_.iommu.rtaddr(), t.sid, t.key == 0 ? sim::kNoPasid : t.key);
+    for (const EntryLoc& at : {loc.root, loc.context, loc.pasid})
       if (at.pa) settled[at.pa].push_back(read_now(m_.mem, at));
   }
 }
@@ -558,20 +555,20 @@ bool Oracle::hitless_at(const EntryLoc& at, Entry* old, Entry* now) const {
 // when the op began (old) and when it returned (new).
 void Oracle::check_deferred(const InFlight& f) {
   for (const Fetched& x : fetched_) {
-    Entry old = read_epoch(m_.mem, x.at), now = read_now(m_.mem, x.at), seen = x.observed;
-    if (x.at.kind == EntryKind::ScalableRoot) {
-      // Two independent entries: only the half this requester uses counts.
-      size_t other = x.sid.devfn() >= 128 ? 0 : 1;
-      old.w[other] = now.w[other] = seen.w[other] = 0;
-    }
-    Entry s = shape(seen);
+    // A scalable root entry is two independent entries: only the half this
+    // requester uses counts.
+    auto used = [&](Entry e) {
+      if (x.at.kind == EntryKind::ScalableRoot) e.w[x.sid.devfn() >= 128 ? 0 : 1] = 0;
+      return e;
+    };
+    const Entry old = used(read_epoch(m_.mem, x.at)), now = used(read_now(m_.mem, x.at)),
+                seen = used(x.observed);
+    const Entry s = shape(seen);
     if (s == shape(old) || s == shape(now)) continue;
     auto settled = f.settled.find(x.at.pa);
     if (settled != f.settled.end() &&
-        std::any_of(settled->second.begin(), settled->second.end(), [&](Entry b) {
-          if (x.at.kind == EntryKind::ScalableRoot) b.w[x.sid.devfn() >= 128 ? 0 : 1] = 0;
-          return shape(b) == s;
-        }))
+        std::any_of(settled->second.begin(), settled->second.end(),
+                    [&](const Entry& b) { return shape(used(b)) == s; }))
       continue;
     bool writer_entry = x.at.kind == EntryKind::LegacyContext ||
                         x.at.kind == EntryKind::PasidEntry ||
@@ -643,17 +640,16 @@ Entry Oracle::effective_entry(Sid sid, uint32_t pasid_eff, bool* present) const 
 // effective entry is present and translates (spec 6.2.1: second-stage fills
 // are tagged by DID, first-stage and nested fills by DID and PASID).
 std::vector<Oracle::Consumer> Oracle::consumers() const {
-  std::vector<std::pair<Sid, uint32_t>> pairs;
+  std::set<std::pair<uint16_t, uint32_t>> pairs;  // (sid, key), each once
   for (auto& [sidv, dev] : devs_) {
-    pairs.push_back({Sid(sidv), 0});
-    for (auto& [key, dom] : dev.att)
-      if (key) pairs.push_back({Sid(sidv), key});
+    pairs.insert({sidv, 0});
+    for (auto& [key, dom] : dev.att) pairs.insert({sidv, key});
   }
-  for (auto& [k, line] : m_.iommu.caches().pasid()) pairs.push_back({Sid(k.first), k.second});
+  for (auto& [k, line] : m_.iommu.caches().pasid()) pairs.insert(k);
   std::vector<Consumer> out;
-  for (auto& p : pairs) {
+  for (auto [sidv, key] : pairs) {
     bool present;
-    Entry e = effective_entry(p.first, p.second, &present);
+    Entry e = effective_entry(Sid(sidv), key, &present);
     if (!present) continue;
     uint64_t pgtt =
         e.kind == EntryKind::LegacyContext
@@ -661,13 +657,8 @@ std::vector<Oracle::Consumer> Oracle::consumers() const {
             : e.get(Field::PGTT);
     if (pgtt == sim::kPgttPassThrough) continue;
     bool fs = pgtt == sim::kPgttFirst || pgtt == sim::kPgttNested;
-    Consumer u{p.first,
-               p.second,
-               uint16_t(e.get(Field::DID)),
-               fs ? p.second : sim::kNoPasid,
-               fs ? e.get(Field::FSPTPTR) : e.get(Field::SSPTPTR),
-               uint8_t(pgtt)};
-    if (std::find(out.begin(), out.end(), u) == out.end()) out.push_back(u);
+    out.push_back({Sid(sidv), key, uint16_t(e.get(Field::DID)), fs ? key : sim::kNoPasid,
+                   fs ? e.get(Field::FSPTPTR) : e.get(Field::SSPTPTR), uint8_t(pgtt)});
   }
   return out;
 }

@@ -178,9 +178,6 @@ class Oracle final : public sim::Observer {
     sim::PhysAddr root;  // the table its entry names: FSPTPTR or SSPTPTR
     uint8_t pgtt;
     bool uses(uint16_t d, uint32_t t) const { return did == d && tag == t; }
-    bool operator==(const Consumer& o) const {
-      return sid.v == o.sid.v && key == o.key && root == o.root && pgtt == o.pgtt;
-    }
   };
   std::vector<Consumer> consumers() const;  // every live one, each pair once
 

@@ -32,8 +32,8 @@ Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32
   const bool sm = rtaddr & sim::rtaddr::TTM_SCALABLE;
   const sim::PhysAddr root = rtaddr & ~(sim::kPageSize - 1);
   if (!root) return out;
-  Entry r = read_words(mem, sm ? EntryKind::ScalableRoot : EntryKind::LegacyRoot,
-                       root + 16ull * sid.bus(), false);
+  out.root = {sm ? EntryKind::ScalableRoot : EntryKind::LegacyRoot, root + 16ull * sid.bus()};
+  Entry r = read_words(mem, out.root.kind, out.root.pa, false);
   if (!sm) {
     if (!r.present() || mem.hw_poisoned(root)) return out;
     out.context = {EntryKind::LegacyContext, r.get(Field::CTP) + 16ull * sid.devfn()};

@@ -17,10 +17,11 @@ struct EntryLoc {
   sim::PhysAddr pa = 0;  // 0: unreachable
 };
 
-// Where the context entry of `sid` and (scalable) the PASID entry used by
-// requests of `sid` with `pasid` (kNoPasid: RID_PASID) live, following the
-// hardware-visible tables from RTADDR.
+// Where the root entry for `sid`'s bus, its context entry and (scalable)
+// the PASID entry used by requests of `sid` with `pasid` (kNoPasid:
+// RID_PASID) live, following the hardware-visible tables from RTADDR.
 struct Located {
+  EntryLoc root;
   EntryLoc context;
   EntryLoc pasid;  // scalable only
 };

@@ -389,8 +389,8 @@ class Runner final : public sim::Schedule, public sim::Observer {
         if (e.entry && e.entry->present() &&
             (e.entry_kind == sim::EntryKind::LegacyContext ||
              e.entry_kind == sim::EntryKind::PasidEntry)) {
-          // How many devices the hardware saw naming this DID, and whether
-          // one of them is mid-op: the ground DID aliasing (P5) grows on.
+          // How many devices the hardware saw naming this DID, and how far
+          // into the op: the ground DID aliasing (P5) grows on.
           std::set<uint16_t>& sids = did_users_[uint16_t(e.entry->get(sim::Field::DID))];
           sids.insert(e.sid.v);
           uint64_t pgtt =

@@ -397,27 +397,30 @@ void write_args(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
   }
 }
 
+// A schedule-point record.
+void write_point(std::vector<uint8_t>& out, const SchedPoint& p, const Refs& refs) {
+  out.push_back(kSchedRecord);
+  put_varint(out, uint64_t(p.index - 1) << 1 | (p.kind == sim::PointKind::Wait));
+  const Op& st = p.step.front();
+  for (uint8_t i = 0; i < sizeof(kSteps) / sizeof(kSteps[0]); ++i)
+    if (kSteps[i] == st.kind) out.push_back(i);
+  if (st.kind == OpKind::Cpu2) {
+    const Op& sub = st.sub.front();
+    for (uint8_t i = 0; i < sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]); ++i)
+      if (kCpu2Ops[i] == sub.kind) out.push_back(i);
+    write_args(out, sub, refs);
+  } else {
+    write_args(out, st, refs);
+  }
+}
+
 // One op, then its points and choices, which see what the op created (as
 // read_record does).
 void write_op(std::vector<uint8_t>& out, const Op& op, Refs& refs) {
   out.push_back(uint8_t(op.kind));
   write_args(out, op, refs);
   refs.created(op);
-  for (const SchedPoint& p : op.sched) {
-    out.push_back(kSchedRecord);
-    put_varint(out, uint64_t(p.index - 1) << 1 | (p.kind == sim::PointKind::Wait));
-    const Op& st = p.step.front();
-    for (uint8_t i = 0; i < sizeof(kSteps) / sizeof(kSteps[0]); ++i)
-      if (kSteps[i] == st.kind) out.push_back(i);
-    if (st.kind == OpKind::Cpu2) {
-      const Op& sub = st.sub.front();
-      for (uint8_t i = 0; i < sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]); ++i)
-        if (kCpu2Ops[i] == sub.kind) out.push_back(i);
-      write_args(out, sub, refs);
-    } else {
-      write_args(out, st, refs);
-    }
-  }
+  for (const SchedPoint& p : op.sched) write_point(out, p, refs);
   for (uint32_t c : op.choices) {
     out.push_back(kChoiceRecord);
     put_varint(out, c);
@@ -815,11 +818,11 @@ std::vector<uint8_t> encode(const Program& p) {
 }
 
 std::string dictionary() {
-  auto quoted = [](const std::vector<uint8_t>& b, size_t from) {
+  auto quoted = [](const std::vector<uint8_t>& b) {
     std::string q = "\"";
     char buf[8];
-    for (size_t i = from; i < b.size(); ++i) {
-      snprintf(buf, sizeof buf, "\\x%02x", b[i]);
+    for (uint8_t x : b) {
+      snprintf(buf, sizeof buf, "\\x%02x", x);
       q += buf;
     }
     return q + "\"";
@@ -832,51 +835,44 @@ std::string dictionary() {
     if (s.kind == OpKind::Cpu2) continue;
     std::vector<uint8_t> zeros(1 + s.args.size(), 0);
     zeros[0] = uint8_t(s.kind);
-    out += std::string("op_") + s.name + "=" + quoted(zeros, 0) + "\n";
+    out += std::string("op_") + s.name + "=" + quoted(zeros) + "\n";
   }
   // A schedule point right after the first store: a split walk, a DMA, or
-  // the second CPU mapping or unmapping in the most recent domain.
-  const std::pair<OpKind, OpKind> steps[] = {{OpKind::Walk, OpKind::kCount},
-                                             {OpKind::Dma, OpKind::kCount},
-                                             {OpKind::ResumeWalks, OpKind::kCount},
-                                             {OpKind::Cpu2, OpKind::Map},
-                                             {OpKind::Cpu2, OpKind::Unmap}};
-  std::string dma_point, unmap_point;
-  for (auto [step, sub] : steps) {
-    auto zero_args = [](OpKind k) {
-      Op o;
-      o.kind = k;
-      for (const ArgSpec& a : spec(k).args) o.set(a.arg, wrap(a.arg, 0));
-      return o;
-    };
-    Op op = zero_args(OpKind::Detach);
+  // the second CPU mapping or unmapping; references 0 name the most recent
+  // device and domain.
+  auto zero_args = [](OpKind k) {
+    Op o;
+    o.kind = k;
+    for (const ArgSpec& a : spec(k).args) o.set(a.arg, wrap(a.arg, 0));
+    return o;
+  };
+  Refs refs;
+  refs.doms = {1};
+  refs.devs = {wrap(Arg::Dev, 0)};
+  auto point = [&](OpKind step, OpKind sub = OpKind::kCount) {
     Op st = zero_args(step);
     st.set(Arg::Split, step == OpKind::Walk ? 1 : 0);
     if (step == OpKind::Cpu2) st.sub.push_back(zero_args(sub));
-    op.sched.push_back({sim::PointKind::Store, 1, {st}});
-    // Encoded after a domain and a probe, so that references 0 name them.
-    Program p;
-    p.ops = {zero_args(OpKind::Domain), zero_args(OpKind::Probe)};
-    p.ops[0].set(Arg::Dom, 1);
-    const size_t before = encode(p).size();
-    p.ops.push_back(op);
-    std::vector<uint8_t> b = encode(p);
-    const std::string name =
-        step == OpKind::Cpu2 ? std::string("cpu2-") + op_name(sub) : std::string(op_name(step));
-    out += "sched_" + name + "=" + quoted(b, before + 2) + "\n";  // after detach and its device
-    if (step == OpKind::Dma) dma_point = quoted(b, before + 2);
-    if (sub == OpKind::Unmap) unmap_point = quoted(b, before + 2);
-  }
+    std::vector<uint8_t> b;
+    write_point(b, {sim::PointKind::Store, 1, {st}}, refs);
+    return b;
+  };
+  for (OpKind step : {OpKind::Walk, OpKind::Dma, OpKind::ResumeWalks})
+    out += std::string("sched_") + op_name(step) + "=" + quoted(point(step)) + "\n";
+  for (OpKind sub : {OpKind::Map, OpKind::Unmap})
+    out +=
+        std::string("sched_cpu2-") + op_name(sub) + "=" + quoted(point(OpKind::Cpu2, sub)) + "\n";
   // The IOTLB race idiom, as one token: at the same store the device DMAs
   // (the hardware caches a translation) and then the second CPU unmaps it,
   // whose flush must reach the entry just cached.
-  out += "sched_dma_then_cpu2-unmap=" + dma_point.substr(0, dma_point.size() - 1) +
-         unmap_point.substr(1) + "\n";
+  std::vector<uint8_t> race = point(OpKind::Dma);
+  for (uint8_t x : point(OpKind::Cpu2, OpKind::Unmap)) race.push_back(x);
+  out += "sched_dma_then_cpu2-unmap=" + quoted(race) + "\n";
   // A schedule choice (a store delay, a chunk order) for the op before it.
-  out += "choice_1=" + quoted({kChoiceRecord, 1}, 0) + "\n";
+  out += "choice_1=" + quoted({kChoiceRecord, 1}) + "\n";
   for (int flags : {1, 2, 8, 16}) {
     std::vector<uint8_t> h = {kVersion, uint8_t(flags), 0, 0};
-    out += "header_" + std::to_string(flags) + "=" + quoted(h, 0) + "\n";
+    out += "header_" + std::to_string(flags) + "=" + quoted(h) + "\n";
   }
   // Setups (the byte is setup ^ kDefaultSetup): two devices sharing a
   // second-stage domain with a second one to move to (0x5a); two devices on
@@ -887,7 +883,7 @@ std::string dictionary() {
     std::vector<uint8_t> h = {kVersion, 0, uint8_t(setup ^ kDefaultSetup), 0};
     char name[16];
     snprintf(name, sizeof name, "setup_%02x=", setup);
-    out += name + quoted(h, 0) + "\n";
+    out += name + quoted(h) + "\n";
   }
   return out;
 }

@@ -72,7 +72,7 @@ TEST(ProgramFormat, SetupByte_ExpandsIntoOpsThatPopulateTheMachine) {
     EXPECT_EQ(n[size_t(OpKind::Attach)] + n[size_t(OpKind::SetPasid)], attached);
     EXPECT_EQ(n[size_t(OpKind::SetPasid)], attach == 3 ? attached : 0);
     EXPECT_EQ(p.ops.size(), ndev + 2 * ndom + attached);
-    // The canonical form writes the ops out and a zero setup byte.
+    // The canonical form writes the ops out and an empty setup.
     std::vector<uint8_t> canon = encode(p);
     EXPECT_EQ(canon[2], kDefaultSetup);
     EXPECT_EQ(decode(canon), p);
