@@ -32,23 +32,13 @@
 
 #include "driver/driver.h"
 #include "simulator/formats.h"
+#include "simulator/rng.h"
 #include "simulator/translation.h"
 #include "simulator/types.h"
 
 namespace vtd::race {
 
-// splitmix64: deterministic streams from a seed.
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed) {}
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  uint32_t below(uint32_t n) { return n ? uint32_t(next() % n) : 0; }
-};
+using sim::Rng;
 
 struct Mapping {
   sim::PhysAddr pa = 0;

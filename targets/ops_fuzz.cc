@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "driver/writer.h"
 #include "targets/fuzz_env.h"
 #include "targets/harness.h"
+#include "targets/mutator.h"
 
 namespace {
 std::string g_writer;              // set once in LLVMFuzzerInitialize, read-only afterwards
@@ -58,4 +60,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     abort();
   }
   return 0;
+}
+
+// libFuzzer's own byte-level mutator; weak, so that engines without it (the
+// AFL++ driver) still link: they never call the custom mutator below.
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size)
+    __attribute__((weak));
+
+// Half of the mutations work on whole records (targets/mutator.h), half on
+// bytes (libFuzzer's, with the dictionary and comparison operands); the
+// seed is libFuzzer's, so a run stays reproducible with -seed.
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  static const std::vector<vtd::prog::Token> tokens = vtd::prog::tokens();
+  if ((seed & 1) || !LLVMFuzzerMutate) {
+    vtd::prog::Mutated m = vtd::prog::mutate(data, size, max_size, seed >> 1, tokens);
+    if (m.kind != vtd::prog::Mutation::None || !LLVMFuzzerMutate) return m.size;
+  }
+  return LLVMFuzzerMutate(data, size, max_size);
 }

@@ -127,6 +127,14 @@ OpKind cpu2_kind(uint8_t index);  // index into the cpu2 op kinds (wraps)
 // Binary form.
 Program decode(std::span<const uint8_t> bytes);
 std::vector<uint8_t> encode(const Program& p);
+// Where the header ends (past the size when the bytes stop inside it) and
+// each record starts (ascending, each below the size), as decode() reads
+// them: the units a structure-aware mutator inserts, erases and copies.
+struct Layout {
+  size_t header_end = 0;
+  std::vector<size_t> records;
+};
+Layout layout(std::span<const uint8_t> bytes);
 
 // Text form. parse() returns false with a one-line error on bad text.
 std::string to_text(const Program& p);
@@ -137,6 +145,14 @@ bool load(std::span<const uint8_t> bytes, Program* out, std::string* error);
 
 // A libFuzzer/AFL++ dictionary for the binary form, generated from the op
 // table: every op with default arguments, typical schedule points, headers.
+// tokens() is the same list as data: a record token goes between records, a
+// header token replaces the first four bytes.
+struct Token {
+  std::string name;
+  std::vector<uint8_t> bytes;
+  bool header = false;
+};
+std::vector<Token> tokens();
 std::string dictionary();
 
 // Helpers shared with the harness.

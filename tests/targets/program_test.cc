@@ -8,25 +8,20 @@
 #include <cstdint>
 #include <vector>
 
+#include "simulator/rng.h"
+
 namespace vtd::prog {
 namespace {
-
-uint64_t splitmix(uint64_t& s) {
-  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 // Byte strings of every length up to 300, biased to small values so the
 // decoder meets op kinds, references and schedule points, not just noise.
 std::vector<std::vector<uint8_t>> byte_strings(size_t n) {
   std::vector<std::vector<uint8_t>> out;
-  uint64_t s = 42;
+  sim::Rng s(42);
   for (size_t i = 0; i < n; ++i) {
-    std::vector<uint8_t> b(splitmix(s) % 300);
+    std::vector<uint8_t> b(s.next() % 300);
     for (uint8_t& x : b) {
-      uint64_t r = splitmix(s);
+      uint64_t r = s.next();
       x = uint8_t(r % 4 == 0 ? r >> 8 : (r >> 8) % 24);
     }
     if (!b.empty() && i % 2) b[0] = kVersion;

@@ -1,0 +1,249 @@
+// The structure-aware mutator (targets/mutator.h) works on whole records:
+// what it inserts, erases or copies is a record at a record boundary, the
+// records it does not touch stay whole, it never writes past max_size, and
+// the seed alone decides what it does. Checked on canonical programs from a
+// seeded generator (same programs every run).
+#include "targets/mutator.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "simulator/rng.h"
+
+namespace vtd::prog {
+namespace {
+
+// Canonical encodings of byte strings biased to small values, so that the
+// programs have ops, schedule points and choices; some name a writer.
+std::vector<std::vector<uint8_t>> programs(size_t n) {
+  std::vector<std::vector<uint8_t>> out;
+  sim::Rng s(7);
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<uint8_t> b(s.next() % 120);
+    for (uint8_t& x : b) x = uint8_t(s.next() % 24);
+    Program p = decode(b);
+    if (i % 3 == 0) p.writer = "entry-sync";
+    out.push_back(encode(p));
+  }
+  return out;
+}
+
+struct Case {
+  std::vector<uint8_t> before, after;
+  Mutated m;
+};
+
+// Every program under `seeds` seeds, with `room` bytes to grow.
+std::vector<Case> mutations(size_t room, uint64_t seeds) {
+  const std::vector<Token> toks = tokens();
+  std::vector<Case> out;
+  for (const std::vector<uint8_t>& b : programs(200)) {
+    for (uint64_t seed = 0; seed < seeds; ++seed) {
+      std::vector<uint8_t> buf = b;
+      buf.resize(b.size() + room);
+      Mutated m = mutate(buf.data(), b.size(), buf.size(), seed, toks);
+      buf.resize(m.size);
+      out.push_back({b, buf, m});
+    }
+  }
+  return out;
+}
+
+std::vector<size_t> cuts(const std::vector<uint8_t>& b) {
+  std::vector<size_t> c = layout(b).records;
+  c.push_back(b.size());
+  return c;
+}
+
+bool is_cut(const std::vector<uint8_t>& b, size_t at) {
+  std::vector<size_t> c = cuts(b);
+  return std::find(c.begin(), c.end(), at) != c.end();
+}
+
+// `after` is `before` with `len` bytes inserted at `at`.
+bool inserted(const Case& c) {
+  std::vector<uint8_t> back = c.after;
+  back.erase(back.begin() + long(c.m.at), back.begin() + long(c.m.at + c.m.len));
+  return back == c.before;
+}
+
+// Every record start of `before` is a record start of `after`, moved past
+// the inserted bytes when it lies at or after them.
+bool records_whole(const Case& c) {
+  const std::vector<size_t> now = layout(c.after).records;
+  for (size_t s : layout(c.before).records) {
+    size_t moved = s < c.m.at ? s : s + c.m.len;
+    if (std::find(now.begin(), now.end(), moved) == now.end()) return false;
+  }
+  return true;
+}
+
+TEST(Layout, OneRecordPerOpPointAndChoice_InTheOrderTheEncoderWroteThem) {
+  const uint8_t sched = uint8_t(OpKind::kCount) - 1, choice = sched + 1;
+  for (const std::vector<uint8_t>& b : programs(500)) {
+    Program p = decode(b);
+    // The setup byte of a canonical encoding is empty: every op is a record.
+    std::vector<uint8_t> kinds;
+    for (const Op& op : p.ops) {
+      kinds.push_back(uint8_t(op.kind));
+      kinds.insert(kinds.end(), op.sched.size(), sched);
+      kinds.insert(kinds.end(), op.choices.size(), choice);
+    }
+    Layout l = layout(b);
+    ASSERT_EQ(l.header_end, 4 + p.writer.size());
+    ASSERT_EQ(l.records.size(), kinds.size());
+    for (size_t i = 0; i < kinds.size(); ++i) ASSERT_EQ(b[l.records[i]], kinds[i]) << i;
+    if (!kinds.empty()) ASSERT_EQ(l.records[0], l.header_end);
+  }
+}
+
+TEST(Layout, AProgramCutShortInItsHeader_EndsItsHeaderPastTheBytes) {
+  const std::vector<uint8_t> b = {kVersion, 0, 0, 5, 'a', 'b'};  // a 5-letter writer, 2 given
+  Layout l = layout(b);
+  EXPECT_EQ(l.header_end, 9u);
+  EXPECT_TRUE(l.records.empty());
+}
+
+TEST(Mutator, InsertedToken_IsADictionaryRecordBetweenRecords_AndTheOthersStayWhole) {
+  const std::vector<Token> toks = tokens();
+  size_t seen = 0;
+  for (const Case& c : mutations(32, 40)) {
+    if (c.m.kind != Mutation::InsertToken) continue;
+    ++seen;
+    ASSERT_TRUE(inserted(c));
+    ASSERT_TRUE(is_cut(c.before, c.m.at));
+    std::vector<uint8_t> tok(c.after.begin() + long(c.m.at),
+                             c.after.begin() + long(c.m.at + c.m.len));
+    ASSERT_TRUE(std::any_of(toks.begin(), toks.end(),
+                            [&](const Token& t) { return !t.header && t.bytes == tok; }));
+    ASSERT_TRUE(records_whole(c));
+  }
+  EXPECT_GT(seen, 1000u);
+}
+
+TEST(Mutator, CopiedRecord_IsOneOfTheProgramsRecords_AtARecordBoundary) {
+  size_t seen = 0;
+  for (const Case& c : mutations(32, 40)) {
+    if (c.m.kind != Mutation::CopyRecord) continue;
+    ++seen;
+    ASSERT_TRUE(inserted(c));
+    ASSERT_TRUE(is_cut(c.before, c.m.at));
+    std::vector<uint8_t> rec(c.after.begin() + long(c.m.at),
+                             c.after.begin() + long(c.m.at + c.m.len));
+    const std::vector<size_t> k = cuts(c.before);
+    bool found = false;
+    for (size_t i = 0; i + 1 < k.size(); ++i)
+      found |= std::vector<uint8_t>(c.before.begin() + long(k[i]),
+                                    c.before.begin() + long(k[i + 1])) == rec;
+    ASSERT_TRUE(found);
+    ASSERT_TRUE(records_whole(c));
+  }
+  EXPECT_GT(seen, 300u);
+}
+
+TEST(Mutator, ErasedRecord_IsExactlyOneRecord) {
+  size_t seen = 0;
+  for (const Case& c : mutations(0, 40)) {
+    if (c.m.kind != Mutation::EraseRecord) continue;
+    ++seen;
+    ASSERT_TRUE(is_cut(c.before, c.m.at));
+    ASSERT_TRUE(is_cut(c.before, c.m.at + c.m.len));
+    ASSERT_EQ(layout(c.after).records.size() + 1, layout(c.before).records.size());
+    Case back{c.after, c.before, c.m};  // putting the record back restores the program
+    ASSERT_TRUE(inserted(back));
+  }
+  EXPECT_GT(seen, 300u);
+}
+
+TEST(Mutator, SmallArgument_ChangesOneByteAfterARecordKind_ToBelowEight) {
+  size_t seen = 0;
+  for (const Case& c : mutations(0, 40)) {
+    if (c.m.kind != Mutation::SmallArg) continue;
+    ++seen;
+    ASSERT_EQ(c.after.size(), c.before.size());
+    ASSERT_FALSE(is_cut(c.before, c.m.at));  // never a record's kind byte
+    ASSERT_GE(c.m.at, layout(c.before).header_end);
+    ASSERT_LT(c.after[c.m.at], 8);
+    for (size_t i = 0; i < c.after.size(); ++i)
+      if (i != c.m.at) ASSERT_EQ(c.after[i], c.before[i]);
+  }
+  EXPECT_GT(seen, 600u);
+}
+
+TEST(Mutator, HeaderToken_ChangesFlagsAndSetup_NotTheWriterNorTheRecords) {
+  size_t seen = 0;
+  for (const Case& c : mutations(0, 40)) {
+    if (c.m.kind != Mutation::HeaderToken) continue;
+    ++seen;
+    ASSERT_EQ(decode(c.after).writer, decode(c.before).writer);
+    ASSERT_EQ(layout(c.after).records, layout(c.before).records);
+    for (size_t i = 0; i < c.after.size(); ++i)
+      if (i != 1 && i != 2) ASSERT_EQ(c.after[i], c.before[i]);
+  }
+  EXPECT_GT(seen, 300u);
+}
+
+TEST(Mutator, NeverGrowsPastMaxSize_AndTheSeedAloneDecides) {
+  const std::vector<Token> toks = tokens();
+  std::map<Mutation, size_t> kinds;
+  for (const std::vector<uint8_t>& b : programs(100)) {
+    for (size_t room = 0; room < 16; ++room) {
+      for (uint64_t seed = 0; seed < 16; ++seed) {
+        std::vector<uint8_t> x = b, y = b;
+        x.resize(b.size() + room);
+        y.resize(b.size() + room);
+        Mutated mx = mutate(x.data(), b.size(), x.size(), seed, toks);
+        Mutated my = mutate(y.data(), b.size(), y.size(), seed, toks);
+        ASSERT_LE(mx.size, b.size() + room);
+        ASSERT_EQ(mx.size, my.size);
+        ASSERT_EQ(x, y);
+        if (mx.kind == Mutation::None) ASSERT_EQ(mx.size, b.size());
+        ++kinds[mx.kind];
+      }
+    }
+  }
+  // Too little room makes some insertions give up; every kind still happens.
+  for (Mutation k : {Mutation::None, Mutation::InsertToken, Mutation::EraseRecord,
+                     Mutation::CopyRecord, Mutation::SmallArg, Mutation::HeaderToken})
+    EXPECT_GT(kinds[k], 100u) << int(k);
+}
+
+TEST(Mutator, AProgramOfGrowRecordsOrMore_OnlyShrinksOrChanges) {
+  const std::vector<Token> toks = tokens();
+  Program p;
+  for (size_t i = 0; i < kGrowRecords; ++i) {
+    Op op;
+    op.kind = OpKind::ResumeWalks;  // no arguments: one byte per record
+    p.ops.push_back(op);
+  }
+  const std::vector<uint8_t> b = encode(p);
+  ASSERT_EQ(layout(b).records.size(), kGrowRecords);
+  std::map<Mutation, size_t> kinds;
+  for (uint64_t seed = 0; seed < 256; ++seed) {
+    std::vector<uint8_t> buf = b;
+    buf.resize(b.size() + 64);
+    Mutated m = mutate(buf.data(), b.size(), buf.size(), seed, toks);
+    ASSERT_LE(m.size, b.size());
+    ++kinds[m.kind];
+  }
+  EXPECT_EQ(kinds[Mutation::InsertToken] + kinds[Mutation::CopyRecord], 0u);
+  EXPECT_GT(kinds[Mutation::EraseRecord], 64u);
+}
+
+TEST(Mutator, AProgramCutShortInItsHeader_IsLeftToTheByteMutator) {
+  const std::vector<Token> toks = tokens();
+  for (uint64_t seed = 0; seed < 64; ++seed) {
+    std::vector<uint8_t> b = {kVersion, 0, 0, 5, 'a', 'b'}, room = b;
+    room.resize(64);
+    Mutated m = mutate(room.data(), b.size(), room.size(), seed, toks);
+    ASSERT_EQ(m.kind, Mutation::None);
+    ASSERT_EQ(m.size, b.size());
+  }
+}
+
+}  // namespace
+}  // namespace vtd::prog
