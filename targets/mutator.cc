@@ -20,7 +20,7 @@ Mutated mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed,
   Mutated m;
   m.size = size;
   const Layout l = layout({data, size});
-  if (l.header_end > size) return m;  // cut short inside the header: bytes first
+  if (l.header_end > size || size > max_size) return m;  // cut short in the header: bytes first
   // cuts[i] .. cuts[i + 1] is record i; the last cut is the end.
   std::vector<size_t> cuts = l.records;
   cuts.push_back(size);

@@ -156,8 +156,10 @@ HuntResult libfuzzer(const HuntSpec& s) {
   if (!r.execs) {
     size_t h = p.log.rfind("\n#");
     if (h != std::string::npos) r.execs = strtoull(p.log.c_str() + h + 2, nullptr, 10);
-    r.exec_per_sec = r.seconds > 0 ? double(r.execs) / r.seconds : 0;
   }
+  // libFuzzer's own figure is missing in fork mode and can read 0 in the
+  // stats it prints from a crash handler: then executions over wall time.
+  if (r.exec_per_sec <= 0 && r.seconds > 0) r.exec_per_sec = double(r.execs) / r.seconds;
   return r;
 }
 
