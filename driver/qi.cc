@@ -21,6 +21,7 @@ Status Qi::init(sim::CpuMemory& cpu, bool dw256, sim::LockId lock) {
   status_ = cpu.alloc_page(sim::PageType::Queue);
   if (!queue_ || !status_) return Status::NoMem;
   entries_ = uint32_t(sim::kPageSize / entry_bytes());
+  slot_.assign(entries_, Slot::Free);
   cpu.mmio_write(Reg::IQA, queue_ | (dw256 ? sim::iqa::DW : 0));  // QS=0: one page
   tail_ = 0;
   return Status::Ok;
@@ -58,13 +59,18 @@ Status Qi::submit_once(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch
   cpu.write64(status, 0);
   const Descriptor wait = sim::desc::wait(status, kDone);
   write_desc(cpu, wait_index, wait);
+  slot_[wait_index] = Slot::InUse;
   tail_ = (tail_ + 1) % entries_;
   cpu.mmio_write(Reg::IQT, uint64_t(tail_) * entry_bytes());
   cpu.unlock(lock_);
 
   Status result = Status::Ok;
   for (int spin = 0; spin < kSpins; ++spin) {
-    if ((cpu.read64(status) & 0xffffffff) == kDone) return result;
+    if ((cpu.read64(status) & 0xffffffff) == kDone) {
+      if (slot_[wait_index] == Slot::Aborted) result = Status::Io;
+      slot_[wait_index] = Slot::Free;
+      return result;
+    }
     uint64_t fsts = cpu.mmio_read(Reg::FSTS);
     if (fsts & sim::fsts::IQE) {
       uint32_t head = uint32_t(cpu.mmio_read(Reg::IQH) / entry_bytes());
@@ -79,13 +85,19 @@ Status Qi::submit_once(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch
       cpu.mmio_write(Reg::FSTS, sim::fsts::IQE);
     }
     if (fsts & (sim::fsts::ITE | sim::fsts::ICE)) {
-      // The hardware aborted a descriptor (timeout or completion error):
-      // clear, let the queue move, and resubmit.
+      // The hardware aborted a descriptor (timeout or completion error),
+      // not necessarily one of ours: whoever sees the fault first clears
+      // it, so every submission still waiting is marked aborted and
+      // resubmits (Linux qi_check_fault: pending waits become QI_ABORT).
+      // Found by the ops target: a second CPU cleared an ICE that dropped
+      // the first CPU's context-cache flush (corpus/regress/R12).
+      for (Slot& s : slot_)
+        if (s == Slot::InUse) s = Slot::Aborted;
       cpu.mmio_write(Reg::FSTS, fsts & (sim::fsts::ITE | sim::fsts::ICE));
-      result = Status::Io;
     }
     cpu.relax();
   }
+  slot_[wait_index] = Slot::Free;
   return Status::TimedOut;
 }
 

@@ -19,10 +19,11 @@ class Qi {
   Status init(sim::CpuMemory& cpu, bool dw256, sim::LockId lock);
   // Submits the batch plus a wait and waits for it (a batch larger than a
   // quarter of the queue goes in several parts, in order, each with its own
-  // wait). An IQE/ITE/ICE while it waits makes it resubmit once (the queue
-  // is kept moving as Linux does: a bad descriptor at the head is
-  // overwritten by the wait); a second error returns -EIO, a wait that never
-  // completes -ETIMEDOUT.
+  // wait). An IQE in its own descriptors, or an ITE/ICE while it (or any
+  // other CPU's submission) waits, makes it resubmit once (the queue is
+  // kept moving as Linux does: a bad descriptor at the head is overwritten
+  // by the wait); a second error returns -EIO, a wait that never completes
+  // -ETIMEDOUT.
   Status submit(sim::CpuMemory& cpu, const std::vector<sim::Descriptor>& batch);
   uint64_t submissions() const { return submissions_; }
 
@@ -38,6 +39,9 @@ class Qi {
   bool dw256_ = false;
   sim::LockId lock_ = 0;
   uint64_t submissions_ = 0;
+  // Per queue slot, the state of a wait descriptor (Linux desc_status).
+  enum class Slot : uint8_t { Free, InUse, Aborted };
+  std::vector<Slot> slot_;
 };
 
 }  // namespace vtd::drv
