@@ -158,7 +158,9 @@ class Oracle final : public sim::Observer {
   std::vector<Outcome> allowed(sim::Sid sid, uint32_t pasid, sim::Iova iova) const;
   bool in_transition(sim::Sid sid, uint32_t key, const Trans** t = nullptr) const;
   bool device_op_in_flight(sim::Sid sid) const;
-  bool mapped_alike(drv::DomainId a, drv::DomainId b, sim::Iova iova) const;
+  // Both domains translate iova to the same page with the same rights, and
+  // those rights allow the access.
+  bool mapped_alike(drv::DomainId a, drv::DomainId b, sim::Iova iova, bool write) const;
   static bool matches(const std::vector<Outcome>& os, bool fault, sim::PhysAddr pa, bool write,
                       bool writable);
 
