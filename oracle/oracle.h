@@ -140,6 +140,9 @@ class Oracle final : public sim::Observer {
     bool write;
     bool fault;
     std::string point;
+    // The in-flight transitions (from, to) whose domains mapped this IOVA
+    // alike when the DMA ran: a nested op may map or unmap it later.
+    std::vector<std::pair<drv::DomainId, drv::DomainId>> alike;
   };
   struct Ring {
     sim::HwEvent e;
