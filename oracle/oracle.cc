@@ -481,17 +481,13 @@ void Oracle::check_dma(const HwEvent& e) {
   if (e.fault == sim::FaultReason::DeviceAbsent) return;
   bool write = e.access == sim::Access::Write;
   bool fault = e.fault != sim::FaultReason::None;
-  if (!stack_.empty()) {
-    DmaSeen d{e.sid, e.pasid, e.iova, write, fault, here(), {}};
-    uint32_t key;
-    if (fault && key_of(e.sid, e.pasid, &key))
-      for (const InFlight& f : stack_)
-        for (const Trans& t : f.trans)
-          if (t.from && t.to && t.sid == e.sid && t.key == key &&
-              mapped_alike(t.from, t.to, e.iova, write))
-            d.alike.push_back({t.from, t.to});
-    dmas_.push_back(std::move(d));
-  }
+  uint32_t key;
+  if (fault && key_of(e.sid, e.pasid, &key))
+    for (const InFlight& f : stack_)
+      for (const Trans& t : f.trans)
+        if (t.from && t.to && t.sid == e.sid && t.key == key &&
+            mapped_alike(t.from, t.to, e.iova, write))
+          dmas_.push_back({t, e.iova, here()});
   std::vector<Outcome> os = allowed(e.sid, e.pasid, e.iova);
   if (matches(os, fault, e.addr, write, false)) return;
   std::vector<std::string> d;
@@ -612,11 +608,8 @@ void Oracle::check_deferred(const InFlight& f) {
     Entry old, now;
     if (!at.pa || !hitless_at(at, &old, &now)) continue;
     for (const DmaSeen& d : dmas_) {
-      uint32_t key;
-      if (d.sid != t.sid || !key_of(d.sid, d.pasid, &key) || key != t.key) continue;
       // Judged by the mappings when the DMA ran (R14), not at the op's end.
-      if (std::find(d.alike.begin(), d.alike.end(), std::pair{t.from, t.to}) == d.alike.end())
-        continue;
+      if (d.t != t) continue;
       fail(Property::P3,
            "a DMA to iova " + hex(d.iova) +
                ", mapped alike in the old and new domain, faulted during a replace "

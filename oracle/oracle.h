@@ -110,6 +110,7 @@ class Oracle final : public sim::Observer {
     sim::Sid sid;
     uint32_t key;
     drv::DomainId from, to;
+    bool operator==(const Trans&) const = default;
   };
   struct InFlight {
     ApiCall call;
@@ -133,16 +134,13 @@ class Oracle final : public sim::Observer {
     sim::Sid sid;
     uint32_t pasid;
   };
+  // A DMA that faulted on an IOVA both domains of an in-flight transition
+  // mapped alike when it ran (a nested op may map or unmap it later): P3
+  // if the writer declared that replace hitless.
   struct DmaSeen {
-    sim::Sid sid;
-    uint32_t pasid;
+    Trans t;
     sim::Iova iova;
-    bool write;
-    bool fault;
     std::string point;
-    // The in-flight transitions (from, to) whose domains mapped this IOVA
-    // alike when the DMA ran: a nested op may map or unmap it later.
-    std::vector<std::pair<drv::DomainId, drv::DomainId>> alike;
   };
   struct Ring {
     sim::HwEvent e;
