@@ -188,6 +188,67 @@ INSTANTIATE_TEST_SUITE_P(
       return param_name(std::get<0>(info.param) + "_" + flush_op_name(std::get<1>(info.param)));
     });
 
+class QueueErrorSeenByAnother : public ::testing::TestWithParam<std::string> {};
+
+// An ITE/ICE aborts a descriptor of cpu0's replace; cpu1, flushing for an
+// unmap while cpu0 waits, sees the error first and clears it. cpu0 must
+// still learn its batch was aborted and resubmit it (Linux qi_check_fault
+// marks every pending wait QI_ABORT; corpus/regress/R12): the old DID ends
+// up flushed from the IOTLB and the context/PASID cache.
+TEST_P(QueueErrorSeenByAnother, WaiterStillResubmitsItsAbortedBatch) {
+  for (uint64_t bit : {sim::fsts::ITE, sim::fsts::ICE}) {
+    SCOPED_TRACE(bit == sim::fsts::ITE ? "ITE" : "ICE");
+    Rig r(Platform{}, GetParam());
+    ASSERT_EQ(r.init_status, Status::Ok);
+    ASSERT_EQ(r.add_device(kDev, true, true), Status::Ok);
+    ASSERT_EQ(r.add_device(kOther, true), Status::Ok);
+    ASSERT_EQ(alloc_mapped(r, kA, DomainType::SecondStage, data_pa(1)), Status::Ok);
+    ASSERT_EQ(alloc_mapped(r, kB, DomainType::SecondStage, data_pa(2)), Status::Ok);
+    ASSERT_EQ(alloc_mapped(r, kC, DomainType::SecondStage, data_pa(3)), Status::Ok);
+    ASSERT_EQ(r.d.attach(kDev, kA), Status::Ok);
+    ASSERT_EQ(r.d.attach(kOther, kC), Status::Ok);
+    ASSERT_TRUE(r.dma_read(kDev, drv::kRidPasid, kIova).xlat.ok());
+    ASSERT_TRUE(r.dma_read(kOther, drv::kRidPasid, kIova).xlat.ok());
+    const uint16_t old_did = r.d.did_of(kA);
+
+    r.m.iommu.inject_queue_error(bit);
+    Status nested = Status::Inval;
+    bool busy = false, ran = false;
+    r.tl.on_preempt = [&](const sim::PreemptPoint& p) {
+      if (ran || busy || p.cpu != 0 || p.kind != sim::PointKind::Wait) return;
+      for (sim::LockId l : r.d.locks_for_map(kC))
+        if (r.m.cpu0.holds(l)) return;
+      busy = true;
+      r.d.set_cpu(&r.m.cpu1);
+      nested = r.d.unmap(kC, kIova, sim::kPageSize);
+      r.d.set_cpu(&r.m.cpu0);
+      busy = false, ran = true;
+    };
+    r.tl.start();
+    const Status s = r.d.replace(kDev, kB);
+    r.tl.stop();
+    r.tl.on_preempt = nullptr;
+    SCOPED_TRACE(r.tl.str());
+    ASSERT_TRUE(ran) << "cpu0 never waited with the locks an unmap takes free";
+    ASSERT_EQ(s, Status::Ok);
+    ASSERT_EQ(nested, Status::Ok);
+    EXPECT_EQ(r.tl.queue_errors(true), 1u) << "the injected error was raised";
+    EXPECT_EQ(r.m.iommu.queue().fsts() & (sim::fsts::ITE | sim::fsts::ICE), 0u);
+    const sim::Caches& c = r.m.iommu.caches();
+    for (const auto& [k, t] : c.iotlb())
+      EXPECT_NE(k.did, old_did) << "IOTLB keeps a translation of the old DID";
+    auto it = c.pasid().find({kDev.v, drv::kRidPasid});
+    if (it != c.pasid().end()) EXPECT_NE(it->second.did, old_did) << "PASID cache keeps it";
+    const sim::DmaResult d = r.dma_read(kDev, drv::kRidPasid, kIova);
+    ASSERT_TRUE(d.xlat.ok()) << sim::fault_reason_name(d.xlat.fault);
+    EXPECT_EQ(d.xlat.pa, data_pa(2));
+    EXPECT_FALSE(r.dma_read(kOther, drv::kRidPasid, kIova).xlat.ok()) << "unmapped";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Writers, QueueErrorSeenByAnother, ::testing::ValuesIn(main_writers()),
+                         writer_name);
+
 // ------------------------------------------------- failures change nothing --
 
 // Calls that fail for a reason other than memory also leave every table,
