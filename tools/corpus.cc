@@ -14,6 +14,12 @@ size_t count_files(const std::string& dir) {
   return list_dir(dir).size();
 }
 
+// Corpus directories named on the command line exist (bad input: exit 2).
+static void require_dirs(const std::vector<std::string>& dirs) {
+  for (const std::string& d : dirs)
+    if (list_dir(d).empty() && !file_exists(d)) throw UsageError("no such directory '" + d + "'");
+}
+
 // Merges IN_DIRs into OUT_DIR keeping only inputs that add coverage
 // (libFuzzer's -merge=1, which also reads what OUT_DIR already has).
 MergeResult merge_corpus(const std::string& target, const std::string& writer,
@@ -53,8 +59,7 @@ int cmd_merge(const Args& in) {
     throw UsageError("unknown writer '" + writer + "' (see ./vtdfuzz writers)");
   if (args.size() < 2) throw UsageError("usage: merge OUT_DIR IN_DIR... [--writer W] [--target T]");
   std::vector<std::string> ins(args.begin() + 1, args.end());
-  for (const std::string& d : ins)
-    if (list_dir(d).empty() && !file_exists(d)) throw UsageError("no such directory '" + d + "'");
+  require_dirs(ins);
   MergeResult m = merge_corpus(target, writer, args[0], ins);
   std::printf("merged %zu inputs into %s: %zu -> %zu files\n", m.inputs, args[0].c_str(), m.before,
               m.after);
@@ -76,6 +81,7 @@ int cmd_coverage(const Args& args) {
       dirs.push_back(args[i]);
     }
   }
+  require_dirs(dirs);
   const std::string root = repo_root();
   if (dirs.empty()) {
     dirs.push_back(root + "/corpus/" + target);

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# cli_test.sh <vtdfuzz-cli> <repo root>
+#
+# Also the ./vtdfuzz script's own argument checks and its help, which must
+# name every command it dispatches.
+# The command line's contract (README, "Standards"): bad input gets one line
+# on stderr naming the problem and exit status 2; a violation exit status 1
+# with the report on stdout; a clean run 0. Cases that would build or fuzz
+# are left out: only argument checking and replaying run here.
+set -u
+cli=$1 root=$2
+export VTDFUZZ_ROOT=$root
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0 cases=0
+
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# expect RC WORD CMD... : exit status RC; for 2, one stderr line containing
+# WORD and nothing on stdout; for 1, WORD on stdout.
+expect() {
+  local rc=$1 word=$2
+  shift 2
+  cases=$((cases + 1))
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  local what="${*#"$cli "}"
+  [ "$got" -eq "$rc" ] || { fail "$what: exit $got, want $rc ($(head -c 300 "$tmp/err"))"; return; }
+  case $rc in
+    2)
+      [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "$what: stderr has $(wc -l <"$tmp/err") lines, want 1"
+      grep -qF -- "$word" "$tmp/err" || fail "$what: stderr does not name '$word': $(cat "$tmp/err")"
+      [ ! -s "$tmp/out" ] || fail "$what: printed on stdout"
+      ;;
+    1) grep -qF -- "$word" "$tmp/out" || fail "$what: stdout lacks '$word'" ;;
+  esac
+}
+
+B01=$root/corpus/catalog/B01-context-halves-reordered.txt
+B05=$root/corpus/catalog/B05-fs-pointer-before-did.txt
+printf 'writer legacy\nfrobnicate 1\n' >"$tmp/bad-op.txt"
+printf 'writer legacy\nmap 1 iova=zz pa=0x80000 rw\n' >"$tmp/bad-arg.txt"
+printf '\377\000\023\067\102\231\000\001\002' >"$tmp/bytes.bin"
+
+# Arguments.
+expect 2 "missing command" "$cli"
+expect 2 "frobnicate" "$cli" frobnicate
+expect 2 "FILE" "$cli" replay
+expect 2 "/nonexistent" "$cli" replay /nonexistent
+expect 2 "nosuch" "$cli" replay "$B01" --writer nosuch
+expect 2 "--writer" "$cli" replay --writer
+expect 2 "--frob" "$cli" replay "$B01" --frob
+expect 2 "FILE" "$cli" explain
+expect 2 "/nonexistent" "$cli" explain /nonexistent
+expect 2 "--to-text" "$cli" convert --to-json "$B01" "$tmp/x"
+expect 2 "--to-text" "$cli" convert --to-text
+expect 2 "abc" "$cli" hunt --target ops --writer legacy --time abc
+expect 2 "nope" "$cli" hunt --target nope --writer legacy --time 1
+expect 2 "'x'" "$cli" hunt --target ops --writer legacy --time 1 --engine x
+expect 2 "-1" "$cli" campaign --time -1
+expect 2 "nosuch" "$cli" campaign --writers nosuch
+expect 2 "'0'" "$cli" campaign --jobs 0
+expect 2 "nosuch" "$cli" transitions --writer nosuch
+expect 2 "bad" "$cli" transitions --writer legacy --kind bad
+expect 2 "FILE" "$cli" minimize
+expect 2 "OUT_DIR" "$cli" merge
+expect 2 "/nonexistent" "$cli" merge "$tmp/m" /nonexistent
+expect 2 "/nonexistent" "$cli" coverage /nonexistent
+expect 2 "extra" "$cli" bench extra
+expect 2 "writers" "$cli" writers extra
+# Programs: a text error names the file and the line; bytes always decode.
+expect 2 "line 2" "$cli" replay "$tmp/bad-op.txt"
+expect 2 "line 2" "$cli" replay "$tmp/bad-arg.txt"
+expect 2 "--writer" "$cli" replay "$tmp/bytes.bin"
+cases=$((cases + 1))
+"$cli" replay "$tmp/bytes.bin" --writer entry-sync >/dev/null 2>&1
+rc=$?
+[ $rc -le 1 ] || fail "replay of arbitrary bytes: exit $rc, want 0 or 1"
+# Verdicts.
+expect 1 "VIOLATION P1" "$cli" replay "$B01"
+expect 1 "VIOLATION P5" "$cli" replay "$B05"
+expect 0 "" "$cli" replay "$B01" --writer entry-sync
+expect 1 "VIOLATION P1" "$cli" replay "$B01" "$B05" --writer legacy
+expect 1 "VIOLATION" "$cli" explain "$B01"
+# Binary and text forms are the same program.
+expect 0 "" "$cli" convert --to-binary "$B01" "$tmp/b01.bin"
+expect 0 "" "$cli" convert --to-text "$tmp/b01.bin" "$tmp/b01.txt"
+expect 1 "VIOLATION P1" "$cli" replay "$tmp/b01.bin"
+expect 1 "VIOLATION P1" "$cli" replay "$tmp/b01.txt"
+cases=$((cases + 1))
+"$cli" replay "$B01" >"$tmp/r1" 2>&1
+"$cli" replay "$tmp/b01.bin" >"$tmp/r2" 2>&1
+sed -i "s#$tmp/b01.bin#FILE#; s#$B01#FILE#" "$tmp/r1" "$tmp/r2"
+cmp -s "$tmp/r1" "$tmp/r2" || fail "text and binary forms of B01 report differently"
+
+# The ./vtdfuzz script: the checks it makes before setup or a build.
+script=$root/vtdfuzz
+expect 2 "missing command" "$script"
+expect 2 "frobnicate" "$script" frobnicate
+expect 2 "nope" "$script" build nope
+expect 2 "at most one" "$script" build release fuzz
+expect 2 "setup" "$script" setup now
+expect 2 "test" "$script" test now
+cases=$((cases + 1))
+help=$("$script" help) || fail "./vtdfuzz help: exit $?"
+for cmd in $(sed -n '/^case "$sub" in/,/^esac/p' "$script" | grep -oE '^  [a-z|]+\)' | tr -d ' )' | tr '|' ' '); do
+  [ "$cmd" = help ] && continue
+  grep -qE "^  $cmd( |$)" <<<"$help" || fail "./vtdfuzz help does not list '$cmd'"
+done
+
+echo "$cases cases, $failures failed"
+[ $failures -eq 0 ]
