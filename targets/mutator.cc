@@ -68,14 +68,17 @@ Mutated mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed,
       const size_t k = rng.below(n), len = cuts[k + 1] - cuts[k];
       if (len < 2) return m;
       const size_t at = cuts[k] + 1 + rng.below(len - 1);
-      data[at] = uint8_t(rng.below(8));
+      // Another small value: an unchanged program would cost an execution.
+      data[at] = uint8_t(data[at] < 8 ? (data[at] + 1 + rng.below(7)) % 8 : rng.below(8));
       return {Mutation::SmallArg, size, at, 1};
     }
     default: {  // a header token's flags and setup; the writer name stays
       std::vector<const Token*> heads;
+      if (size < 3) return m;
       for (const Token& t : tokens)
-        if (t.header && t.bytes.size() >= 3) heads.push_back(&t);
-      if (heads.empty() || size < 3) return m;
+        if (t.header && t.bytes.size() >= 3 && (t.bytes[1] != data[1] || t.bytes[2] != data[2]))
+          heads.push_back(&t);
+      if (heads.empty()) return m;
       const Token& t = *heads[rng.below(heads.size())];
       data[1] = t.bytes[1];
       data[2] = t.bytes[2];

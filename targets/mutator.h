@@ -27,9 +27,10 @@ struct Mutated {
 };
 
 // One mutation of the program in data[0, size), in place and within
-// max_size bytes, chosen by `seed` alone. Kind None, size unchanged, when
-// the mutation drawn does not fit or has nothing to work on (a program cut
-// short inside its header): the caller then mutates bytes instead.
+// max_size bytes, chosen by `seed` alone; the program always changes. Kind
+// None, size unchanged, when the mutation drawn does not fit or has nothing
+// to work on (a program cut short inside its header): the caller then
+// mutates bytes instead.
 Mutated mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed,
                std::span<const Token> tokens);
 

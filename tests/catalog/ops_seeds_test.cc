@@ -4,7 +4,9 @@
 // every op kind and platform flavour, and start clean on entry-sync.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
+#include <sstream>
 
 #include "targets/harness.h"
 #include "targets/program.h"
@@ -139,6 +141,21 @@ TEST(OpsCorpus, DictionaryMatchesTheOpTable) {
   EXPECT_EQ(vtd::catalogtest::read_file(vtd::catalogtest::source_dir() / "corpus" / "ops.dict"),
             vtd::prog::dictionary())
       << "regenerate with: build/release/tools/vtdfuzz-cli dict > corpus/ops.dict";
+}
+
+// Every entry in the grammar both engines read (AFL++ load_extras_file is
+// the stricter one: name of [A-Za-z0-9_], '=', quoted \xNN bytes); AFL++
+// skips a malformed entry with a warning nobody reads.
+TEST(OpsCorpus, DictionaryEntriesParseForAflAndLibFuzzer) {
+  const std::regex entry(R"([A-Za-z0-9_]+="(\\x[0-9a-f]{2})+")");
+  size_t n = 0;
+  std::istringstream in(vtd::prog::dictionary());
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    ++n;
+    EXPECT_TRUE(std::regex_match(line, entry)) << line;
+  }
+  EXPECT_EQ(n, vtd::prog::tokens().size());
 }
 
 // Small binary values name things the program created earlier, and zero

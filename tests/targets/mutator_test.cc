@@ -225,6 +225,16 @@ TEST(Mutator, AProgramOfGrowRecordsOrMore_OnlyShrinksOrChanges) {
   EXPECT_GT(kinds[Mutation::EraseRecord], 64u);
 }
 
+// An unchanged program would cost the engine an execution for nothing.
+TEST(Mutator, EveryMutation_ChangesTheProgram) {
+  for (Mutation kind : {Mutation::InsertToken, Mutation::EraseRecord, Mutation::CopyRecord,
+                        Mutation::SmallArg, Mutation::HeaderToken}) {
+    std::vector<Case> cs = mutations(kind, 16);
+    EXPECT_FALSE(cs.empty()) << int(kind);
+    for (const Case& c : cs) ASSERT_NE(c.after, c.before) << "kind " << int(kind);
+  }
+}
+
 TEST(Mutator, AProgramCutShortInItsHeader_IsLeftToTheByteMutator) {
   const std::vector<Token> toks = tokens();
   for (uint64_t seed = 0; seed < 64; ++seed) {
@@ -233,6 +243,48 @@ TEST(Mutator, AProgramCutShortInItsHeader_IsLeftToTheByteMutator) {
     Mutated m = mutate(room.data(), b.size(), room.size(), seed, toks);
     ASSERT_EQ(m.kind, Mutation::None);
     ASSERT_EQ(m.size, b.size());
+  }
+}
+
+}  // namespace
+}  // namespace vtd::prog
+
+// The AFL++ custom stage (targets/afl_mutator.cc), called as afl-fuzz calls
+// it: the result fits max_size, is never the input unchanged (AFL++ would
+// spend an execution on it), and the seed given to afl_custom_init decides
+// the sequence.
+extern "C" {
+void* afl_custom_init(void* afl, unsigned int seed);
+size_t afl_custom_fuzz(void* data, uint8_t* buf, size_t buf_size, uint8_t** out_buf,
+                       uint8_t* add_buf, size_t add_buf_size, size_t max_size);
+void afl_custom_deinit(void* data);
+}
+
+namespace vtd::prog {
+namespace {
+
+std::vector<std::vector<uint8_t>> afl_stage(unsigned seed, size_t room) {
+  std::vector<std::vector<uint8_t>> out;
+  void* st = afl_custom_init(nullptr, seed);
+  for (std::vector<uint8_t> b : programs(60)) {
+    for (int i = 0; i < 10; ++i) {
+      uint8_t* res = nullptr;
+      const size_t max = b.size() + room;
+      size_t n = afl_custom_fuzz(st, b.data(), b.size(), &res, nullptr, 0, max);
+      EXPECT_LE(n, std::max<size_t>(max, 1));
+      std::vector<uint8_t> after(res, res + n);
+      EXPECT_NE(after, b) << "the input came back unchanged";
+      out.push_back(after);
+    }
+  }
+  afl_custom_deinit(st);
+  return out;
+}
+
+TEST(AflCustomStage, ChangesEveryInput_WithinMaxSize_AsTheSeedDecides) {
+  for (size_t room : {size_t(0), size_t(64)}) {
+    EXPECT_EQ(afl_stage(1, room), afl_stage(1, room));
+    EXPECT_NE(afl_stage(1, room), afl_stage(2, room));
   }
 }
 
