@@ -1,9 +1,10 @@
 // The structure-aware mutator (targets/mutator.h) for AFL++, loaded by
-// afl-fuzz through AFL_CUSTOM_MUTATOR_LIBRARY (AFL++ docs/custom_mutators.md).
-// AFL++ runs it as its custom stage, before havoc, and keeps its own byte
-// mutations; libFuzzer gets the same mutator through LLVMFuzzerCustomMutator
-// (targets/ops_fuzz.cc). Built uninstrumented, in the release preset: it
-// runs inside afl-fuzz, not inside the target.
+// afl-fuzz through AFL_CUSTOM_MUTATOR_LIBRARY (AFL++ docs/custom_mutators.md)
+// as its custom stage, before havoc; AFL++ keeps its own byte mutations.
+// Opt-in: `vtdfuzz hunt --engine afl` passes it on only when the caller sets
+// the variable (README, "Programs", has the figures). libFuzzer gets the
+// same mutator through LLVMFuzzerCustomMutator (targets/ops_fuzz.cc). Built
+// uninstrumented, by the release preset: it runs inside afl-fuzz.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>

@@ -174,9 +174,9 @@ HuntResult afl(const HuntSpec& s) {
       "AFL_SKIP_CPUFREQ=1",         "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
       "AFL_NO_AFFINITY=1",          "AFL_FAST_CAL=1",
       "AFL_SKIP_BIN_CHECK=1"};
-  // The record mutator of the libFuzzer target, as AFL++'s custom stage.
-  const std::string mutator = repo_root() + "/build/release/targets/libvtdfuzz_afl_mutator.so";
-  if (file_exists(mutator)) env.push_back("AFL_CUSTOM_MUTATOR_LIBRARY=" + mutator);
+  // The record mutator (build/release/targets/libvtdfuzz_afl_mutator.so) is
+  // opt-in, through AFL_CUSTOM_MUTATOR_LIBRARY in the caller's environment:
+  // on `legacy` P1 it slowed AFL++ down (README, "Programs").
   if (!s.keep_going) env.push_back("AFL_BENCH_UNTIL_CRASH=1");
   if (!s.keep_going && !s.want.empty()) env.push_back("VTDFUZZ_PROPERTY=" + s.want.front());
   // One main instance and jobs-1 secondaries sharing the sync directory.
