@@ -3,6 +3,7 @@
 # the builder's $CC $CXX $CFLAGS $CXXFLAGS and linked with
 # $LIB_FUZZING_ENGINE, into $OUT with its seed corpus and dictionary:
 #   $OUT/<target>  $OUT/<target>_seed_corpus.zip  $OUT/<target>.dict
+#   $OUT/<target>.options (libFuzzer flags: max_len)
 # The ops target fuzzes the writer named by $VTDFUZZ_WRITER (entry-sync by
 # default): CI fuzzing keeps the correct writer clean.
 SRC_DIR=${VTDFUZZ_SRC:-$SRC/vtdfuzz}
@@ -24,7 +25,9 @@ for bin in "$BUILD"/targets/fuzz_*; do
     rm -f "$OUT/${target}_seed_corpus.zip"
     (cd "$SRC_DIR/corpus/$target" && zip -q -j "$OUT/${target}_seed_corpus.zip" ./*)
   fi
-  if [ -f "$SRC_DIR/corpus/$target.dict" ]; then
-    cp "$SRC_DIR/corpus/$target.dict" "$OUT/$target.dict"
-  fi
+  for ext in dict options; do
+    if [ -f "$SRC_DIR/corpus/$target.$ext" ]; then
+      cp "$SRC_DIR/corpus/$target.$ext" "$OUT/$target.$ext"
+    fi
+  done
 done

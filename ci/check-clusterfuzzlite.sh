@@ -33,6 +33,9 @@ for t in $targets; do
   if [ -f "$ROOT/corpus/$t.dict" ]; then
     check "$t: dictionary" 'cmp -s "$OUT/$t.dict" "$ROOT/corpus/$t.dict"'
   fi
+  if [ -f "$ROOT/corpus/$t.options" ]; then
+    check "$t: options" 'cmp -s "$OUT/$t.options" "$ROOT/corpus/$t.options"'
+  fi
   mkdir -p "$TMP/run-$t"
   [ -s "$OUT/${t}_seed_corpus.zip" ] && unzip -q "$OUT/${t}_seed_corpus.zip" -d "$TMP/run-$t"
   dict=""
