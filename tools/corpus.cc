@@ -31,7 +31,10 @@ MergeResult merge_corpus(const std::string& target, const std::string& writer,
   make_dirs(out);
   m.before = count_files(out);
   for (const std::string& d : ins) m.inputs += count_files(d);
-  std::vector<std::string> argv = {bin, "-merge=1", "-timeout=10", out};
+  // The same max_len as the fuzzing runs: what merge writes is cut to it.
+  std::vector<std::string> argv = {bin, "-merge=1", "-timeout=10"};
+  for (const std::string& o : libfuzzer_options(target)) argv.push_back(o);
+  argv.push_back(out);
   argv.insert(argv.end(), ins.begin(), ins.end());
   ProcResult p = run_process(argv, {"VTDFUZZ_WRITER=" + writer, "ASAN_OPTIONS=detect_leaks=0"}, 0,
                              out + "/../merge-" + target + ".log");

@@ -82,12 +82,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
                                    "-artifact_prefix=" + s.out + "/"};
   std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
   if (file_exists(dict)) argv.push_back("-dict=" + dict);
-  // corpus/<target>.options, as OSS-Fuzz reads it: with the custom mutator
-  // libFuzzer turns -len_control off, and without a cap the working corpus
-  // filled with 4 KiB programs that ran at a sixth of the speed.
-  const std::string options = repo_root() + "/corpus/" + s.target + ".options";
-  if (uint64_t max_len = stat_u64(read_text(options), "max_len = "))
-    argv.push_back("-max_len=" + std::to_string(max_len));
+  for (const std::string& o : libfuzzer_options(s.target)) argv.push_back(o);
   if (s.keep_going) {
     argv.push_back("-fork=" + std::to_string(std::max(1, s.jobs)));
     argv.push_back("-ignore_crashes=1");
@@ -241,6 +236,16 @@ HuntResult afl(const HuntSpec& s) {
 std::string target_binary(const std::string& engine, const std::string& target) {
   return repo_root() +
          (engine == "afl" ? "/build/afl/targets/fuzz_" : "/build/fuzz/targets/fuzz_") + target;
+}
+
+// With the custom mutator libFuzzer turns -len_control off; without a cap
+// the working corpus filled with 4 KiB programs that ran at a third of the
+// speed.
+std::vector<std::string> libfuzzer_options(const std::string& target) {
+  const std::string options = repo_root() + "/corpus/" + target + ".options";
+  if (uint64_t max_len = stat_u64(read_text(options), "max_len = "))
+    return {"-max_len=" + std::to_string(max_len)};
+  return {};
 }
 
 HuntResult hunt(const HuntSpec& s) {

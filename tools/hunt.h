@@ -47,6 +47,9 @@ HuntResult hunt(const HuntSpec& spec);
 // The binary of a target for an engine: build/fuzz/targets/fuzz_<t> (libFuzzer)
 // or build/afl/targets/fuzz_<t>.
 std::string target_binary(const std::string& engine, const std::string& target);
+// The libFuzzer flags of corpus/<target>.options (as OSS-Fuzz reads them):
+// "-max_len=N", or none.
+std::vector<std::string> libfuzzer_options(const std::string& target);
 
 // libFuzzer -merge=1 of `ins` into `out` (which keeps what it has).
 struct MergeResult {
