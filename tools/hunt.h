@@ -57,8 +57,8 @@ struct MergeResult {
   size_t before = 0;  // files in `out` before
   size_t after = 0;   // and after
 };
-MergeResult merge_corpus(const std::string& target, const std::string& writer, const std::string& out,
-                         const std::vector<std::string>& ins);
+MergeResult merge_corpus(const std::string& target, const std::string& writer,
+                         const std::string& out, const std::vector<std::string>& ins);
 size_t count_files(const std::string& dir);
 
 // Writes `<stem>.txt` and `<stem>.bin` for an engine input, with the
