@@ -64,12 +64,11 @@ Status Qi::submit_once(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch
   cpu.mmio_write(Reg::IQT, uint64_t(tail_) * entry_bytes());
   cpu.unlock(lock_);
 
-  Status result = Status::Ok;
   for (int spin = 0; spin < kSpins; ++spin) {
     if ((cpu.read64(status) & 0xffffffff) == kDone) {
-      if (slot_[wait_index] == Slot::Aborted) result = Status::Io;
+      const bool aborted = slot_[wait_index] == Slot::Aborted;
       slot_[wait_index] = Slot::Free;
-      return result;
+      return aborted ? Status::Io : Status::Ok;
     }
     uint64_t fsts = cpu.mmio_read(Reg::FSTS);
     if (fsts & sim::fsts::IQE) {
@@ -80,7 +79,7 @@ Status Qi::submit_once(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch
         cpu.lock(lock_);
         write_desc(cpu, head, wait);
         cpu.unlock(lock_);
-        result = Status::Io;
+        slot_[wait_index] = Slot::Aborted;
       }
       cpu.mmio_write(Reg::FSTS, sim::fsts::IQE);
     }

@@ -7,7 +7,6 @@
 // uninstrumented, by the release preset: it runs inside afl-fuzz.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "simulator/rng.h"
