@@ -156,7 +156,10 @@ int cmd_campaign(const Args& args) {
     } else if (a == "--targets") {
       targets = split_list(value());
       for (const std::string& t : targets)
-        if (!file_exists(target_binary(engine, t)) && t != "ops")
+        if (t == "queue")
+          throw UsageError("target 'queue' fuzzes the simulator, not a writer: run " +
+                           target_binary(engine, t) + " directly");
+        else if (!file_exists(target_binary(engine, t)) && t != "ops")
           throw UsageError("unknown target '" + t + "' (no " + target_binary(engine, t) + ")");
     } else if (a == "--jobs") {
       std::string v = value();

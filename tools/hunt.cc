@@ -280,6 +280,9 @@ int cmd_hunt(const Args& args) {
     };
     if (a == "--target") {
       s.target = value();
+      if (s.target == "queue")
+        throw UsageError("target 'queue' fuzzes the simulator, not a writer: run " +
+                         target_binary(s.engine, s.target) + " directly");
       if (s.target != "ops") throw UsageError("unknown target '" + s.target + "' (ops)");
     } else if (a == "--writer") {
       s.writer = value();

@@ -63,6 +63,8 @@ expect 2 "'x'" "$cli" hunt --target ops --writer legacy --time 1 --engine x
 expect 2 "-1" "$cli" campaign --time -1
 expect 2 "nosuch" "$cli" campaign --writers nosuch
 expect 2 "'0'" "$cli" campaign --jobs 0
+expect 2 "fuzz_queue" "$cli" campaign --targets queue
+expect 2 "fuzz_queue" "$cli" hunt --target queue --writer legacy --time 1
 expect 2 "nosuch" "$cli" transitions --writer nosuch
 expect 2 "bad" "$cli" transitions --writer legacy --kind bad
 expect 2 "FILE" "$cli" minimize
