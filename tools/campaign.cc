@@ -109,15 +109,21 @@ Found keep_finding(const Finding& f, const std::string& writer, const std::strin
   harness::Options o;
   o.writer = writer;
   harness::Result r = harness::run(p, o);
-  if (r.violated)
+  // The report line of the program as kept: after minimization the op
+  // index, device and store differ from the engine's input.
+  std::string line = f.line;
+  if (r.violated) {
     p = minimize::minimize(p, minimize::same_signature(writer, r.violation.signature));
+    harness::Result m = harness::run(p, o);
+    if (m.violated) line = harness::summary_line(m);
+  }
   p.writer = writer;
   k.ops_min = p.ops.size();
   const std::string keep = repo_root() + "/out/findings/" + writer;
   const std::string stem = keep + "/" + f.property + "-" + f.sig;
   k.fresh = !file_exists(stem + ".txt");
   make_dirs(keep);
-  k.reproducer = "# " + f.line + "\n" + prog::to_text(p);
+  k.reproducer = "# " + line + "\n" + prog::to_text(p);
   for (const std::string& s : {stem, dir + "/" + f.property + "-" + f.sig}) {
     write_text(s + ".txt", k.reproducer);
     write_bytes(s + ".bin", prog::encode(p));
