@@ -1,11 +1,12 @@
 #!/bin/sh
-# Regenerates the binary seed corpus of the ops fuzz target from its
-# readable sources: corpus/ops-src/<name>.txt -> corpus/ops/<name>.bin.
+# Regenerates the binary seed corpora from their readable sources:
+#   corpus/ops-src/<name>.txt   -> corpus/ops/<name>.bin    (vtdfuzz-cli convert)
+#   corpus/queue-src/<name>.hex -> corpus/queue/<name>.bin  (hex bytes, # comments)
 #
 #   corpus/build-seeds.sh PATH/TO/vtdfuzz-cli
 #
-# Run it after editing a source; tests/catalog (OpsSeed.*) fails while a
-# .bin is missing or stale.
+# Run it after editing a source; tests/catalog (OpsSeed.*, QueueSeed.*)
+# fails while a .bin is missing or stale.
 set -eu
 
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
@@ -35,3 +36,21 @@ for bin in "$out"/*.bin; do
   fi
 done
 echo "built $n seeds in $out"
+
+# The queue target's seeds: hex bytes, anything after # a comment.
+qsrc=$here/queue-src
+qout=$here/queue
+mkdir -p "$qout"
+rm -f "$qout"/*.bin
+q=0
+for hex in "$qsrc"/*.hex; do
+  [ -e "$hex" ] || continue
+  bin=$qout/$(basename "$hex" .hex).bin
+  : >"$bin"
+  for byte in $(sed 's/#.*//' "$hex"); do
+    # shellcheck disable=SC2059 # the format is the byte, as an octal escape
+    printf "\\$(printf '%03o' "0x$byte")" >>"$bin"
+  done
+  q=$((q + 1))
+done
+echo "built $q seeds in $qout"

@@ -16,6 +16,11 @@ inline std::filesystem::path source_dir() {
   return VTDFUZZ_SOURCE_DIR;
 }
 
+// corpus/<sub> in the source tree.
+inline std::filesystem::path corpus_dir(const std::string& sub) {
+  return source_dir() / "corpus" / sub;
+}
+
 // Regular files under `dir` whose name ends in `ext`, sorted by name.
 inline std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir,
                                                    const std::string& ext) {
