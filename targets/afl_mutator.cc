@@ -17,8 +17,12 @@ namespace {
 struct State {
   vtd::sim::Rng rng;
   std::vector<vtd::prog::Token> tokens = vtd::prog::tokens();
+  size_t longest_token = 0;
   std::vector<uint8_t> out;
-  explicit State(unsigned seed) : rng(seed) {}
+  explicit State(unsigned seed) : rng(seed) {
+    for (const vtd::prog::Token& t : tokens)
+      longest_token = std::max(longest_token, t.bytes.size());
+  }
 };
 
 }  // namespace
@@ -36,12 +40,14 @@ void* afl_custom_init(void* /*afl*/, unsigned int seed) {
 size_t afl_custom_fuzz(void* data, uint8_t* buf, size_t buf_size, uint8_t** out_buf,
                        uint8_t* /*add_buf*/, size_t /*add_buf_size*/, size_t max_size) {
   State& s = *static_cast<State*>(data);
+  // A mutation grows the program by one record or token at most; afl-fuzz's
+  // max_size (1 MiB) would otherwise be zero-filled on every call.
+  const size_t room = std::min(max_size, 2 * buf_size + s.longest_token);
   s.out.assign(buf, buf + buf_size);
-  s.out.resize(std::max(max_size, buf_size));
+  s.out.resize(std::max(room, buf_size));
   *out_buf = s.out.data();
   for (int attempt = 0; attempt < 4; ++attempt) {
-    vtd::prog::Mutated m =
-        vtd::prog::mutate(s.out.data(), buf_size, max_size, s.rng.next(), s.tokens);
+    vtd::prog::Mutated m = vtd::prog::mutate(s.out.data(), buf_size, room, s.rng.next(), s.tokens);
     if (m.kind != vtd::prog::Mutation::None) return m.size;
   }
   if (buf_size == 0) {

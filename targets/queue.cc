@@ -84,7 +84,7 @@ const TypeDef* type_def(uint8_t type) {
 
 // Why hardware rejects the descriptor (IQE), or nullptr.
 const char* malformed(const Descriptor& d, bool dw256) {
-  const uint8_t type = uint8_t((d.w[0] & 0xf) | (d.w[0] >> 9 & 7) << 4);
+  const uint8_t type = d.type();
   const TypeDef* t = type_def(type);
   if (!t) return "unknown type";
   uint64_t allowed[2] = {0xf | 7ull << 9, 0};
@@ -165,37 +165,34 @@ struct Reader {
   uint8_t next() { return pos < in.size() ? in[pos++] : 0; }
 };
 
+// A cached line from two bytes: only the tag fields its cache has are set.
 Line fill_line(uint8_t kind, uint8_t b1, uint8_t b2, bool scalable) {
   Line l;
   l.cache = CacheKind(kind % 5);
-  l.sid = kSids[b1 & 3].v;
-  l.did = uint16_t(1 + (b1 >> 2 & 3));
+  const uint16_t sid = kSids[b1 & 3].v;
+  const uint16_t did = uint16_t(1 + (b1 >> 2 & 3));
   const uint32_t pasid = kPasids[b1 >> 4 & 3];
-  l.level = uint8_t(1 + (b1 >> 6) % 3);
-  const Iova iova = iova_of(b2);
   switch (l.cache) {
     case CacheKind::Context:
-      l.did = scalable ? 0 : l.did;  // a scalable context entry has no DID
-      l.level = 0;
+      l.sid = sid;
+      l.did = scalable ? 0 : did;  // a scalable context entry has no DID
       break;
     case CacheKind::Pasid:
+      l.sid = sid;
       l.pasid = pasid;
       l.present = (b1 >> 6) != 3;
-      l.did = l.present ? l.did : 0;
-      l.level = 0;
+      l.did = l.present ? did : 0;
       break;
-    case CacheKind::Iotlb:
-    case CacheKind::DevTlb:
-    case CacheKind::Psc:
+    default: {  // IOTLB and paging-structure caches by DID; the device-TLB by SID
+      const bool dev = l.cache == CacheKind::DevTlb;
+      l.sid = dev ? sid : 0;
+      l.did = dev ? 0 : did;
+      l.level = uint8_t(1 + (b1 >> 6) % 3);
       l.pasid = (b2 & 0x80) ? kNoPasid : pasid;  // second-stage lines carry no PASID
-      l.base = iova & ~(span_of(l) - 1);
-      if (l.cache == CacheKind::DevTlb) l.did = 0;
+      l.base = iova_of(b2) & ~(span_of(l) - 1);
       break;
-    default:
-      break;
+    }
   }
-  if (l.cache != CacheKind::Context && l.cache != CacheKind::Pasid && l.cache != CacheKind::DevTlb)
-    l.sid = 0;
   return l;
 }
 
@@ -243,7 +240,7 @@ Descriptor structured(const uint8_t b[6]) {
     default:
       d.w[0] = type;
   }
-  if (type_def(type) && type_def(type)->valid_g) d.w[0] = (d.w[0] & ~(3ull << 4)) | g << 4;
+  if (const TypeDef* t = type_def(type); t && t->valid_g) d.w[0] = (d.w[0] & ~(3ull << 4)) | g << 4;
   if (b[4] & 0x80) d.w[(b[4] >> 6) & 1] ^= 1ull << (b[4] & 0x3f);      // maybe a reserved bit
   if (b[5] & 0x80) d.w[2 + (b[5] >> 6 & 1)] |= 1ull << (b[5] & 0x3f);  // 256-bit: reserved
   return d;
@@ -471,16 +468,15 @@ class Rig {
            "a completed descriptor must advance the head by one entry and raise nothing");
       return;
     }
-    ++r_.executed;
     r_.types.push_back(type);
     if (after.size() < before.size()) r_.removed += uint32_t(before.size() - after.size());
     for (Finding& f : check_scope(d, p_.scalable, before, after)) {
       f.step = r_.descriptors - 1;
       r_.findings.push_back(f);
     }
-    const PhysAddr status = get(d, STATUS) << 2;
     // Status data lands in memory that exists (a write to no memory goes
     // nowhere); software points it at its own data page.
+    const PhysAddr status = get(d, STATUS) << 2;
     if (type == sim::kDescWait && get(d, SW) && mem_.is_data(status)) {
       const uint64_t word = mem_.load(status & ~7ull);
       const uint32_t got = uint32_t(word >> ((status & 4) ? 32 : 0));

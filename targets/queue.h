@@ -65,10 +65,9 @@ std::vector<Finding> check_scope(const sim::Descriptor& d, bool scalable,
 
 struct Result {
   uint32_t descriptors = 0;  // checked steps
-  uint32_t executed = 0;     // descriptors the queue completed
   uint32_t iqe = 0, ite = 0;
   uint32_t removed = 0;        // cached lines removed by invalidations
-  std::vector<uint8_t> types;  // types of the executed descriptors, in order
+  std::vector<uint8_t> types;  // types of the descriptors the queue completed, in order
   std::vector<Finding> findings;
   bool violated() const { return !findings.empty(); }
 };

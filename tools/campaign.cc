@@ -161,12 +161,11 @@ int cmd_campaign(const Args& args) {
           throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
     } else if (a == "--targets") {
       targets = split_list(value());
-      for (const std::string& t : targets)
-        if (t == "queue")
-          throw UsageError("target 'queue' fuzzes the simulator, not a writer: run " +
-                           target_binary(engine, t) + " directly");
-        else if (!file_exists(target_binary(engine, t)) && t != "ops")
+      for (const std::string& t : targets) {
+        refuse_writerless_target(engine, t);
+        if (!file_exists(target_binary(engine, t)) && t != "ops")
           throw UsageError("unknown target '" + t + "' (no " + target_binary(engine, t) + ")");
+      }
     } else if (a == "--jobs") {
       std::string v = value();
       jobs = atoi(v.c_str());

@@ -248,6 +248,12 @@ std::vector<std::string> libfuzzer_options(const std::string& target) {
   return {};
 }
 
+void refuse_writerless_target(const std::string& engine, const std::string& target) {
+  if (target == "queue")
+    throw UsageError("target 'queue' fuzzes the simulator, not a writer: run " +
+                     target_binary(engine, target) + " directly");
+}
+
 HuntResult hunt(const HuntSpec& s) {
   if (!file_exists(target_binary(s.engine, s.target)))
     throw UsageError("no " + s.engine + " build of target '" + s.target + "' (" +
@@ -280,9 +286,7 @@ int cmd_hunt(const Args& args) {
     };
     if (a == "--target") {
       s.target = value();
-      if (s.target == "queue")
-        throw UsageError("target 'queue' fuzzes the simulator, not a writer: run " +
-                         target_binary(s.engine, s.target) + " directly");
+      refuse_writerless_target(s.engine, s.target);
       if (s.target != "ops") throw UsageError("unknown target '" + s.target + "' (ops)");
     } else if (a == "--writer") {
       s.writer = value();
