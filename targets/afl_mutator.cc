@@ -1,4 +1,4 @@
-// The structure-aware mutator (targets/mutator.h) for AFL++, loaded by
+// The structure-aware mutator (prog/mutator.h) for AFL++, loaded by
 // afl-fuzz through AFL_CUSTOM_MUTATOR_LIBRARY (AFL++ docs/custom_mutators.md)
 // as its custom stage, before havoc; AFL++ keeps its own byte mutations.
 // Opt-in: `vtdfuzz hunt --engine afl` passes it on only when the caller sets
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "simulator/rng.h"
-#include "targets/mutator.h"
+#include "prog/mutator.h"
 
 namespace {
 

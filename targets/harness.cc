@@ -472,4 +472,13 @@ std::string report(const Result& r) {
   return s;
 }
 
+minimize::Predicate same_signature(const std::string& writer, uint64_t signature) {
+  return [writer, signature](const prog::Program& p) {
+    Options o;
+    o.writer = writer;
+    Result r = run(p, o);
+    return r.violated && r.violation.signature == signature;
+  };
+}
+
 }  // namespace vtd::harness

@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "oracle/oracle.h"
-#include "targets/program.h"
+#include "prog/minimize.h"
+#include "prog/program.h"
 
 namespace vtd::harness {
 
@@ -44,5 +45,9 @@ Result run(const prog::Program& p, const Options& o);
 std::string summary_line(const Result& r);
 // The whole report: summary, details, last hardware events.
 std::string report(const Result& r);
+
+// The minimizer's usual predicate (prog/minimize.h): the program still
+// violates, with this signature.
+minimize::Predicate same_signature(const std::string& writer, uint64_t signature);
 
 }  // namespace vtd::harness

@@ -14,7 +14,7 @@
 #include "driver/writer.h"
 #include "targets/fuzz_env.h"
 #include "targets/harness.h"
-#include "targets/mutator.h"
+#include "prog/mutator.h"
 
 namespace {
 std::string g_writer;              // set once in LLVMFuzzerInitialize, read-only afterwards
@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size)
     __attribute__((weak));
 
-// Half of the mutations work on whole records (targets/mutator.h), half on
+// Half of the mutations work on whole records (prog/mutator.h), half on
 // bytes (libFuzzer's, with the dictionary and comparison operands); the
 // seed is libFuzzer's, so a run stays reproducible with -seed.
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,

@@ -12,7 +12,7 @@
 
 #include "driver/writer.h"
 #include "targets/fuzz_env.h"
-#include "targets/transitions.h"
+#include "transitions/transitions.h"
 
 namespace {
 std::string g_writer;  // set once in LLVMFuzzerInitialize, read-only afterwards

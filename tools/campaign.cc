@@ -14,7 +14,7 @@
 
 #include "driver/writer.h"
 #include "targets/harness.h"
-#include "targets/minimize.h"
+#include "prog/minimize.h"
 #include "tools/commands.h"
 #include "tools/hunt.h"
 #include "tools/process.h"
@@ -113,7 +113,7 @@ Found keep_finding(const Finding& f, const std::string& writer, const std::strin
   // index, device and store differ from the engine's input.
   std::string line = f.line;
   if (r.violated) {
-    p = minimize::minimize(p, minimize::same_signature(writer, r.violation.signature));
+    p = minimize::minimize(p, harness::same_signature(writer, r.violation.signature));
     harness::Result m = harness::run(p, o);
     if (m.violated) line = harness::summary_line(m);
   }

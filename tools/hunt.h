@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "targets/program.h"
+#include "prog/program.h"
 
 namespace vtd::tools {
 

@@ -9,8 +9,8 @@
 
 #include "driver/writer.h"
 #include "targets/harness.h"
-#include "targets/minimize.h"
-#include "targets/program.h"
+#include "prog/minimize.h"
+#include "prog/program.h"
 #include "tools/commands.h"
 
 namespace vtd::tools {
@@ -132,7 +132,7 @@ int cmd_minimize(const Args& in) {
     throw UsageError(path + ": no violation to keep (it replays clean on " + r.writer + ")");
   minimize::Stats st;
   prog::Program m =
-      minimize::minimize(p, minimize::same_signature(r.writer, r.violation.signature), &st);
+      minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature), &st);
   m.writer = r.writer;
   if (out.empty()) out = path + ".min.txt";
   harness::Result mr = run_checked(m, out, "", false);

@@ -1,8 +1,8 @@
 // vtdfuzz transitions: the exhaustive transition checker over the generated
-// matrix (targets/transitions.h), one row per transition, summary line last;
+// matrix (transitions/transitions.h), one row per transition, summary line last;
 // --emit DIR writes an `ops` reproducer for each violating row it can
 // rebuild through the iommu-core API.
-#include "targets/transitions.h"
+#include "transitions/transitions.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "driver/writer.h"
-#include "targets/transitions_emit.h"
+#include "transitions/emit.h"
 #include "tools/commands.h"
 
 namespace vtd::tools {

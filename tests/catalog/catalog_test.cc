@@ -9,7 +9,7 @@
 
 #include "oracle/oracle.h"
 #include "targets/harness.h"
-#include "targets/program.h"
+#include "prog/program.h"
 #include "tests/catalog/catalog_util.h"
 
 namespace vtd::catalogtest {

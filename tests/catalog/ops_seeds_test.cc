@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "targets/harness.h"
-#include "targets/program.h"
+#include "prog/program.h"
 #include "tests/catalog/catalog_util.h"
 
 namespace vtd::catalogtest {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "targets/harness.h"
-#include "targets/program.h"
+#include "prog/program.h"
 #include "tests/catalog/catalog_util.h"
 
 namespace vtd::catalogtest {

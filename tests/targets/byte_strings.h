@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "simulator/rng.h"
-#include "targets/program.h"
+#include "prog/program.h"
 
 namespace vtd::prog {
 

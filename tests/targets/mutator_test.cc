@@ -1,9 +1,9 @@
-// The structure-aware mutator (targets/mutator.h) works on whole records:
+// The structure-aware mutator (prog/mutator.h) works on whole records:
 // what it inserts, erases or copies is a record at a record boundary, the
 // records it does not touch stay whole, it never writes past max_size, and
 // the seed alone decides what it does. Checked on canonical programs from a
 // seeded generator (same programs every run).
-#include "targets/mutator.h"
+#include "prog/mutator.h"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "targets/harness.h"
-#include "targets/program.h"
+#include "prog/program.h"
 
 namespace vtd {
 namespace {

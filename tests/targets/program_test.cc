@@ -1,7 +1,7 @@
 // DESIGN.md section 8: every byte string decodes to a valid program, and
 // binary -> text -> binary is the identity on canonical inputs. Checked on
 // byte strings from a seeded generator (same strings every run).
-#include "targets/program.h"
+#include "prog/program.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The transitions checker: verdicts over the generated matrix per writer, and
 // the checker's own rules (store reordering, fetch order, the drain at a
 // flush, write-backs, invalidation coverage) on tiny hand-made writers.
-#include "targets/transitions.h"
+#include "transitions/transitions.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "targets/transitions.h"
+#include "transitions/transitions.h"
 
 #include <algorithm>
 #include <array>

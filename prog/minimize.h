@@ -7,8 +7,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "targets/harness.h"
-#include "targets/program.h"
+#include "prog/program.h"
 
 namespace vtd::minimize {
 
@@ -20,8 +19,5 @@ struct Stats {
 };
 
 prog::Program minimize(const prog::Program& p, const Predicate& keep, Stats* stats = nullptr);
-
-// The usual predicate: the program still violates, with this signature.
-Predicate same_signature(const std::string& writer, uint64_t signature);
 
 }  // namespace vtd::minimize

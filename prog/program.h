@@ -16,66 +16,12 @@
 #include <string_view>
 #include <vector>
 
+#include "prog/ops.h"
 #include "simulator/config.h"
 #include "simulator/schedule.h"
 #include "simulator/types.h"
 
 namespace vtd::prog {
-
-enum class OpKind : uint8_t {
-  // iommu-core API
-  Domain,
-  Free,
-  Map,
-  Unmap,
-  Probe,
-  Release,
-  Vfs,
-  SurpriseRemove,
-  Attach,
-  Replace,
-  Detach,
-  SetPasid,
-  RemovePasid,
-  // fault injection, applied to the next API op
-  FailNth,
-  Inject,
-  // hardware steps (top level or at a schedule point)
-  Dma,
-  Memcpy,
-  Walk,
-  ResumeWalks,
-  Evict,
-  Writeback,
-  ProcessQueue,
-  // schedule step only: an op of the second CPU
-  Cpu2,
-  kCount
-};
-
-// Argument slots. An op's spec lists which it takes, in order.
-enum class Arg : uint8_t {
-  Dom,
-  DType,
-  Parent,
-  Levels,
-  Dev,
-  Ats,
-  PasidCap,
-  Pasid,
-  Iova,
-  Dst,
-  Pa,
-  Size,
-  Perm,
-  Access,
-  N,
-  Split,
-  Cache,
-  QErr,
-  Index,
-  kCount
-};
 
 struct Op;
 
@@ -116,13 +62,6 @@ constexpr uint8_t kDefaultSetup = 0x4a;
 constexpr size_t kMaxSched = 8, kMaxChoices = 15;
 constexpr uint32_t kMaxPointIndex = 64;
 constexpr uint64_t kNoPasidArg = 0;  // Arg::Pasid value meaning "no PASID"; PASID p is p + 1
-
-// Op kind facts.
-const char* op_name(OpKind k);
-bool is_api(OpKind k);            // an iommu-core call
-bool is_hw_step(OpKind k);        // may run at a schedule point
-bool is_cpu2_op(OpKind k);        // may run on the second CPU
-OpKind cpu2_kind(uint8_t index);  // index into the cpu2 op kinds (wraps)
 
 // Binary form.
 Program decode(std::span<const uint8_t> bytes);

@@ -1,4 +1,4 @@
-#include "targets/transitions_emit.h"
+#include "transitions/emit.h"
 
 #include <algorithm>
 #include <cstdio>

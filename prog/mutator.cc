@@ -1,4 +1,4 @@
-#include "targets/mutator.h"
+#include "prog/mutator.h"
 
 #include <cstring>
 #include <vector>

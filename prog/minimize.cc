@@ -1,4 +1,4 @@
-#include "targets/minimize.h"
+#include "prog/minimize.h"
 
 #include <vector>
 
@@ -169,15 +169,6 @@ Program minimize(const Program& input, const Predicate& keep, Stats* stats) {
   }
   if (stats) stats->ops_after = p.ops.size();
   return p;
-}
-
-Predicate same_signature(const std::string& writer, uint64_t signature) {
-  return [writer, signature](const Program& p) {
-    harness::Options o;
-    o.writer = writer;
-    harness::Result r = harness::run(p, o);
-    return r.violated && r.violation.signature == signature;
-  };
 }
 
 }  // namespace vtd::minimize

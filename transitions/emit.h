@@ -1,5 +1,5 @@
 // Reproducers for the transitions checker: a violating row becomes an `ops`
-// program (targets/program.h) that makes the same kind of transition through
+// program (prog/program.h) that makes the same kind of transition through
 // the iommu-core API — probe, domains of the row's types, attach, then the
 // replace / detach / first attach — and a small search over schedule choices
 // (a walk parked after K quanta at `@store N` or `@wait N`, `@choices` for
@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string>
 
-#include "targets/program.h"
-#include "targets/transitions.h"
+#include "prog/program.h"
+#include "transitions/transitions.h"
 
 namespace vtd::transitions {
 

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <span>
 
-#include "targets/program.h"
+#include "prog/program.h"
 
 namespace vtd::prog {
 

@@ -1,0 +1,268 @@
+// The binary form (DESIGN.md section 8): a versioned header, the setup
+// byte, then records. Every byte string decodes.
+#include "prog/table.h"
+
+namespace vtd::prog {
+namespace detail {
+namespace {
+
+
+struct Reader {
+  std::span<const uint8_t> b;
+  size_t i = 0;
+  uint8_t byte() { return i < b.size() ? b[i++] : 0; }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && i < b.size(); shift += 7) {
+      uint8_t c = b[i++];
+      v |= uint64_t(c & 0x7f) << shift;
+      if (!(c & 0x80)) break;
+    }
+    return v;
+  }
+  bool done() const { return i >= b.size(); }
+};
+
+void put_varint(std::vector<uint8_t>& out, uint64_t v) {
+  do {
+    uint8_t c = v & 0x7f;
+    v >>= 7;
+    out.push_back(uint8_t(c | (v ? 0x80 : 0)));
+  } while (v);
+}
+
+void read_args(Reader& r, Op& op, const Refs& refs) {
+  for (const ArgSpec& s : spec(op.kind).args) {
+    uint64_t v = r.varint();
+    const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
+    if (refs.creates(op.kind, s.arg))
+      op.set(s.arg, v == 0 ? refs.fresh(s.arg) : wrap(s.arg, v - 1));
+    else
+      op.set(s.arg, pool ? decode_ref(*pool, s.arg, v) : wrap(s.arg, v));
+  }
+  // Only a nested domain has a parent.
+  if (op.kind == OpKind::Domain && op.get(Arg::DType) != 2) op.set(Arg::Parent, 0);
+}
+
+Op read_step(Reader& r, const Refs& refs) {
+  Op op;
+  op.kind = kSteps[r.byte() % (sizeof(kSteps) / sizeof(kSteps[0]))];
+  if (op.kind == OpKind::Cpu2) {
+    Op sub;
+    sub.kind = cpu2_kind(r.byte());
+    read_args(r, sub, refs);
+    op.sub.push_back(sub);
+  } else {
+    read_args(r, op, refs);
+  }
+  return op;
+}
+
+
+// Reads one record into the program; points and choices with no op before
+// them, or beyond an op's limits, are read and dropped.
+void read_record(Reader& r, Program& p, Refs& refs) {
+  const uint8_t kind = r.byte() % kRecords;
+  if (kind < kOpRecords) {
+    Op op;
+    op.kind = OpKind(kind);
+    read_args(r, op, refs);
+    refs.created(op);
+    p.ops.push_back(std::move(op));
+    return;
+  }
+  if (kind == kChoiceRecord) {
+    const uint32_t c = uint32_t(r.varint());
+    if (!p.ops.empty() && p.ops.back().choices.size() < kMaxChoices)
+      p.ops.back().choices.push_back(c);
+    return;
+  }
+  const uint64_t v = r.varint();
+  SchedPoint sp;
+  sp.kind = (v & 1) ? sim::PointKind::Wait : sim::PointKind::Store;
+  sp.index = uint32_t((v >> 1) % kMaxPointIndex + 1);
+  sp.step.push_back(read_step(r, refs));
+  if (!p.ops.empty() && p.ops.back().sched.size() < kMaxSched)
+    p.ops.back().sched.push_back(std::move(sp));
+}
+
+void write_args(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
+  for (const ArgSpec& s : spec(op.kind).args) {
+    const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
+    uint64_t v = op.get(s.arg);
+    if (s.arg == Arg::Parent && v == 0) {
+      put_varint(out, 0);  // no parent (the decoder clears it for non-nested domains)
+      continue;
+    }
+    if (refs.creates(op.kind, s.arg)) {
+      put_varint(out, v == refs.fresh(s.arg) ? 0 : unwrap(s.arg, v) + 1);
+      continue;
+    }
+    put_varint(out, pool ? encode_ref(*pool, s.arg, v) : unwrap(s.arg, v));
+  }
+}
+
+}  // namespace
+
+// A schedule-point record.
+void write_point(std::vector<uint8_t>& out, const SchedPoint& p, const Refs& refs) {
+  out.push_back(kSchedRecord);
+  put_varint(out, uint64_t(p.index - 1) << 1 | (p.kind == sim::PointKind::Wait));
+  const Op& st = p.step.front();
+  for (uint8_t i = 0; i < sizeof(kSteps) / sizeof(kSteps[0]); ++i)
+    if (kSteps[i] == st.kind) out.push_back(i);
+  if (st.kind == OpKind::Cpu2) {
+    const Op& sub = st.sub.front();
+    for (uint8_t i = 0; i < sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]); ++i)
+      if (kCpu2Ops[i] == sub.kind) out.push_back(i);
+    write_args(out, sub, refs);
+  } else {
+    write_args(out, st, refs);
+  }
+}
+
+namespace {
+
+// One op, then its points and choices, which see what the op created (as
+// read_record does).
+void write_op(std::vector<uint8_t>& out, const Op& op, Refs& refs) {
+  out.push_back(uint8_t(op.kind));
+  write_args(out, op, refs);
+  refs.created(op);
+  for (const SchedPoint& p : op.sched) write_point(out, p, refs);
+  for (uint32_t c : op.choices) {
+    out.push_back(kChoiceRecord);
+    put_varint(out, c);
+  }
+}
+
+}  // namespace
+
+bool writer_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+// The setup byte of the header: a populated machine in one byte, so that
+// the engine starts from the DID-sharing and replace-ready states the seed
+// threads argue about (two devices on one domain, a second domain to move
+// to) instead of assembling them op by op. It decodes into ordinary ops at
+// the start of the program, so the text form, reports and the minimizer
+// see those ops; encode() writes them out and an empty setup.
+//   bits 0-1  devices probed, fresh slots in order (00:02.0, 00:03.0, ...)
+//   bits 2-3  domains allocated, each mapping one 4 KiB page at IOVA 0 to
+//             its own data page
+//   bits 4-5  domain types: all first-stage, all second-stage, or
+//             alternating starting with either
+//   bits 6-7  attach: none; every device on the first domain (one DID,
+//             shared); device i on domain i; every device's PASID 1 on the
+//             first domain (devices probed with the PASID capability)
+// The byte is stored XOR kDefaultSetup (program.h): a zero byte, where the
+// engines start, is the shared-DID machine 0x4a; an empty machine is
+// written as kDefaultSetup.
+namespace {
+void expand_setup(uint8_t setup, Program& p, Refs& refs) {
+  const uint64_t ndev = setup & 3, ndom = setup >> 2 & 3, types = setup >> 4 & 3,
+                 attach = setup >> 6;
+  auto add = [&](Op op) {
+    refs.created(op);
+    p.ops.push_back(std::move(op));
+  };
+  std::vector<uint64_t> devs, doms;
+  for (uint64_t i = 0; i < ndev; ++i) {
+    Op op;
+    op.kind = OpKind::Probe;
+    op.set(Arg::Dev, refs.fresh(Arg::Dev)).set(Arg::PasidCap, attach == 3);
+    devs.push_back(op.get(Arg::Dev));
+    add(op);
+  }
+  constexpr uint64_t kFirst = 1, kSecond = 0;  // DomainType values
+  for (uint64_t i = 0; i < ndom; ++i) {
+    const bool first = types == 0 || (types == 2 && i % 2 == 0) || (types == 3 && i % 2 == 1);
+    Op dom;
+    dom.kind = OpKind::Domain;
+    dom.set(Arg::Dom, refs.fresh(Arg::Dom))
+        .set(Arg::DType, first ? kFirst : kSecond)
+        .set(Arg::Levels, 4);
+    doms.push_back(dom.get(Arg::Dom));
+    add(dom);
+    Op map;
+    map.kind = OpKind::Map;
+    map.set(Arg::Dom, doms.back())
+        .set(Arg::Pa, wrap(Arg::Pa, pack_addr(i * sim::kPageSize)))
+        .set(Arg::Perm, 3);
+    add(map);
+  }
+  if (doms.empty()) return;
+  for (size_t i = 0; i < devs.size() && attach; ++i) {
+    Op op;
+    op.kind = attach == 3 ? OpKind::SetPasid : OpKind::Attach;
+    op.set(Arg::Dev, devs[i]).set(Arg::Dom, attach == 2 ? doms[i % doms.size()] : doms[0]);
+    if (attach == 3) op.set(Arg::Pasid, 2);  // PASID 1
+    add(op);
+  }
+}
+}  // namespace
+
+namespace {
+// decode(), noting where each record starts when `starts` is given.
+Program decode_records(std::span<const uint8_t> bytes, Layout* layout) {
+  Reader r{bytes};
+  Program p;
+  r.byte();  // version: every value reads as the current one
+  uint8_t f = r.byte();
+  p.config.scalable = !(f & 1);
+  p.config.coherent = !(f & 2);
+  p.config.quantum_bits = (f & 4) ? 64 : 128;
+  p.config.cpu128 = !(f & 8);
+  p.config.caching_mode = f & 16;
+  p.config.five_level = !(f & 64);
+  const uint8_t setup = r.byte() ^ kDefaultSetup;
+  uint8_t len = r.byte() % 33;
+  std::string name;
+  bool ok = true;
+  for (uint8_t i = 0; i < len; ++i) {
+    char c = char(r.byte());
+    ok &= writer_char(c);
+    name += c;
+  }
+  if (ok) p.writer = name;
+  Refs refs;
+  expand_setup(setup, p, refs);
+  if (layout) layout->header_end = 4 + size_t(len);  // past the size when cut short
+  while (!r.done()) {
+    if (layout) layout->records.push_back(r.i);
+    read_record(r, p, refs);
+  }
+  return p;
+}
+}  // namespace
+
+Program decode(std::span<const uint8_t> bytes) {
+  return decode_records(bytes, nullptr);
+}
+
+Layout layout(std::span<const uint8_t> bytes) {
+  Layout l;
+  decode_records(bytes, &l);
+  return l;
+}
+
+std::vector<uint8_t> encode(const Program& p) {
+  std::vector<uint8_t> out;
+  out.push_back(kVersion);
+  const sim::Config& c = p.config;
+  out.push_back(uint8_t(!c.scalable | !c.coherent << 1 | (c.quantum_bits == 64) << 2 |
+                        !c.cpu128 << 3 | c.caching_mode << 4 | !c.five_level << 6));
+  out.push_back(kDefaultSetup);  // an empty setup: the ops are written out below
+  out.push_back(uint8_t(p.writer.size()));
+  out.insert(out.end(), p.writer.begin(), p.writer.end());
+  Refs refs;
+  for (const Op& op : p.ops) write_op(out, op, refs);
+  return out;
+}
+
+}  // namespace vtd::prog

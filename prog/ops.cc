@@ -1,0 +1,246 @@
+// The op table (DESIGN.md section 8): every op, its arguments in order and
+// how each is spelled; the facts the harness, the oracle and the race
+// harness derive their lists of API calls from.
+#include <algorithm>
+
+#include "prog/table.h"
+#include "simulator/memory.h"
+
+namespace vtd::prog {
+namespace detail {
+
+constexpr uint64_t kPasidNone = kNoPasidArg;
+
+constexpr OpSpec kSpecs[] = {
+    {OpKind::Domain,
+     "domain",
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::DType, Style::Pos, "", 0, true},
+      {Arg::Parent, Style::Key, "parent", 0, false},
+      {Arg::Levels, Style::Key, "levels", 4, false}}},
+    {OpKind::Free, "free", {{Arg::Dom, Style::Pos, "", 0, true}}},
+    {OpKind::Map,
+     "map",
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Pa, Style::Key, "pa", 0, true},
+      {Arg::Size, Style::Key, "size", 0, false},
+      {Arg::Perm, Style::Pos, "", 3, true}}},
+    {OpKind::Unmap,
+     "unmap",
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Size, Style::Key, "size", 0, false}}},
+    {OpKind::Probe,
+     "probe",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Ats, Style::Flag, "ats", 0, false},
+      {Arg::PasidCap, Style::Flag, "pasid", 0, false}}},
+    {OpKind::Release, "release", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::Vfs,
+     "vfs",
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::N, Style::Key, "n", 1, false}}},
+    {OpKind::SurpriseRemove, "surprise-remove", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::Attach,
+     "attach",
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::Replace,
+     "replace",
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::Detach, "detach", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::SetPasid,
+     "set-pasid",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::RemovePasid,
+     "remove-pasid",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false}}},
+    {OpKind::FailNth, "fail-nth", {{Arg::N, Style::Pos, "", 0, true}}},
+    {OpKind::Inject, "inject", {{Arg::QErr, Style::Pos, "", 0, true}}},
+    {OpKind::Dma,
+     "dma",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Access, Style::Pos, "", 0, true}}},
+    {OpKind::Memcpy,
+     "memcpy",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Iova, Style::Key, "src", 0, true},
+      {Arg::Dst, Style::Key, "dst", 0, true}}},
+    {OpKind::Walk,
+     "walk",
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Split, Style::Key, "split", 0, false}}},
+    {OpKind::ResumeWalks, "resume-walks", {}},
+    {OpKind::Evict,
+     "evict",
+     {{Arg::Cache, Style::Pos, "", 0, true}, {Arg::Index, Style::Key, "index", 0, false}}},
+    {OpKind::Writeback, "writeback", {{Arg::Index, Style::Key, "index", 0, false}}},
+    {OpKind::ProcessQueue, "process-queue", {{Arg::N, Style::Key, "n", 0, false}}},
+    {OpKind::Cpu2, "cpu2", {}},
+};
+static_assert(sizeof(kSpecs) / sizeof(kSpecs[0]) == size_t(OpKind::kCount));
+
+const OpSpec& spec(OpKind k) {
+  return kSpecs[size_t(k)];
+}
+
+std::span<const OpSpec> specs() {
+  return kSpecs;
+}
+
+// "page or raw": even values are page numbers, odd ones raw addresses.
+uint64_t unpack_addr(uint64_t v) {
+  return (v & 1) ? (v >> 1) : (v >> 1) << 12;
+}
+uint64_t pack_addr(uint64_t a) {
+  return (a & 0xfff) ? (a << 1) | 1 : (a >> 12) << 1;
+}
+
+uint64_t data_base() {
+  return sim::PhysMemory::Layout{}.data_base;
+}
+
+uint64_t wrap(Arg a, uint64_t v);
+
+uint64_t decode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v) {
+  if (v < kRefs && !pool.empty()) return pool[pool.size() - 1 - v % pool.size()];
+  return wrap(a == Arg::Parent ? Arg::Dom : a, v < kRefs ? v : v - kRefs);
+}
+
+uint64_t unwrap(Arg a, uint64_t v);
+
+uint64_t encode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v) {
+  for (size_t k = 0; k < pool.size() && k < kRefs; ++k)
+    if (pool[pool.size() - 1 - k] == v) return k;
+  return kRefs + unwrap(a == Arg::Parent ? Arg::Dom : a, v);
+}
+
+uint64_t Refs::fresh(Arg a) const {
+  if (a == Arg::Dom) {
+    for (uint64_t id = 1;; ++id)
+      if (std::find(doms.begin(), doms.end(), id) == doms.end()) return id;
+  }
+  for (uint16_t slot : kSlots)
+    if (std::find(devs.begin(), devs.end(), slot) == devs.end()) return slot;
+  return kSlots[0];
+}
+
+// Wraps a raw varint into the argument's range.
+uint64_t wrap(Arg a, uint64_t v) {
+  switch (a) {
+    case Arg::Dom:
+      return v % 255 + 1;
+    case Arg::DType:
+      return kDTypeByCode[v % 6];
+    case Arg::Parent:
+      return v % 256;
+    case Arg::Levels:
+      return kLevelsByCode[v % 3];
+    case Arg::Dev:
+      return v < 16 ? kSlots[v] : (v - 16) & 0xffff;
+    case Arg::Ats:
+    case Arg::PasidCap:
+    case Arg::Access:
+      return v & 1;
+    case Arg::Pasid:
+      return v % ((1u << 20) + 1);
+    case Arg::Iova:
+    case Arg::Dst:
+      return unpack_addr(v) & kAddrMask;
+    case Arg::Pa:
+      return (data_base() + unpack_addr(v)) & kPaMask;
+    case Arg::Size:
+      return v % 3;
+    case Arg::Perm:
+      return v % 3 == 0 ? 3 : v % 3;
+    case Arg::N:
+    case Arg::Index:
+      return v % 256;
+    case Arg::Split:
+      return v % 9;
+    case Arg::Cache:
+      return v % 5;
+    case Arg::QErr:
+      return v % 3;
+    case Arg::kCount:
+      break;
+  }
+  return 0;
+}
+
+// The canonical varint of an in-range value (inverse of wrap).
+uint64_t unwrap(Arg a, uint64_t v) {
+  switch (a) {
+    case Arg::Dom:
+      return v - 1;
+    case Arg::Levels:
+      return v == 4 ? 0 : v == 5 ? 1 : 2;
+    case Arg::Dev:
+      for (uint64_t i = 0; i < 16; ++i)
+        if (kSlots[i] == v) return i;
+      return v + 16;
+    case Arg::Iova:
+    case Arg::Dst:
+      return pack_addr(v);
+    case Arg::Pa:
+      return pack_addr(v - data_base());
+    case Arg::Perm:
+      return v == 3 ? 0 : v;
+    case Arg::DType:
+      for (uint64_t i = 0; i < 6; ++i)
+        if (kDTypeByCode[i] == v) return i;
+      return 0;
+    default:
+      return v;
+  }
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+
+bool SchedPoint::operator==(const SchedPoint& o) const {
+  return kind == o.kind && index == o.index && step == o.step;
+}
+bool Op::operator==(const Op& o) const {
+  return kind == o.kind && a == o.a && sched == o.sched && choices == o.choices && sub == o.sub;
+}
+
+const char* op_name(OpKind k) {
+  return spec(k).name;
+}
+
+bool is_api(OpKind k) {
+  return k <= OpKind::RemovePasid;
+}
+
+bool is_hw_step(OpKind k) {
+  for (OpKind s : kSteps)
+    if (s == k && k != OpKind::Cpu2) return true;
+  return false;
+}
+
+bool is_cpu2_op(OpKind k) {
+  for (OpKind s : kCpu2Ops)
+    if (s == k) return true;
+  return false;
+}
+
+OpKind cpu2_kind(uint8_t index) {
+  return kCpu2Ops[index % (sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]))];
+}
+
+uint64_t size_of(const Op& op) {
+  static const uint64_t kBytes[] = {4096, 2ull << 20, 1ull << 30};
+  return kBytes[op.get(Arg::Size) % 3];
+}
+
+}  // namespace vtd::prog

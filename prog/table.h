@@ -1,0 +1,130 @@
+// Internals of the program format shared by its parts (prog/ops.cc: the op
+// table; binary.cc, text.cc, dict.cc): argument specs, enum spellings,
+// device slots, value wrapping and the references of the binary form.
+// Not for use outside prog/.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "prog/program.h"
+
+namespace vtd::prog::detail {
+
+enum class Style : uint8_t { Pos, Key, Flag };
+
+struct ArgSpec {
+  Arg arg;
+  Style style;
+  const char* key;  // Key / Flag name
+  uint64_t def;     // omitted from text when equal (Key / Flag)
+  bool always;      // Key printed even when default
+};
+
+struct OpSpec {
+  OpKind kind;
+  const char* name;
+  std::initializer_list<ArgSpec> args;
+};
+
+const OpSpec& spec(OpKind k);
+std::span<const OpSpec> specs();
+
+inline constexpr OpKind kSteps[] = {OpKind::Dma,          OpKind::Memcpy, OpKind::Walk,
+                             OpKind::ResumeWalks,  OpKind::Evict,  OpKind::Writeback,
+                             OpKind::ProcessQueue, OpKind::Cpu2};
+inline constexpr OpKind kCpu2Ops[] = {OpKind::Map,        OpKind::Unmap,   OpKind::Attach,
+                               OpKind::Detach,     OpKind::Replace, OpKind::SetPasid,
+                               OpKind::RemovePasid};
+
+// Enum spellings.
+inline constexpr const char* kDTypes[] = {"second-stage", "first-stage", "nested",
+                                   "identity",     "blocking",    "sva"};
+inline constexpr const char* kSizes[] = {"4K", "2M", "1G"};
+inline constexpr const char* kPerms[] = {"", "r", "w", "rw"};
+inline constexpr const char* kAccess[] = {"read", "write"};
+inline constexpr const char* kCaches[] = {"context", "pasid", "iotlb", "psc", "devtlb"};
+inline constexpr const char* kQErrs[] = {"iqe", "ite", "ice"};
+inline constexpr uint64_t kLevelsByCode[] = {4, 5, 3};
+// Binary code -> domain type (DomainType order: second-stage, first-stage,
+// nested, identity, blocking, sva). Zero is first-stage: the type whose
+// entries change across two PASID-entry chunks, where most bugs live.
+inline constexpr uint64_t kDTypeByCode[] = {1, 0, 3, 2, 5, 4};
+
+// Device slots: small binary values name the devices programs use most.
+inline constexpr uint16_t kSlots[] = {
+    0x0010,  // 00:02.0
+    0x0018,  // 00:03.0
+    0x0020,  // 00:04.0  (an SR-IOV PF)
+    0x0028,  // 00:05.0
+    0x0011,  // 00:02.1
+    0x0080,  // 00:10.0  (devfn 0x80: upper half of a scalable context table)
+    0x0100,  // 01:00.0  (a VF of 00:.. on bus 1 after `vfs`)
+    0x0101,  // 01:00.1
+    0x0500,  // 05:00.0  (a PF whose VFs land on bus 6)
+    0x0600,  // 06:00.0
+    0x0601,  // 06:00.1
+    0x00f8,  // 00:1f.0
+    0x0300,  // 03:00.0
+    0x0308,  // 03:01.0
+    0x0102,  // 01:00.2
+    0x0602,  // 06:00.2
+};
+
+uint64_t unpack_addr(uint64_t v);
+uint64_t pack_addr(uint64_t a);
+inline constexpr uint64_t kAddrMask = (1ull << 62) - 1;
+inline constexpr uint64_t kPaMask = (1ull << 52) - 1;  // physical addresses: 52 bits
+uint64_t data_base();  // the data region (PhysMemory::Layout)
+
+// References. In the binary form an argument naming an existing domain or
+// device is, below kRefs, an index among those created earlier in the
+// program (0: the most recent) — so random bytes mostly name something
+// that exists, as syzkaller's resources do; kRefs and above is an absolute
+// id. The text form always shows absolute ids.
+inline constexpr uint64_t kRefs = 64;
+
+struct Refs {
+  std::vector<uint64_t> doms, devs;  // in creation order
+  void created(const Op& op) {
+    if (op.kind == OpKind::Domain) doms.push_back(op.get(Arg::Dom));
+    if (op.kind == OpKind::Probe) devs.push_back(op.get(Arg::Dev));
+    if (op.kind == OpKind::Vfs) {
+      sim::Sid pf(uint16_t(op.get(Arg::Dev)));
+      for (uint64_t i = 0; i < op.get(Arg::N) && i < 8 && pf.bus() < 0xff; ++i)
+        devs.push_back(sim::Sid(uint8_t(pf.bus() + 1), 0, uint8_t(i)).v);
+    }
+  }
+  const std::vector<uint64_t>* pool(OpKind k, Arg a) const {
+    if ((a == Arg::Dom && k != OpKind::Domain) || a == Arg::Parent) return &doms;
+    if (a == Arg::Dev && k != OpKind::Probe) return &devs;
+    return nullptr;
+  }
+  // A creating argument (the id of a new domain, the device a probe adds):
+  // 0 names a fresh one, so zero bytes make coherent programs.
+  bool creates(OpKind k, Arg a) const {
+    return (k == OpKind::Domain && a == Arg::Dom) || (k == OpKind::Probe && a == Arg::Dev);
+  }
+  uint64_t fresh(Arg a) const;
+};
+
+// Wraps a raw varint into the argument's range; unwrap is its inverse (the
+// canonical varint of an in-range value).
+uint64_t wrap(Arg a, uint64_t v);
+uint64_t unwrap(Arg a, uint64_t v);
+uint64_t decode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v);
+uint64_t encode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v);
+
+// Binary records (binary.cc). Each starts with a kind byte, taken modulo
+// kRecords: an op kind (cpu2 excepted) and its arguments, or a schedule
+// point or a schedule choice for the most recent op.
+inline constexpr uint8_t kOpRecords = uint8_t(OpKind::kCount) - 1;  // not cpu2
+inline constexpr uint8_t kSchedRecord = kOpRecords, kChoiceRecord = kOpRecords + 1;
+inline constexpr uint8_t kRecords = kOpRecords + 2;
+void write_point(std::vector<uint8_t>& out, const SchedPoint& p, const Refs& refs);
+bool writer_char(char c);
+
+}  // namespace vtd::prog::detail
