@@ -50,10 +50,11 @@ std::vector<WriterInfo>& registry() {
 }
 }  // namespace
 
-WriterRegistrar::WriterRegistrar(std::string_view name, std::string_view summary,
-                                 WriterFactory make) {
+WriterRegistrar::WriterRegistrar(std::string_view name, WriterFactory make,
+                                 std::string_view summary, std::string_view catalog,
+                                 std::string_view expect) {
   auto& r = registry();
-  r.push_back({name, summary, make});
+  r.push_back({name, summary, make, catalog, expect});
   std::sort(r.begin(), r.end(),
             [](const WriterInfo& a, const WriterInfo& b) { return a.name < b.name; });
 }
@@ -62,10 +63,27 @@ const std::vector<WriterInfo>& writers() {
   return registry();
 }
 
-std::unique_ptr<Writer> make_writer(std::string_view name) {
+std::vector<std::string_view> WriterInfo::expected_properties() const {
+  std::vector<std::string_view> out;
+  if (expects_clean()) return out;
+  for (size_t at = 0; at < expect.size();) {
+    size_t bar = expect.find('|', at);
+    if (bar == std::string_view::npos) bar = expect.size();
+    if (bar > at) out.push_back(expect.substr(at, bar - at));
+    at = bar + 1;
+  }
+  return out;
+}
+
+const WriterInfo* writer_info(std::string_view name) {
   for (const WriterInfo& w : registry())
-    if (w.name == name) return w.make();
+    if (w.name == name) return &w;
   return nullptr;
+}
+
+std::unique_ptr<Writer> make_writer(std::string_view name) {
+  const WriterInfo* w = writer_info(name);
+  return w ? w->make() : nullptr;
 }
 
 }  // namespace vtd::drv

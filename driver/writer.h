@@ -136,23 +136,36 @@ struct WriterInfo {
   std::string_view name;
   std::string_view summary;  // one line for `vtdfuzz writers`
   WriterFactory make;
+  // What the writer is for, as it declares it: the catalog bugs it models
+  // ("B1 B2 B3", DESIGN.md section 7; empty for none) and the verdict the
+  // campaign expects: "clean", or the properties one of which must be found
+  // ("P4|P2"); empty when the writer declares nothing.
+  std::string_view catalog;
+  std::string_view expect;
+  bool expects_clean() const { return expect == "clean"; }
+  std::vector<std::string_view> expected_properties() const;  // empty when clean or undeclared
 };
 
 // Every registered writer, sorted by name. Filled once, at static
 // initialization, and read-only afterwards.
 const std::vector<WriterInfo>& writers();
+const WriterInfo* writer_info(std::string_view name);        // nullptr if unknown
 std::unique_ptr<Writer> make_writer(std::string_view name);  // nullptr if unknown
 
 struct WriterRegistrar {
-  WriterRegistrar(std::string_view name, std::string_view summary, WriterFactory make);
+  WriterRegistrar(std::string_view name, WriterFactory make, std::string_view summary,
+                  std::string_view catalog = "", std::string_view expect = "");
 };
 
 #define VTDFUZZ_WRITER_CAT2(a, b) a##b
 #define VTDFUZZ_WRITER_CAT(a, b) VTDFUZZ_WRITER_CAT2(a, b)
-// VTDFUZZ_REGISTER_WRITER(MyWriter, "my-writer", "one-line summary");
-#define VTDFUZZ_REGISTER_WRITER(Class, name, summary)                                     \
-  static const ::vtd::drv::WriterRegistrar VTDFUZZ_WRITER_CAT(vtdfuzz_writer_, __LINE__)( \
-      name, summary,                                                                      \
-      []() -> std::unique_ptr<::vtd::drv::Writer> { return std::make_unique<Class>(); })
+// VTDFUZZ_REGISTER_WRITER(MyWriter, "my-writer", "one-line summary"
+//                         [, "B5", "P5"]);
+// The optional catalog ids and expected verdict ("clean", or "P4|P2": one of
+// these properties must be found) feed `vtdfuzz writers` and the campaign.
+#define VTDFUZZ_REGISTER_WRITER(Class, name, ...)                                              \
+  static const ::vtd::drv::WriterRegistrar VTDFUZZ_WRITER_CAT(vtdfuzz_writer_, __LINE__)(      \
+      name, []() -> std::unique_ptr<::vtd::drv::Writer> { return std::make_unique<Class>(); }, \
+      __VA_ARGS__)
 
 }  // namespace vtd::drv

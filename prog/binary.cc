@@ -6,7 +6,6 @@ namespace vtd::prog {
 namespace detail {
 namespace {
 
-
 struct Reader {
   std::span<const uint8_t> b;
   size_t i = 0;
@@ -57,7 +56,6 @@ Op read_step(Reader& r, const Refs& refs) {
   }
   return op;
 }
-
 
 // Reads one record into the program; points and choices with no op before
 // them, or beyond an op's limits, are read and dropped.

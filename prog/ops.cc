@@ -206,7 +206,6 @@ uint64_t unwrap(Arg a, uint64_t v) {
 
 using namespace detail;
 
-
 bool SchedPoint::operator==(const SchedPoint& o) const {
   return kind == o.kind && index == o.index && step == o.step;
 }

@@ -34,15 +34,15 @@ const OpSpec& spec(OpKind k);
 std::span<const OpSpec> specs();
 
 inline constexpr OpKind kSteps[] = {OpKind::Dma,          OpKind::Memcpy, OpKind::Walk,
-                             OpKind::ResumeWalks,  OpKind::Evict,  OpKind::Writeback,
-                             OpKind::ProcessQueue, OpKind::Cpu2};
+                                    OpKind::ResumeWalks,  OpKind::Evict,  OpKind::Writeback,
+                                    OpKind::ProcessQueue, OpKind::Cpu2};
 inline constexpr OpKind kCpu2Ops[] = {OpKind::Map,        OpKind::Unmap,   OpKind::Attach,
-                               OpKind::Detach,     OpKind::Replace, OpKind::SetPasid,
-                               OpKind::RemovePasid};
+                                      OpKind::Detach,     OpKind::Replace, OpKind::SetPasid,
+                                      OpKind::RemovePasid};
 
 // Enum spellings.
 inline constexpr const char* kDTypes[] = {"second-stage", "first-stage", "nested",
-                                   "identity",     "blocking",    "sva"};
+                                          "identity",     "blocking",    "sva"};
 inline constexpr const char* kSizes[] = {"4K", "2M", "1G"};
 inline constexpr const char* kPerms[] = {"", "r", "w", "rw"};
 inline constexpr const char* kAccess[] = {"read", "write"};
@@ -78,7 +78,7 @@ uint64_t unpack_addr(uint64_t v);
 uint64_t pack_addr(uint64_t a);
 inline constexpr uint64_t kAddrMask = (1ull << 62) - 1;
 inline constexpr uint64_t kPaMask = (1ull << 52) - 1;  // physical addresses: 52 bits
-uint64_t data_base();  // the data region (PhysMemory::Layout)
+uint64_t data_base();                                  // the data region (PhysMemory::Layout)
 
 // References. In the binary form an argument naming an existing domain or
 // device is, below kRefs, an index among those created earlier in the

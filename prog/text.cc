@@ -12,7 +12,6 @@ using namespace detail;
 
 namespace {
 
-
 std::string hex(uint64_t v) {
   char buf[24];
   snprintf(buf, sizeof buf, "0x%" PRIx64, v);

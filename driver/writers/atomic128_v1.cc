@@ -81,6 +81,7 @@ Status Atomic128V1::update(WriterCtx& ctx, const Transition& t) {
 
 VTDFUZZ_REGISTER_WRITER(Atomic128V1, "atomic128-v1",
                         "seeds/001 series: 128-bit context stores, clear-P/flush/zero teardown, "
-                        "hitless replace only when one 128-bit chunk changes");
+                        "hitless replace only when one 128-bit chunk changes",
+                        "B4", "P3");
 
 }  // namespace vtd::drv

@@ -102,6 +102,7 @@ Status EntrySync::update(WriterCtx& ctx, const Transition& t) {
 VTDFUZZ_REGISTER_WRITER(
     EntrySync, "entry-sync",
     "used-bits algorithm (ARM entry_set): one critical quantum or V=0/fill/V=1; "
-    "128- and 64-bit quanta");
+    "128- and 64-bit quanta",
+    "", "clean");
 
 }  // namespace vtd::drv

@@ -55,6 +55,7 @@ class EntrySyncTempDid : public EntrySync {
 
 VTDFUZZ_REGISTER_WRITER(EntrySyncTempDid, "entry-sync-tempdid",
                         "entry-sync plus a temporary DID (tagged on both domains) for DID-changing "
-                        "replaces");
+                        "replaces",
+                        "", "clean");
 
 }  // namespace vtd::drv

@@ -90,6 +90,7 @@ class Legacy : public Writer {
 
 VTDFUZZ_REGISTER_WRITER(Legacy, "legacy",
                         "before the atomicity fixes: entries built in place with plain 64-bit "
-                        "stores, PASID entry zeroed / struct-copied while present");
+                        "stores, PASID entry zeroed / struct-copied while present",
+                        "B1 B2 B3 B9", "P1");
 
 }  // namespace vtd::drv
