@@ -9,6 +9,9 @@
 
 namespace vtd::oracle {
 
+using sim::hex;
+using sim::pasid_str;
+
 using drv::DomainId;
 using drv::DomainType;
 using sim::Entry;
@@ -22,16 +25,6 @@ namespace {
 
 constexpr size_t kRing = 24;
 
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
-
-std::string pasid_str(uint32_t p) {
-  return p == sim::kNoPasid ? "-" : std::to_string(p);
-}
-
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -44,17 +37,6 @@ bool is_table_page(sim::PageType t) {
 }
 
 }  // namespace
-
-const char* property_name(Property p) {
-  static const char* const k[] = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"};
-  return k[size_t(p)];
-}
-
-const char* property_title(Property p) {
-  static const char* const k[] = {"torn-entry",   "translation",  "hitless", "stale-cache",
-                                  "did-aliasing", "table-safety", "queue",   "no-loss"};
-  return k[size_t(p)];
-}
 
 Oracle::Oracle(const sim::Machine& m, const drv::Writer& writer, std::string writer_name)
     : m_(m), writer_(writer), writer_name_(std::move(writer_name)) {
@@ -399,16 +381,14 @@ void Oracle::settle_nested(const InFlight& f) {
 // A torn entry makes the walker read garbage, fault or fill wrongly: report
 // the cause, not its consequences.
 void Oracle::settle() {
-  static const Property kPriority[] = {Property::P1, Property::P3, Property::P6, Property::P5,
-                                       Property::P2, Property::P8, Property::P4, Property::P7};
-  for (Property p : kPriority)
-    for (const Violation& v : pending_)
-      if (v.property == p) {
-        v_ = v;
-        violated_ = true;
-        pending_.clear();
-        return;
-      }
+  if (pending_.empty()) return;
+  auto first = std::min_element(
+      pending_.begin(), pending_.end(), [](const Violation& a, const Violation& b) {
+        return property_info(a.property).rank < property_info(b.property).rank;
+      });
+  v_ = *first;
+  violated_ = true;
+  pending_.clear();
 }
 
 void Oracle::point(sim::PointKind k, uint32_t index) {

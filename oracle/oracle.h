@@ -12,16 +12,13 @@
 
 #include "driver/driver.h"
 #include "driver/writer.h"
+#include "oracle/properties.h"
 #include "oracle/reference.h"
 #include "simulator/events.h"
 #include "simulator/machine.h"
 #include "simulator/translation.h"
 
 namespace vtd::oracle {
-
-enum class Property : uint8_t { P1, P2, P3, P4, P5, P6, P7, P8, kCount };
-const char* property_name(Property p);   // "P1"
-const char* property_title(Property p);  // "torn-entry"
 
 enum class Call : uint8_t {
   Domain,

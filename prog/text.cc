@@ -8,15 +8,11 @@
 
 namespace vtd::prog {
 
+using sim::hex;
+
 using namespace detail;
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
 
 std::string arg_text(const ArgSpec& s, uint64_t v) {
   switch (s.arg) {

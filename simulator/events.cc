@@ -21,17 +21,6 @@ const char* event_kind_name(EventKind k) {
   return kNames[size_t(k)];
 }
 
-namespace {
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
-std::string pasid_str(uint32_t p) {
-  return p == kNoPasid ? "-" : std::to_string(p);
-}
-}  // namespace
-
 std::string describe(const HwEvent& e) {
   std::string s = event_kind_name(e.kind);
   switch (e.kind) {

@@ -1,5 +1,6 @@
 #include "simulator/types.h"
 
+#include <cinttypes>
 #include <cstdio>
 
 namespace vtd::sim {
@@ -8,6 +9,16 @@ std::string Sid::str() const {
   char buf[16];
   snprintf(buf, sizeof buf, "%02x:%02x.%x", bus(), dev(), fn());
   return buf;
+}
+
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%" PRIx64, v);
+  return b;
+}
+
+std::string pasid_str(uint32_t pasid) {
+  return pasid == kNoPasid ? "-" : std::to_string(pasid);
 }
 
 const char* page_type_name(PageType t) {

@@ -50,6 +50,11 @@ enum class PageType : uint8_t {
 };
 const char* page_type_name(PageType t);
 
+// The one spelling of numbers in reports and traces: "0x1000".
+std::string hex(uint64_t v);
+// A PASID in reports: the number, or "-" for a request without PASID.
+std::string pasid_str(uint32_t pasid);
+
 // Translation fault reasons. Names follow the spirit of the spec's
 // fault-reason table (chapter 7); the model does not need their numeric codes.
 enum class FaultReason : uint8_t {

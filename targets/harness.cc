@@ -13,17 +13,13 @@
 
 namespace vtd::harness {
 
+using sim::hex;
+
 using prog::Arg;
 using prog::Op;
 using prog::OpKind;
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
 
 uint32_t pasid_arg(const Op& op) {
   uint64_t a = op.get(Arg::Pasid);

@@ -14,6 +14,8 @@
 
 namespace vtd::transitions {
 
+using sim::hex;
+
 using sim::Descriptor;
 using sim::Entry;
 using sim::EntryKind;
@@ -21,12 +23,6 @@ using sim::Field;
 using sim::PhysAddr;
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
 
 int entry_words(EntryKind k) {
   return sim::format_of(k).words;
