@@ -39,7 +39,7 @@ bool is_table_page(sim::PageType t) {
 }  // namespace
 
 Oracle::Oracle(const sim::Machine& m, const drv::Writer& writer, std::string writer_name)
-    : m_(m), writer_(writer), writer_name_(std::move(writer_name)) {
+    : m_(m), writer_(writer), writer_name_(std::move(writer_name)), model_(m.config().scalable) {
   const sim::Config& c = m.config();
   caps_.scalable = c.scalable;
   caps_.coherent = c.coherent;
@@ -47,278 +47,6 @@ Oracle::Oracle(const sim::Machine& m, const drv::Writer& writer, std::string wri
   caps_.cpu128 = c.cpu128;
   caps_.fetch128 = c.quantum_bits == 128;
   ring_.resize(kRing);
-}
-
-// --------------------------------------------------------------- model --
-
-bool Oracle::key_of(Sid sid, uint32_t pasid, uint32_t* key) const {
-  auto it = devs_.find(sid.v);
-  if (it == devs_.end()) return false;
-  if (pasid == sim::kNoPasid) {
-    *key = 0;
-    return true;
-  }
-  if (!caps_.scalable || !it->second.pasid_cap) return false;  // PASID requests fault
-  *key = pasid;  // PASID 0 is RID_PASID: the RID's entry
-  return true;
-}
-
-std::vector<Oracle::Trans> Oracle::transitions(const ApiCall& c) const {
-  std::vector<Trans> t;
-  auto cur = [&](Sid sid, uint32_t key) -> DomainId {
-    auto d = devs_.find(sid.v);
-    if (d == devs_.end()) return 0;
-    auto a = d->second.att.find(key);
-    return a == d->second.att.end() ? 0 : a->second;
-  };
-  auto target = [&](DomainId id) -> DomainId {
-    auto d = doms_.find(id);
-    return d == doms_.end() || d->second.type == DomainType::Blocking ? 0 : id;
-  };
-  switch (c.call) {
-    case Call::Attach:
-    case Call::Replace:
-      t.push_back({c.sid, 0, cur(c.sid, 0), target(c.dom)});
-      break;
-    case Call::Detach:
-      t.push_back({c.sid, 0, cur(c.sid, 0), 0});
-      break;
-    case Call::SetPasid:
-      if (c.pasid != sim::kNoPasid)
-        t.push_back({c.sid, c.pasid, cur(c.sid, c.pasid), target(c.dom)});
-      break;
-    case Call::RemovePasid:
-      if (c.pasid != sim::kNoPasid) t.push_back({c.sid, c.pasid, cur(c.sid, c.pasid), 0});
-      break;
-    case Call::Release:
-    case Call::SurpriseRemove: {
-      auto d = devs_.find(c.sid.v);
-      if (d == devs_.end()) break;
-      std::vector<Sid> all = d->second.vfs;
-      all.push_back(c.sid);
-      for (Sid s : all) {
-        auto dv = devs_.find(s.v);
-        if (dv == devs_.end()) continue;
-        for (auto& [key, dom] : dv->second.att) t.push_back({s, key, dom, 0});
-        // Its context entry goes too, whatever is attached.
-        if (!dv->second.att.count(0)) t.push_back({s, 0, 0, 0});
-      }
-      break;
-    }
-    default:
-      break;
-  }
-  return t;
-}
-
-void Oracle::apply(const InFlight& f) {
-  const ApiCall& c = f.call;
-  switch (c.call) {
-    case Call::Domain: {
-      Dom d;
-      d.type = c.dtype;
-      d.parent = c.dtype == DomainType::Nested ? c.parent : 0;
-      doms_[c.dom] = d;
-      break;
-    }
-    case Call::Free:
-      doms_.erase(c.dom);
-      break;
-    case Call::Map:
-      doms_[c.dom].maps[c.iova] = {c.pa, c.size, c.perm};
-      break;
-    case Call::Unmap: {
-      auto& maps = doms_[c.dom].maps;
-      for (auto it = maps.begin(); it != maps.end();) {
-        bool hit = it->first < c.iova + c.size && c.iova < it->first + it->second.size;
-        it = hit ? maps.erase(it) : std::next(it);
-      }
-      break;
-    }
-    case Call::Probe: {
-      Dev d;
-      d.ats = c.ats;
-      d.pasid_cap = c.pasid_cap && caps_.scalable;
-      devs_[c.sid.v] = d;
-      break;
-    }
-    case Call::Vfs: {
-      Dev& pf = devs_[c.sid.v];
-      for (uint8_t i = 0; i < c.n; ++i) {
-        Sid vf(uint8_t(c.sid.bus() + 1), 0, i);
-        Dev d;
-        d.ats = pf.ats;
-        d.pasid_cap = pf.pasid_cap;
-        d.vf = true;
-        devs_[vf.v] = d;
-        pf.vfs.push_back(vf);
-      }
-      break;
-    }
-    case Call::Release:
-    case Call::SurpriseRemove: {
-      Dev& d = devs_[c.sid.v];
-      for (Sid vf : d.vfs) devs_.erase(vf.v);
-      devs_.erase(c.sid.v);
-      for (auto& [v, dev] : devs_)
-        dev.vfs.erase(std::remove(dev.vfs.begin(), dev.vfs.end(), c.sid), dev.vfs.end());
-      break;
-    }
-    default:
-      for (const Trans& t : f.trans) {
-        Dev& d = devs_[t.sid.v];
-        if (t.to)
-          d.att[t.key] = t.to;
-        else
-          d.att.erase(t.key);
-      }
-      break;
-  }
-}
-
-DomainId Oracle::domain_of(Sid sid) const {
-  auto d = devs_.find(sid.v);
-  if (d == devs_.end()) return 0;
-  auto a = d->second.att.find(0);
-  return a == d->second.att.end() ? 0 : a->second;
-}
-
-size_t Oracle::devices_on(DomainId id) const {
-  size_t n = 0;
-  for (auto& [sidv, dev] : devs_) {
-    auto a = dev.att.find(0);
-    n += a != dev.att.end() && a->second == id;
-  }
-  return n;
-}
-
-int Oracle::domain_type(DomainId id) const {
-  auto d = doms_.find(id);
-  return d == doms_.end() ? -1 : int(d->second.type);
-}
-
-size_t Oracle::mappings_of(DomainId id) const {
-  auto d = doms_.find(id);
-  return d == doms_.end() ? 0 : d->second.maps.size();
-}
-
-// Any device call may change the device's context entry (the first PASID
-// or RID attachment makes it present, a release tears it down).
-bool Oracle::device_op_in_flight(Sid sid) const {
-  for (size_t i = 0; i + ending_ < stack_.size(); ++i) {
-    const ApiCall& c = stack_[i].call;
-    if (c.sid == sid && c.call >= Call::Release && c.call <= Call::RemovePasid &&
-        c.call != Call::Vfs)
-      return true;
-  }
-  return false;
-}
-
-bool Oracle::in_transition(Sid sid, uint32_t key, const Trans** out) const {
-  for (size_t i = 0; i + ending_ < stack_.size(); ++i)
-    for (const Trans& t : stack_[i].trans)
-      if (t.sid == sid && t.key == key) {
-        if (out) *out = &t;
-        return true;
-      }
-  return false;
-}
-
-void Oracle::domain_outcomes(DomainId id, sim::Iova iova, std::vector<Outcome>* out,
-                             int depth) const {
-  auto d = doms_.find(id);
-  if (!id || d == doms_.end() || d->second.type == DomainType::Blocking || depth > 1) {
-    out->push_back({true, 0, false});
-    return;
-  }
-  const Dom& dom = d->second;
-  if (dom.type == DomainType::Identity) {
-    out->push_back({false, iova, true});
-    return;
-  }
-  // Mappings being added or removed by an op in flight may or may not be
-  // visible yet: both answers are allowed.
-  bool changing = false;
-  std::vector<Outcome> mine;
-  const Mapping* cur = nullptr;
-  sim::Iova base = 0;
-  auto it = dom.maps.upper_bound(iova);
-  if (it != dom.maps.begin() && iova < std::prev(it)->first + std::prev(it)->second.size) {
-    base = std::prev(it)->first;
-    cur = &std::prev(it)->second;
-    mine.push_back({false, cur->pa + (iova - base), (cur->perm & drv::kWrite) != 0});
-  }
-  for (size_t i = 0; i + ending_ < stack_.size(); ++i) {
-    const InFlight& f = stack_[i];
-    if (f.call.dom != id) continue;
-    if (f.call.call == Call::Map && iova >= f.call.iova && iova < f.call.iova + f.call.size) {
-      changing = true;
-      mine.push_back({false, f.call.pa + (iova - f.call.iova), (f.call.perm & drv::kWrite) != 0});
-    }
-    // An unmap removes every mapping it touches, whole (a large page too).
-    if (f.call.call == Call::Unmap && cur && base < f.call.iova + f.call.size &&
-        f.call.iova < base + cur->size)
-      changing = true;
-  }
-  if (mine.empty() || changing) mine.push_back({true, 0, false});
-  if (dom.type != DomainType::Nested) {
-    out->insert(out->end(), mine.begin(), mine.end());
-    return;
-  }
-  for (const Outcome& o : mine) {  // stage-1 output is a GPA: the parent translates it
-    if (o.fault) {
-      out->push_back(o);
-      continue;
-    }
-    std::vector<Outcome> s2;
-    domain_outcomes(dom.parent, o.pa, &s2, depth + 1);
-    for (Outcome x : s2) {
-      x.writable &= o.writable;
-      out->push_back(x);
-    }
-  }
-}
-
-std::vector<Oracle::Outcome> Oracle::allowed(Sid sid, uint32_t pasid, sim::Iova iova) const {
-  std::vector<Outcome> out;
-  uint32_t key;
-  if (!key_of(sid, pasid, &key)) {
-    out.push_back({true, 0, false});
-    return out;
-  }
-  const Dev& d = devs_.at(sid.v);
-  auto a = d.att.find(key);
-  domain_outcomes(a == d.att.end() ? 0 : a->second, iova, &out);
-  const Trans* t;
-  if (in_transition(sid, key, &t)) {
-    domain_outcomes(t->from, iova, &out);
-    domain_outcomes(t->to, iova, &out);
-    out.push_back({true, 0, false});  // P3 judges faults of hitless replaces
-  }
-  return out;
-}
-
-bool Oracle::matches(const std::vector<Outcome>& os, bool fault, PhysAddr pa, bool write,
-                     bool writable) {
-  for (const Outcome& o : os) {
-    if (fault) {
-      if (o.fault || (write && !o.writable)) return true;
-    } else if (!o.fault && o.pa == pa && (!write || o.writable) && (writable <= o.writable)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool Oracle::mapped_alike(DomainId a, DomainId b, sim::Iova iova, bool write) const {
-  std::vector<Outcome> oa, ob;
-  domain_outcomes(a, iova, &oa);
-  domain_outcomes(b, iova, &ob);
-  if (oa.size() != 1 || ob.size() != 1 || oa[0].fault || ob[0].fault) return false;
-  // A write to a page both map read-only faults before, during and after
-  // the replace alike: that is no broken promise (corpus/regress/R13).
-  if (write && !oa[0].writable) return false;
-  return oa[0].pa == ob[0].pa && oa[0].writable == ob[0].writable;
 }
 
 // ---------------------------------------------------------------- ops --
@@ -329,38 +57,35 @@ void Oracle::begin(uint32_t op_index, const ApiCall& c, int cpu) {
     fetched_.clear();
     dmas_.clear();
   }
+  model_.begin(c);
   InFlight f;
   f.call = c;
   f.op_index = op_index;
   f.cpu = cpu;
-  f.trans = transitions(c);
-  if (c.call == Call::SurpriseRemove) {
-    auto d = devs_.find(c.sid.v);
-    if (d != devs_.end()) d->second.gone = true;
-  }
-  stack_.push_back(f);
+  f.trans = model_.in_flight().back().moves;
+  stack_.push_back(std::move(f));
 }
 
 void Oracle::end(drv::Status st) {
   if (stack_.empty()) return;
   InFlight f = stack_.back();
   if (violated_) {
+    model_.end(false);
     stack_.pop_back();
     return;
   }
   if (st == drv::Status::TimedOut)
     fail(Property::P7,
-         "an invalidation wait never completed (" + f.call.name + " returned -ETIMEDOUT)", {},
-         "queue", "end");
+         "an invalidation wait never completed (" + std::string(f.call.name()) +
+             " returned -ETIMEDOUT)",
+         {}, "queue", "end");
   bool outer = stack_.size() == 1;
   if (outer) check_deferred(f);
-  if (drv::ok(st)) apply(f);
-  if (!outer) settle_nested(f);
   // The op's effects are applied: it no longer counts as in flight, but it
-  // stays on the stack so that findings name it.
-  ending_ = true;
+  // stays on the stack until the checks are done, so that findings name it.
+  model_.end(drv::ok(st));
+  if (!outer) settle_nested(f);
   check_caches(outer);
-  ending_ = false;
   stack_.pop_back();
   if (outer) settle();
 }
@@ -371,7 +96,7 @@ void Oracle::end(drv::Status st) {
 // the locks allow).
 void Oracle::settle_nested(const InFlight& f) {
   auto& settled = stack_.front().settled;
-  for (const Trans& t : f.trans) {
+  for (const Move& t : f.trans) {
     Located loc = locate(m_.mem, m_.iommu.rtaddr(), t.sid, t.key == 0 ? sim::kNoPasid : t.key);
     for (const EntryLoc& at : {loc.root, loc.context, loc.pasid})
       if (at.pa) settled[at.pa].push_back(read_now(m_.mem, at));
@@ -462,14 +187,14 @@ void Oracle::check_dma(const HwEvent& e) {
   bool write = e.access == sim::Access::Write;
   bool fault = e.fault != sim::FaultReason::None;
   uint32_t key;
-  if (fault && key_of(e.sid, e.pasid, &key))
+  if (fault && model_.key_of(e.sid, e.pasid, &key))
     for (const InFlight& f : stack_)
-      for (const Trans& t : f.trans)
+      for (const Move& t : f.trans)
         if (t.from && t.to && t.sid == e.sid && t.key == key &&
-            mapped_alike(t.from, t.to, e.iova, write))
+            model_.mapped_alike(t.from, t.to, e.iova, write))
           dmas_.push_back({t, e.iova, here()});
-  std::vector<Outcome> os = allowed(e.sid, e.pasid, e.iova);
-  if (matches(os, fault, e.addr, write, false)) return;
+  std::vector<Outcome> os = model_.allowed(e.sid, e.pasid, e.iova);
+  if (Model::matches(os, fault, e.addr, write, false)) return;
   std::vector<std::string> d;
   std::string expect;
   for (const Outcome& o : os)
@@ -520,7 +245,7 @@ void Oracle::check_fill(const HwEvent& e) {
   // names this tag with a different table would hit what was just filled.
   // Its own replace in flight may legitimately hold either table.
   for (const Consumer& u : consumers()) {
-    if (!u.uses(t.did, t.pasid_tag) || u.sid == e.sid || in_transition(u.sid, u.key)) continue;
+    if (!u.uses(t.did, t.pasid_tag) || u.sid == e.sid || model_.moving(u.sid, u.key)) continue;
     if (u.root == t.root && u.pgtt == t.pgtt) continue;
     fail(Property::P5,
          "IOTLB fill under DID " + std::to_string(t.did) + " pasid " + pasid_str(t.pasid_tag) +
@@ -552,13 +277,12 @@ void Oracle::check_deferred(const InFlight& f) {
     };
     const Entry old = used(read_epoch(m_.mem, x.at)), now = used(read_now(m_.mem, x.at)),
                 seen = used(x.observed);
-    const Entry s = shape(seen);
-    if (s == shape(old) || s == shape(now)) continue;
-    auto settled = f.settled.find(x.at.pa);
-    if (settled != f.settled.end() &&
-        std::any_of(settled->second.begin(), settled->second.end(),
-                    [&](const Entry& b) { return shape(used(b)) == s; }))
-      continue;
+    // What the entry legally held while the op ran: its value when the op
+    // began and when it returned, and what nested ops left in it.
+    std::vector<Entry> held = {old, now};
+    if (auto settled = f.settled.find(x.at.pa); settled != f.settled.end())
+      for (const Entry& b : settled->second) held.push_back(used(b));
+    if (legal_configuration(seen, held)) continue;
     bool writer_entry = x.at.kind == EntryKind::LegacyContext ||
                         x.at.kind == EntryKind::PasidEntry ||
                         x.at.kind == EntryKind::ScalableContext;
@@ -581,7 +305,7 @@ void Oracle::check_deferred(const InFlight& f) {
     return;
   }
   // P3 for DMAs: a hitless replace must keep IOVAs mapped alike translating.
-  for (const Trans& t : f.trans) {
+  for (const Move& t : f.trans) {
     if (!t.from || !t.to) continue;
     Located loc = locate(m_.mem, m_.iommu.rtaddr(), t.sid, t.key == 0 ? sim::kNoPasid : t.key);
     EntryLoc at = caps_.scalable ? loc.pasid : loc.context;
@@ -629,7 +353,7 @@ Entry Oracle::effective_entry(Sid sid, uint32_t pasid_eff, bool* present) const 
 // are tagged by DID, first-stage and nested fills by DID and PASID).
 std::vector<Oracle::Consumer> Oracle::consumers() const {
   std::set<std::pair<uint16_t, uint32_t>> pairs;  // (sid, key), each once
-  for (auto& [sidv, dev] : devs_) {
+  for (auto& [sidv, dev] : model_.devices()) {
     pairs.insert({sidv, 0});
     for (auto& [key, dom] : dev.att) pairs.insert({sidv, key});
   }
@@ -662,7 +386,7 @@ void Oracle::check_caches(bool outer_end) {
   };
   for (auto& [sidv, line] : c.ctx()) {
     Sid sid(sidv);
-    if (in_transition(sid, 0) || device_op_in_flight(sid)) continue;
+    if (model_.moving(sid, 0) || model_.device_call_in_flight(sid)) continue;
     Located loc = locate(m_.mem, rt, sid, sim::kNoPasid);
     Entry mem = read_now(m_.mem, loc.context);
     if (!loc.context.pa) mem = Entry(line.entry.kind);
@@ -672,7 +396,7 @@ void Oracle::check_caches(bool outer_end) {
   }
   for (auto& [k, line] : c.pasid()) {
     Sid sid(k.first);
-    if (in_transition(sid, k.second)) continue;
+    if (model_.moving(sid, k.second)) continue;
     Located loc = locate(m_.mem, rt, sid, k.second);
     Entry mem = read_now(m_.mem, loc.pasid);
     if (!loc.pasid.pa) mem = Entry(sim::EntryKind::PasidEntry);
@@ -687,10 +411,10 @@ void Oracle::check_caches(bool outer_end) {
       if (!u.uses(k.did, k.pasid_tag)) continue;
       const Sid sid = u.sid;
       const uint32_t key = u.key;
-      auto dev = devs_.find(sid.v);
-      if (dev == devs_.end() || dev->second.gone) continue;
-      std::vector<Outcome> os = allowed(sid, key == 0 ? sim::kNoPasid : key, k.base);
-      if (matches(os, false, t.pa, false, t.writable)) continue;
+      const Device* dev = model_.device(sid);
+      if (!dev || dev->gone) continue;
+      std::vector<Outcome> os = model_.allowed(sid, key == 0 ? sim::kNoPasid : key, k.base);
+      if (Model::matches(os, false, t.pa, false, t.writable)) continue;
       return stale("IOTLB entry DID " + std::to_string(k.did) + " iova " + hex(k.base) + " -> " +
                        hex(t.pa) + " is still reachable by " + sid.str() + " pasid " +
                        std::to_string(key) + ", whose domain no longer maps it so",
@@ -711,10 +435,10 @@ void Oracle::check_caches(bool outer_end) {
   }
   for (auto& [k, t] : c.devtlb()) {
     Sid sid(k.sid);
-    auto dev = devs_.find(sid.v);
-    if (dev == devs_.end() || dev->second.gone) continue;
-    std::vector<Outcome> os = allowed(sid, k.pasid, k.base);
-    if (matches(os, false, t.pa, false, t.writable)) continue;
+    const Device* dev = model_.device(sid);
+    if (!dev || dev->gone) continue;
+    std::vector<Outcome> os = model_.allowed(sid, k.pasid, k.base);
+    if (Model::matches(os, false, t.pa, false, t.writable)) continue;
     return stale(
         "device-TLB of " + sid.str() + " still translates iova " + hex(k.base) + " to " + hex(t.pa),
         {"devtlb: sid=" + sid.str() + " pasid=" + pasid_str(k.pasid) + " iova=" + hex(k.base) +
@@ -754,8 +478,8 @@ void Oracle::fail(Property p, const std::string& what, std::vector<std::string> 
   v.point = point;
   v.what = what;
   v.details = std::move(details);
-  std::string op_kind = f ? f->call.name : "-";
-  if (stack_.size() > 1) op_kind += "+cpu2-" + stack_.back().call.name;
+  std::string op_kind = f ? f->call.name() : "-";
+  if (stack_.size() > 1) op_kind += std::string("+cpu2-") + stack_.back().call.name();
   v.sig_text =
       std::string(property_name(p)) + " " + writer_name_ + " " + op_kind + " " + entry_kind;
   v.signature = fnv1a(v.sig_text);

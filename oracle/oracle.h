@@ -12,6 +12,7 @@
 
 #include "driver/driver.h"
 #include "driver/writer.h"
+#include "oracle/model.h"
 #include "oracle/properties.h"
 #include "oracle/reference.h"
 #include "simulator/events.h"
@@ -19,39 +20,6 @@
 #include "simulator/translation.h"
 
 namespace vtd::oracle {
-
-enum class Call : uint8_t {
-  Domain,
-  Free,
-  Map,
-  Unmap,
-  Probe,
-  Release,
-  Vfs,
-  SurpriseRemove,
-  Attach,
-  Replace,
-  Detach,
-  SetPasid,
-  RemovePasid,
-  Hardware,  // a top-level hardware step (dma, walk, ...)
-};
-
-// One op as the oracle sees it: the API call and its arguments.
-struct ApiCall {
-  Call call = Call::Hardware;
-  std::string name;  // "replace", "dma", ...
-  std::string text;  // the op's text form
-  drv::DomainId dom = 0, parent = 0;
-  drv::DomainType dtype = drv::DomainType::SecondStage;
-  sim::Sid sid;
-  uint32_t pasid = sim::kNoPasid;
-  sim::Iova iova = 0;
-  sim::PhysAddr pa = 0;
-  uint64_t size = 0;
-  uint8_t perm = 0, n = 0;
-  bool ats = false, pasid_cap = false;
-};
 
 struct Violation {
   Property property = Property::P1;
@@ -80,48 +48,19 @@ class Oracle final : public sim::Observer {
   bool violated() const { return violated_; }
   const Violation& violation() const { return v_; }
 
-  // The abstract model, read-only (the fuzz target's state features). During
-  // an op it still shows the state from before the op.
-  drv::DomainId domain_of(sim::Sid sid) const;  // RID_PASID attachment; 0: none
-  size_t devices_on(drv::DomainId id) const;    // devices attached to it (RID_PASID)
-  int domain_type(drv::DomainId id) const;      // DomainType; -1: no such domain
-  size_t mappings_of(drv::DomainId id) const;
+  // The abstract model, read-only (the fuzz target's state features).
+  // During an op it still shows the state from before the op.
+  const Model& model() const { return model_; }
 
  private:
-  struct Mapping {
-    sim::PhysAddr pa;
-    uint64_t size;
-    uint8_t perm;
-  };
-  struct Dom {
-    drv::DomainType type = drv::DomainType::SecondStage;
-    drv::DomainId parent = 0;
-    std::map<sim::Iova, Mapping> maps;  // by IOVA base
-  };
-  struct Dev {
-    bool ats = false, pasid_cap = false, gone = false, vf = false;
-    std::map<uint32_t, drv::DomainId> att;  // 0: requests without PASID (RID_PASID)
-    std::vector<sim::Sid> vfs;
-  };
-  struct Trans {
-    sim::Sid sid;
-    uint32_t key;
-    drv::DomainId from, to;
-    bool operator==(const Trans&) const = default;
-  };
   struct InFlight {
     ApiCall call;
     uint32_t op_index = 0;
     int cpu = 0;
-    std::vector<Trans> trans;
+    std::vector<Move> trans;
     // Entry values when a nested op (second CPU) returned: legal states for
     // fetches later in this op, like the values at its start and end.
     std::map<sim::PhysAddr, std::vector<sim::Entry>> settled;
-  };
-  struct Outcome {
-    bool fault;
-    sim::PhysAddr pa;
-    bool writable;
   };
   // Deferred observations of the outer op.
   struct Fetched {
@@ -135,7 +74,7 @@ class Oracle final : public sim::Observer {
   // mapped alike when it ran (a nested op may map or unmap it later): P3
   // if the writer declared that replace hitless.
   struct DmaSeen {
-    Trans t;
+    Move t;
     sim::Iova iova;
     std::string point;
   };
@@ -146,21 +85,6 @@ class Oracle final : public sim::Observer {
     bool has_entry = false, has_xlat = false;
     std::string point;
   };
-
-  // The abstract model.
-  void apply(const InFlight& f);
-  std::vector<Trans> transitions(const ApiCall& c) const;
-  bool key_of(sim::Sid sid, uint32_t pasid, uint32_t* key) const;
-  void domain_outcomes(drv::DomainId id, sim::Iova iova, std::vector<Outcome>* out,
-                       int depth = 0) const;
-  std::vector<Outcome> allowed(sim::Sid sid, uint32_t pasid, sim::Iova iova) const;
-  bool in_transition(sim::Sid sid, uint32_t key, const Trans** t = nullptr) const;
-  bool device_op_in_flight(sim::Sid sid) const;
-  // Both domains translate iova to the same page with the same rights, and
-  // those rights allow the access.
-  bool mapped_alike(drv::DomainId a, drv::DomainId b, sim::Iova iova, bool write) const;
-  static bool matches(const std::vector<Outcome>& os, bool fault, sim::PhysAddr pa, bool write,
-                      bool writable);
 
   // The properties.
   void check_dma(const sim::HwEvent& e);
@@ -182,7 +106,7 @@ class Oracle final : public sim::Observer {
   std::vector<Consumer> consumers() const;  // every live one, each pair once
 
   // Records a finding. Inside an op it stays pending until the outer op
-  // returns, and the root cause is reported first (see kPriority).
+  // returns, and the root cause is reported first (the property's rank).
   void fail(Property p, const std::string& what, std::vector<std::string> details,
             const std::string& entry_kind, const std::string& point);
   void settle();
@@ -194,8 +118,7 @@ class Oracle final : public sim::Observer {
   const drv::Writer& writer_;
   std::string writer_name_;
   drv::Caps caps_;
-  std::map<drv::DomainId, Dom> doms_;
-  std::map<uint16_t, Dev> devs_;
+  Model model_;
   std::vector<InFlight> stack_;
   std::string point_;
   std::vector<Fetched> fetched_;
@@ -210,7 +133,6 @@ class Oracle final : public sim::Observer {
   bool violated_ = false;
   Violation v_;
   std::vector<Violation> pending_;
-  bool ending_ = false;  // the top of the stack has returned (its effects are applied)
 };
 
 }  // namespace vtd::oracle

@@ -54,10 +54,4 @@ Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32
   return out;
 }
 
-Entry shape(const Entry& e) {
-  Entry s = sim::config_of(e);
-  if (s.has(Field::DID)) s.set(Field::DID, 0);
-  return s;
-}
-
 }  // namespace vtd::oracle

@@ -32,7 +32,4 @@ Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32
 sim::Entry read_now(const sim::PhysMemory& mem, const EntryLoc& at);
 sim::Entry read_epoch(const sim::PhysMemory& mem, const EntryLoc& at);
 
-// The configuration P1 compares: used bits, DID masked (DIDs are P5's).
-sim::Entry shape(const sim::Entry& e);
-
 }  // namespace vtd::oracle

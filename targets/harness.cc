@@ -28,14 +28,7 @@ uint32_t pasid_arg(const Op& op) {
 
 oracle::ApiCall call_of(const Op& op) {
   oracle::ApiCall c;
-  static const oracle::Call kCalls[] = {
-      oracle::Call::Domain,     oracle::Call::Free,           oracle::Call::Map,
-      oracle::Call::Unmap,      oracle::Call::Probe,          oracle::Call::Release,
-      oracle::Call::Vfs,        oracle::Call::SurpriseRemove, oracle::Call::Attach,
-      oracle::Call::Replace,    oracle::Call::Detach,         oracle::Call::SetPasid,
-      oracle::Call::RemovePasid};
-  c.call = prog::is_api(op.kind) ? kCalls[size_t(op.kind)] : oracle::Call::Hardware;
-  c.name = prog::op_name(op.kind);
+  c.kind = op.kind;
   c.text = prog::op_text(op);
   c.dom = drv::DomainId(op.get(Arg::Dom));
   c.parent = drv::DomainId(op.get(Arg::Parent));
@@ -139,7 +132,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
           const Op& st =
               sp.step.front().kind == OpKind::Cpu2 ? sp.step.front().sub.front() : sp.step.front();
           const uint64_t dev = op_->get(prog::Arg::Dev), to = op_->get(prog::Arg::Dom);
-          const uint64_t from = dev ? o_.domain_of(sim::Sid(uint16_t(dev))) : 0;
+          const uint64_t from = dev ? o_.model().domain_of(sim::Sid(uint16_t(dev))) : 0;
           uint32_t rel = (dev && st.get(prog::Arg::Dev) == dev) |
                          (to && st.get(prog::Arg::Dom) == to) << 1 |
                          (from && st.get(prog::Arg::Dom) == from) << 2;
@@ -323,18 +316,18 @@ class Runner final : public sim::Schedule, public sim::Observer {
   // domain a device is on (DID sharing starts here), and a domain's type and
   // whether it maps anything.
   uint32_t sharing(uint64_t dev) const {
-    drv::DomainId d = o_.domain_of(sim::Sid(uint16_t(dev)));
-    return d ? bucket(o_.devices_on(d)) : 0;
+    drv::DomainId d = o_.model().domain_of(sim::Sid(uint16_t(dev)));
+    return d ? bucket(o_.model().devices_on(d)) : 0;
   }
   uint32_t target(uint64_t dom) const {
-    return uint32_t(o_.domain_type(drv::DomainId(dom)) + 1) << 4 |
-           bucket(o_.mappings_of(drv::DomainId(dom)));
+    return uint32_t(o_.model().domain_type(drv::DomainId(dom)) + 1) << 4 |
+           bucket(o_.model().mappings_of(drv::DomainId(dom)));
   }
   // Before an op runs: a replace, by the types it moves between.
   void begin_features(const Op& op) {
     if (!opt_.feature || op.kind != OpKind::Replace) return;
     const uint64_t dev = op.get(prog::Arg::Dev);
-    feature(0x0c, target(o_.domain_of(sim::Sid(uint16_t(dev)))), target(op.get(prog::Arg::Dom)),
+    feature(0x0c, target(o_.model().domain_of(sim::Sid(uint16_t(dev)))), target(op.get(prog::Arg::Dom)),
             sharing(dev));
   }
 

@@ -26,30 +26,16 @@
 #include <string>
 #include <vector>
 
+#include "oracle/scope.h"
 #include "simulator/caches.h"
 #include "simulator/invq.h"
 
 namespace vtd::queue {
 
-// One cached line, whatever the cache: the tag fields the descriptors
-// select on (spec 6.2.1).
-struct Line {
-  sim::CacheKind cache;
-  uint16_t sid = 0;  // context, PASID cache, device-TLB
-  uint32_t pasid = sim::kNoPasid;
-  uint16_t did = 0;
-  uint8_t level = 0;  // IOTLB, paging-structure cache, device-TLB
-  sim::Iova base = 0;
-  bool present = true;  // PASID cache: a not-present line (CM=1)
-  auto operator<=>(const Line&) const = default;
-  std::string str() const;
-};
-
-// Every line of every cache, sorted.
-std::vector<Line> lines_of(const sim::Caches& c);
-
-// The reference: does this well-formed descriptor remove the line?
-bool removes(const sim::Descriptor& d, bool scalable, const Line& l);
+// The reference (oracle/scope.h): which lines a descriptor reaches.
+using Line = oracle::CachedLine;
+using oracle::lines_of;
+using oracle::removes;
 
 struct Finding {
   std::string rule;   // scope, head, error, wait, stopped

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!r.violated()) return 0;
   const vtd::transitions::Finding& f = r.findings.front();
   fprintf(stderr, "vtdfuzz: VIOLATION %s writer=%s sig=%016" PRIx64 " transitions %s: %s\n",
-          f.property.c_str(), g_writer.c_str(), vtd::transitions::signature(g_writer, row, f),
+          f.label().c_str(), g_writer.c_str(), vtd::transitions::signature(g_writer, row, f),
           row.name().c_str(), f.what.c_str());
   abort();
 }

@@ -203,10 +203,12 @@ std::vector<Want> wants(const Row& row, const Result& r) {
   const std::string cache = row.kind == EntryKind::PasidEntry ? "pasid" : "context";
   std::vector<Want> out;
   for (const Finding& f : r.findings) {
-    if (f.property == "P1") out.push_back({oracle::Property::P1, {kind}});
-    if (f.property == "P3") out.push_back({oracle::Property::P3, {kind}});
-    if (f.property == "P4") out.push_back({oracle::Property::P4, {cache}});
-    if (f.property == "P5" || f.property == "final" || f.property == "tags") {
+    using oracle::Property;
+    const bool prop = f.rule == Rule::Property;
+    if (prop && f.property == Property::P1) out.push_back({Property::P1, {kind}});
+    if (prop && f.property == Property::P3) out.push_back({Property::P3, {kind}});
+    if (prop && f.property == Property::P4) out.push_back({Property::P4, {cache}});
+    if ((prop && f.property == Property::P5) || f.rule == Rule::Final || f.rule == Rule::Tags) {
       out.push_back({oracle::Property::P5, {}});
       out.push_back({oracle::Property::P4, {}});
       out.push_back({oracle::Property::P2, {}});
@@ -440,8 +442,8 @@ Reproducer reproduce(const std::string& writer, const Row& row, const Result& r,
   std::string head =
       "# transitions reproducer: " + row.name() + "\n# writer " + writer + "; the checker found:\n";
   for (const Finding& f : r.findings) {
-    head += "#   " + f.property + ": " + f.what + "\n";
-    if (f.property != "contract") head += "#     observed: " + f.observed.str() + "\n";
+    head += "#   " + f.label() + ": " + f.what + "\n";
+    if (f.rule != Rule::Contract) head += "#     observed: " + f.observed.str() + "\n";
     if (!f.witness.empty()) {
       head += "#     schedule:";
       for (size_t k = 0; k < f.witness.size(); ++k) head += (k ? ", " : " ") + f.witness[k];

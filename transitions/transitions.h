@@ -8,8 +8,14 @@
 // cache-line write-back. A reachability search with memoization; no
 // simulator Machine is involved.
 //
-// Judged, per assembled entry (oracle semantics, oracle/oracle.cc):
-//   P1     present, and its shape (oracle::shape) is neither the old nor the new
+// The parts: record.cc (the writer's events), explore.cc (the search),
+// judge.cc (the rules, through the shared model of oracle/model.h and the
+// descriptor reference of oracle/scope.h), matrix.cc (the generated pairs),
+// report.cc (the table and the witnesses), emit.cc (ops reproducers).
+//
+// Judged, per assembled entry:
+//   P1     present, and its configuration (oracle::legal_configuration) is
+//          neither the old nor the new
 //   P3     not present while the writer declared the update hitless
 //   P5     one side's translation under the other side's DID, when both
 //          sides' IOTLB fills are tagged alike (B5)
@@ -33,6 +39,7 @@
 #include <vector>
 
 #include "driver/writer.h"
+#include "oracle/properties.h"
 #include "simulator/formats.h"
 #include "simulator/invq.h"
 
@@ -88,10 +95,22 @@ Recording record(drv::Writer& w, const Spec& s);
 
 // ------------------------------------------------------------- checking --
 
+// What a finding breaks: one of the oracle's properties
+// (oracle/properties.def), or one of the checker's rules about the writer
+// contract (driver/writer.h) that no hardware fetch shows:
+//   final     the entry when update() returns is not the target (or, on a
+//             non-coherent IOMMU, its line was not written back)
+//   tags      a DID the entry carries is not tagged, or the tag moves are
+//             not the contract's
+//   contract  write128 without cmpxchg16b, a failed update, ...
+enum class Rule : uint8_t { Property, Final, Tags, Contract };
+
 struct Finding {
-  std::string property;  // P1, P3, P4, P5, final, tags, contract
-  std::string what;      // one line
-  sim::Entry observed;   // the assembled (or final) entry
+  Rule rule = Rule::Property;
+  oracle::Property property = oracle::Property::P1;  // when rule == Property
+  std::string label() const;                         // "P1", "final", "tags", "contract"
+  std::string what;                                  // one line
+  sim::Entry observed;                               // the assembled (or final) entry
   // The schedule that leads there, one step an element ("store 2",
   // "fetch q0 (P)", "flush 1 (drains the fetch)", "eviction (write-back)").
   std::vector<std::string> witness;

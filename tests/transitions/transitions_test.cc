@@ -25,7 +25,7 @@ using sim::EntryKind;
 
 bool Has(const Result& r, const std::string& property) {
   for (const Finding& f : r.findings)
-    if (f.property == property) return true;
+    if (f.label() == property) return true;
   return false;
 }
 
