@@ -59,24 +59,12 @@ const std::vector<sim::Iova> kIovas = {0x1000,     0x2000,     0x3000,       0x2
 
 // ---------------------------------------------------------------- ops --
 
-enum class CallKind : uint8_t {
-  Probe,
-  Release,
-  Surprise,
-  Attach,
-  Replace,
-  Detach,
-  SetPasid,
-  RemovePasid,
-  Map,
-  Unmap,
-  kCount
-};
-const char* const kCallNames[] = {"probe",  "release",   "surprise-remove", "attach", "replace",
-                                  "detach", "set-pasid", "remove-pasid",    "map",    "unmap"};
+// The calls the op streams make: iommu-core API calls of the op table
+// (prog/ops.h), judged by the shared model (oracle/model.h).
+using prog::OpKind;
 
 struct Call {
-  CallKind kind = CallKind::Probe;
+  OpKind kind = OpKind::Probe;
   uint32_t dev = 0;  // index in kDevs
   DomainId dom = 0;
   uint32_t pasid = 0;
@@ -87,25 +75,25 @@ struct Call {
     char b[160];
     const std::string s = kDevs[dev].sid.str();
     switch (kind) {
-      case CallKind::Map:
+      case OpKind::Map:
         snprintf(b, sizeof b, "map dom %u iova 0x%llx pa 0x%llx %s", dom, (unsigned long long)iova,
                  (unsigned long long)pa, perm & drv::kWrite ? "rw" : "r");
         break;
-      case CallKind::Unmap:
+      case OpKind::Unmap:
         snprintf(b, sizeof b, "unmap dom %u iova 0x%llx", dom, (unsigned long long)iova);
         break;
-      case CallKind::Attach:
-      case CallKind::Replace:
-        snprintf(b, sizeof b, "%s %s dom %u", kCallNames[size_t(kind)], s.c_str(), dom);
+      case OpKind::Attach:
+      case OpKind::Replace:
+        snprintf(b, sizeof b, "%s %s dom %u", prog::op_name(kind), s.c_str(), dom);
         break;
-      case CallKind::SetPasid:
+      case OpKind::SetPasid:
         snprintf(b, sizeof b, "set-pasid %s pasid %u dom %u", s.c_str(), pasid, dom);
         break;
-      case CallKind::RemovePasid:
+      case OpKind::RemovePasid:
         snprintf(b, sizeof b, "remove-pasid %s pasid %u", s.c_str(), pasid);
         break;
       default:
-        snprintf(b, sizeof b, "%s %s", kCallNames[size_t(kind)], s.c_str());
+        snprintf(b, sizeof b, "%s %s", prog::op_name(kind), s.c_str());
     }
     return b;
   }
@@ -225,6 +213,7 @@ class Harness {
   void execute(RealCpu& cpu, const Intent& in);
   bool resolve(const Intent& in, int step, Call* c) const;
   Status call(RealCpu& cpu, const Call& c);
+  oracle::ApiCall api_call(const Call& c) const;
   void run_call(RealCpu& cpu, const Call& c);
   void read_shapes(Sid sid, const drv::DeviceCaps& caps, State* s);
 
@@ -240,7 +229,7 @@ class Harness {
   std::atomic<bool> stop_cpus_{false}, stop_walkers_{false};
   UnsafeReads unsafe_;
   // Under core_.
-  uint64_t calls_[size_t(CallKind::kCount)] = {};
+  uint64_t calls_[size_t(OpKind::kCount)] = {};
   uint64_t errors_ = 0;
   std::vector<std::string> error_text_;
   RealCpuStats cpu_stats_;
@@ -259,13 +248,18 @@ bool Harness::setup() {
   State s;
   for (const DomSpec& d : kDoms) {
     if (!drv::ok(drv_->domain_alloc(d.id, d.type, 0, d.levels))) return false;
-    s.doms[d.id].type = d.type;
+    oracle::ApiCall c;
+    c.kind = OpKind::Domain;
+    c.dom = d.id;
+    c.dtype = d.type;
+    s.model.begin(c);
+    s.model.end(true);
   }
   model_ = std::make_unique<Model>(std::move(s), kIovas, o_.walkers);
   // Every device starts probed; the rest comes from the op streams.
   for (uint32_t i = 0; i < std::size(kDevs); ++i) {
     Call c;
-    c.kind = CallKind::Probe;
+    c.kind = OpKind::Probe;
     c.dev = i;
     run_call(*cpu0_, c);
   }
@@ -279,20 +273,20 @@ bool Harness::resolve(const Intent& in, int step, Call* c) const {
   *c = Call();
   c->dev = in.dev;
   const Sid sid = kDevs[in.dev].sid;
-  auto dev = s.devs.find(sid.v);
-  const bool present = dev != s.devs.end();
+  const oracle::Device* dev = s.model.device(sid);
+  const bool present = dev != nullptr;
   if (in.kind != IntentKind::Map && !present) {
-    c->kind = CallKind::Probe;  // a device that is gone comes back first
+    c->kind = OpKind::Probe;  // a device that is gone comes back first
     return step == 0 || in.kind == IntentKind::Hotplug;
   }
   if (step > 0) return false;
   switch (in.kind) {
     case IntentKind::Attach: {
       c->dom = kDoms[in.dom].id;
-      auto cur = dev->second.att.find(0);
-      c->kind = cur == dev->second.att.end() ? CallKind::Attach
-                : cur->second == c->dom      ? CallKind::Detach
-                                             : CallKind::Replace;
+      auto cur = dev->att.find(0);
+      c->kind = cur == dev->att.end()   ? OpKind::Attach
+                : cur->second == c->dom ? OpKind::Detach
+                                        : OpKind::Replace;
       return true;
     }
     case IntentKind::Pasid: {
@@ -303,27 +297,27 @@ bool Harness::resolve(const Intent& in, int step, Call* c) const {
       }
       c->dom = kDoms[in.dom].id;
       c->pasid = in.pasid;
-      auto cur = dev->second.att.find(in.pasid);
-      c->kind = cur != dev->second.att.end() && cur->second == c->dom ? CallKind::RemovePasid
-                                                                      : CallKind::SetPasid;
+      auto cur = dev->att.find(in.pasid);
+      c->kind =
+          cur != dev->att.end() && cur->second == c->dom ? OpKind::RemovePasid : OpKind::SetPasid;
       return true;
     }
     case IntentKind::Map: {
       const DomSpec& d = kDoms[in.dom % (std::size(kDoms) - 1)];  // not the identity domain
       c->dom = d.id;
       c->iova = kIovas[in.slot];
-      const auto& maps = s.doms.at(d.id).maps;
+      const auto& maps = s.model.domains().at(d.id).maps;
       if (maps.count(c->iova)) {
-        c->kind = CallKind::Unmap;
+        c->kind = OpKind::Unmap;
       } else {
-        c->kind = CallKind::Map;
+        c->kind = OpKind::Map;
         c->pa = mem_.layout().data_base + uint64_t(in.page) * sim::kPageSize;
         c->perm = in.perm;
       }
       return true;
     }
     case IntentKind::Hotplug:
-      c->kind = in.surprise ? CallKind::Surprise : CallKind::Release;
+      c->kind = in.surprise ? OpKind::SurpriseRemove : OpKind::Release;
       return true;
   }
   return false;
@@ -333,27 +327,27 @@ Status Harness::call(RealCpu& cpu, const Call& c) {
   const Sid sid = kDevs[c.dev].sid;
   drv::Driver& d = *drv_;
   switch (c.kind) {
-    case CallKind::Probe:
+    case OpKind::Probe:
       hw_.plug(sid);
       return d.probe(sid, kDevs[c.dev].caps);
-    case CallKind::Release:
+    case OpKind::Release:
       return d.release(sid);
-    case CallKind::Surprise:
+    case OpKind::SurpriseRemove:
       hw_.unplug(sid);
       return d.surprise_remove(sid);  // gone before the driver knows
-    case CallKind::Attach:
+    case OpKind::Attach:
       return d.attach(sid, c.dom);
-    case CallKind::Replace:
+    case OpKind::Replace:
       return d.replace(sid, c.dom);
-    case CallKind::Detach:
+    case OpKind::Detach:
       return d.detach(sid);
-    case CallKind::SetPasid:
+    case OpKind::SetPasid:
       return d.set_pasid(sid, c.pasid, c.dom);
-    case CallKind::RemovePasid:
+    case OpKind::RemovePasid:
       return d.remove_pasid(sid, c.pasid);
-    case CallKind::Map:
+    case OpKind::Map:
       return d.map(c.dom, c.iova, c.pa, sim::kPageSize, c.perm);
-    case CallKind::Unmap:
+    case OpKind::Unmap:
       return d.unmap(c.dom, c.iova, sim::kPageSize);
     default:
       return Status::Inval;
@@ -365,7 +359,7 @@ void Harness::read_shapes(Sid sid, const drv::DeviceCaps& caps, State* s) {
   // holds the core mutex and the call returned).
   const uint64_t rt = hw_.rtaddr();
   auto put = [&](EntityKey k, const oracle::EntryLoc& at) {
-    sim::Entry e = shape(oracle::read_now(mem_, at));
+    sim::Entry e = oracle::shape(oracle::read_now(mem_, at));
     if (e.present())
       s->shapes[k] = e;
     else
@@ -378,8 +372,25 @@ void Harness::read_shapes(Sid sid, const drv::DeviceCaps& caps, State* s) {
     put({sid.v, p}, caps.pasid ? oracle::locate(mem_, rt, sid, p).pasid : oracle::EntryLoc{});
 }
 
+// The call as the shared model sees it.
+oracle::ApiCall Harness::api_call(const Call& c) const {
+  oracle::ApiCall a;
+  a.kind = c.kind;
+  a.text = c.text();
+  a.sid = kDevs[c.dev].sid;
+  a.dom = c.dom;
+  a.pasid = c.kind == OpKind::SetPasid || c.kind == OpKind::RemovePasid ? c.pasid : sim::kNoPasid;
+  a.iova = c.iova;
+  a.pa = c.pa;
+  a.size = sim::kPageSize;
+  a.perm = c.perm;
+  a.ats = kDevs[c.dev].caps.ats;
+  a.pasid_cap = kDevs[c.dev].caps.pasid;
+  return a;
+}
+
 void Harness::run_call(RealCpu& cpu, const Call& c) {
-  const bool device_op = c.kind != CallKind::Map && c.kind != CallKind::Unmap;
+  const bool device_op = c.kind != OpKind::Map && c.kind != OpKind::Unmap;
   const Sid sid = kDevs[c.dev].sid;
   drv_->set_cpu(&cpu);
   mem_.begin_epoch();
@@ -390,38 +401,9 @@ void Harness::run_call(RealCpu& cpu, const Call& c) {
   if (!drv::ok(st)) {
     ++errors_;
     if (error_text_.size() < 5) error_text_.push_back(c.text() + " -> " + drv::status_name(st));
-  } else {
-    switch (c.kind) {
-      case CallKind::Probe:
-        next.devs[sid.v].caps = kDevs[c.dev].caps;
-        break;
-      case CallKind::Release:
-      case CallKind::Surprise:
-        next.devs.erase(sid.v);
-        break;
-      case CallKind::Attach:
-      case CallKind::Replace:
-        next.devs[sid.v].att[0] = c.dom;
-        break;
-      case CallKind::Detach:
-        next.devs[sid.v].att.erase(0);
-        break;
-      case CallKind::SetPasid:
-        next.devs[sid.v].att[c.pasid] = c.dom;
-        break;
-      case CallKind::RemovePasid:
-        next.devs[sid.v].att.erase(c.pasid);
-        break;
-      case CallKind::Map:
-        next.doms[c.dom].maps[c.iova] = {c.pa, c.perm};
-        break;
-      case CallKind::Unmap:
-        next.doms[c.dom].maps.erase(c.iova);
-        break;
-      default:
-        break;
-    }
   }
+  next.model.begin(api_call(c));
+  next.model.end(drv::ok(st));
   if (device_op) read_shapes(sid, kDevs[c.dev].caps, &next);
   model_->end_op(std::move(next));
 }
@@ -538,9 +520,9 @@ int Harness::run() {
       o_.cpu128 ? "cmpxchg16b" : "64-bit stores only");
   printf("ops: %llu (", (unsigned long long)c.ops);
   bool first = true;
-  for (size_t i = 0; i < size_t(CallKind::kCount); ++i) {
+  for (size_t i = 0; i < size_t(OpKind::kCount); ++i) {
     if (!calls_[i]) continue;
-    printf("%s%s %llu", first ? "" : ", ", kCallNames[i], (unsigned long long)calls_[i]);
+    printf("%s%s %llu", first ? "" : ", ", prog::op_name(OpKind(i)), (unsigned long long)calls_[i]);
     first = false;
   }
   printf("), %llu failed\n", (unsigned long long)errors_);

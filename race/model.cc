@@ -8,18 +8,14 @@ namespace vtd::race {
 namespace {
 constexpr size_t kMaxFindings = 5;
 
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
-  return b;
-}
-
-std::string outcome_text(const Outcome& o) {
+std::string outcome_text(const oracle::Outcome& o) {
   if (o.fault) return "fault";
-  return "pa " + hex(o.pa) + (o.writable ? " rw" : " ro");
+  return "pa " + sim::hex(o.pa) + (o.writable ? " rw" : " ro");
 }
 
-bool matches(const Outcome& want, const sim::Translation& got) {
+// A walk's translation is exactly the state's (no DMA rights to compare
+// with: the walker reports the writable bit it found).
+bool matches(const oracle::Outcome& want, const sim::Translation& got) {
   if (want.fault || !got.ok()) return want.fault == !got.ok();
   return want.pa == got.pa && want.writable == got.writable;
 }
@@ -31,38 +27,10 @@ std::string EntityKey::str() const {
   return "PASID entry of " + s + " pasid " + std::to_string(pasid);
 }
 
-sim::Entry shape(const sim::Entry& e) {
-  sim::Entry s = sim::config_of(e);
-  if (s.has(sim::Field::DID)) s.set(sim::Field::DID, 0);
-  return s;
-}
-
-Outcome expected(const State& s, sim::Sid sid, uint32_t key, sim::Iova iova) {
-  Outcome o;
-  auto d = s.devs.find(sid.v);
-  if (d == s.devs.end()) return o;
-  auto a = d->second.att.find(key);
-  if (a == d->second.att.end()) return o;
-  auto dom = s.doms.find(a->second);
-  if (dom == s.doms.end()) return o;
-  switch (dom->second.type) {
-    case drv::DomainType::Identity:
-      o.fault = false;
-      o.pa = iova;
-      o.writable = true;
-      return o;
-    case drv::DomainType::SecondStage:
-    case drv::DomainType::FirstStage: {
-      auto m = dom->second.maps.find(iova & ~(sim::kPageSize - 1));
-      if (m == dom->second.maps.end()) return o;
-      o.fault = false;
-      o.pa = m->second.pa + (iova & (sim::kPageSize - 1));
-      o.writable = m->second.perm & drv::kWrite;
-      return o;
-    }
-    default:
-      return o;  // blocking (the harness uses no nested or SVA domains)
-  }
+oracle::Outcome expected(const State& s, sim::Sid sid, uint32_t key, sim::Iova iova) {
+  std::vector<oracle::Outcome> os;
+  s.model.outcomes(s.model.attached(sid, key), iova, &os);
+  return os.front();
 }
 
 Model::Model(State initial, std::vector<sim::Iova> iovas, int walkers)
@@ -90,7 +58,7 @@ void Model::end_op(State next) {
     if (p.p1) {
       auto it = latest_->shapes.find(p.seen.at);
       sim::Entry want = it == latest_->shapes.end() ? sim::Entry(p.seen.entry.kind) : it->second;
-      if (!(shape(p.seen.entry) == want)) torn(p.seen, p.rec.v0, v_);
+      if (!(oracle::shape(p.seen.entry) == want)) torn(p.seen, p.rec.v0, v_);
     } else if (!matches(expected(*latest_, p.rec.sid, p.rec.key, p.rec.iova), p.rec.result)) {
       bad_translation(p.rec, v_);
     }
@@ -119,20 +87,19 @@ bool Model::pick(int walker, Rng& rng, WalkRecord* rec) {
     uint32_t key;
   };
   std::vector<Req> reqs;
-  for (auto& [sid, d] : s.devs) {
+  for (auto& [sid, d] : s.model.devices()) {
     reqs.push_back({sid, 0});
-    if (d.caps.pasid)
+    if (d.pasid_cap)
       for (uint32_t p = 1; p <= 2; ++p) reqs.push_back({sid, p});
   }
   if (reqs.empty()) return false;
   const Req r = reqs[rng.below(uint32_t(reqs.size()))];
   sim::Iova iova = iovas_[rng.below(uint32_t(iovas_.size()))];
   // Mostly an IOVA the attached domain maps, so translations complete.
-  auto d = s.devs.find(r.sid);
-  auto a = d->second.att.find(r.key);
-  if (a != d->second.att.end() && rng.below(4) != 0) {
-    auto dom = s.doms.find(a->second);
-    if (dom != s.doms.end() && !dom->second.maps.empty()) {
+  const drv::DomainId a = s.model.attached(sim::Sid(r.sid), r.key);
+  if (a && rng.below(4) != 0) {
+    auto dom = s.model.domains().find(a);
+    if (dom != s.model.domains().end() && !dom->second.maps.empty()) {
       auto m = dom->second.maps.begin();
       std::advance(m, rng.below(uint32_t(dom->second.maps.size())));
       iova = m->first;
@@ -163,7 +130,7 @@ void Model::check(const WalkRecord& rec) {
   // P1: every context / PASID entry the walk assembled.
   for (const WalkRecord::Seen& s : rec.entries) {
     ++c_.entries;
-    const sim::Entry got = shape(s.entry);
+    const sim::Entry got = oracle::shape(s.entry);
     if (!got.present()) continue;
     bool ok = false;
     for (uint64_t j = j0; j <= j1 && !ok; ++j) {
@@ -237,7 +204,7 @@ void Model::bad_translation(const WalkRecord& r, uint64_t v1) {
   ++c_.p2;
   if (findings_.size() >= kMaxFindings) return;
   std::string t = "P2 translation: " + r.sid.str() + " pasid " + std::to_string(r.key) + " iova " +
-                  hex(r.iova) + " -> " +
+                  sim::hex(r.iova) + " -> " +
                   (r.result.ok() ? outcome_text({false, r.result.pa, r.result.writable})
                                  : std::string("fault ") + sim::fault_reason_name(r.result.fault));
   for (uint64_t j = r.v0 / 2; j <= (v1 + 1) / 2 && j - base_ < states_.size(); ++j)

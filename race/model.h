@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "driver/driver.h"
+#include "oracle/model.h"
 #include "simulator/formats.h"
 #include "simulator/rng.h"
 #include "simulator/translation.h"
@@ -39,21 +40,6 @@
 namespace vtd::race {
 
 using sim::Rng;
-
-struct Mapping {
-  sim::PhysAddr pa = 0;
-  uint8_t perm = 0;  // drv::kRead | drv::kWrite
-};
-
-struct DomModel {
-  drv::DomainType type = drv::DomainType::SecondStage;
-  std::map<sim::Iova, Mapping> maps;  // 4 KiB pages by IOVA
-};
-
-struct DevModel {
-  drv::DeviceCaps caps;
-  std::map<uint32_t, drv::DomainId> att;  // PASID (0: requests without PASID) -> domain
-};
 
 // An entry P1 judges: a device's context entry, or the PASID entry its
 // requests with `pasid` use (0: RID_PASID, requests without PASID).
@@ -65,23 +51,17 @@ struct EntityKey {
   std::string str() const;
 };
 
+// A state of the history: the shared abstract model (oracle/model.h) after
+// an op returned, and the configuration each entry had then (read from
+// memory; oracle::shape, so DIDs are masked).
 struct State {
-  std::map<uint16_t, DevModel> devs;
-  std::map<drv::DomainId, DomModel> doms;
-  std::map<EntityKey, sim::Entry> shapes;  // configuration (config_of, DID 0); absent: not present
+  oracle::Model model{true};
+  std::map<EntityKey, sim::Entry> shapes;  // absent: not present
 };
 
-// The configuration P1 compares: the entry's used bits, DID masked (DIDs
-// are the deterministic oracle's P5).
-sim::Entry shape(const sim::Entry& e);
-
-struct Outcome {
-  bool fault = true;
-  sim::PhysAddr pa = 0;
-  bool writable = false;
-};
-// What a read of `iova` by (sid, key) translates to in `s`.
-Outcome expected(const State& s, sim::Sid sid, uint32_t key, sim::Iova iova);
+// What a read of `iova` by (sid, key) translates to in `s` (no call is in
+// flight in a state: one outcome).
+oracle::Outcome expected(const State& s, sim::Sid sid, uint32_t key, sim::Iova iova);
 
 // One walk, as a walker thread saw it.
 struct WalkRecord {
