@@ -307,4 +307,18 @@ bool legal_configuration(const Entry& seen, std::span<const Entry> held) {
   return std::any_of(held.begin(), held.end(), [&](const Entry& e) { return shape(e) == s; });
 }
 
+bool legal_entry(const Entry& seen, std::span<const Entry> held,
+                 std::span<const uint16_t> temporary_dids) {
+  const Entry c = sim::config_of(seen);
+  const bool temp = seen.has(sim::Field::DID) &&
+                    std::find(temporary_dids.begin(), temporary_dids.end(),
+                              uint16_t(seen.get(sim::Field::DID))) != temporary_dids.end();
+  for (const Entry& h : held) {
+    Entry hc = sim::config_of(h);
+    if (temp && hc.present()) hc.set(sim::Field::DID, seen.get(sim::Field::DID));
+    if (hc == c) return true;
+  }
+  return false;
+}
+
 }  // namespace vtd::oracle

@@ -145,8 +145,19 @@ class Model {
 sim::Entry shape(const sim::Entry& e);
 
 // P1's rule, for every judge: a present entry the hardware assembled must
-// have the configuration of one of the values the entry legally held
-// while it was read (its old and new value, and any a nested op left).
+// have the configuration of one of the values the entry legally held while
+// it was read (its old and new value, and any a nested op left) in every
+// field the hardware uses. DIDs are masked here (the configuration's
+// shape); legal_entry() below judges them too.
 bool legal_configuration(const sim::Entry& seen, std::span<const sim::Entry> held);
+
+// P1 with the DID (spec 6.2.1: the DID is a used field, it tags every
+// fill): the entry must be one of the held values, field for field,
+// except that its DID may be a temporary DID the writer tagged on both
+// sides of the transition (seeds/001: "allocating a temporary ID, moving
+// the current entry to the temporary ID, moving to the new pointer, moving
+// to the final ID").
+bool legal_entry(const sim::Entry& seen, std::span<const sim::Entry> held,
+                 std::span<const uint16_t> temporary_dids);
 
 }  // namespace vtd::oracle

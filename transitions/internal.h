@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "oracle/scope.h"
 #include "transitions/transitions.h"
 
 namespace vtd::transitions::detail {
@@ -34,12 +35,18 @@ class Judge {
   bool torn() const { return torn_; }
 
  private:
+  struct Pos {
+    uint32_t group = 0, index = 0;
+    auto operator<=>(const Pos&) const = default;
+  };
+  Pos removal(const oracle::CachedLine& line, bool scalable, uint32_t from_group) const;
   bool covered(const sim::Entry& e, uint32_t from_group) const;
 
   const Spec& s_;
   const Result& r_;
   sim::Entry target_cfg_;
   bool both_present_ = false;
+  std::vector<uint16_t> temporary_;  // DIDs tagged on both sides
   bool saw_not_present_ = false;
   bool torn_ = false;
 };

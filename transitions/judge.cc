@@ -16,20 +16,46 @@ using sim::Field;
 
 namespace {
 
-// How IOTLB fills through an entry are tagged (spec 6.2.1): 1 by DID
-// (second-stage), 2 by DID and PASID (first-stage, nested), 0 none
-// (pass-through). A torn DID pairing only aliases fills of one class.
-int fill_class(const Entry& e) {
-  if (e.kind == EntryKind::LegacyContext) return e.get(Field::TT) == sim::kTtPassThrough ? 0 : 1;
-  switch (e.get(Field::PGTT)) {
-    case sim::kPgttSecond:
-      return 1;
-    case sim::kPgttFirst:
-    case sim::kPgttNested:
-      return 2;
-    default:
-      return 0;
+// What a fetched entry value lets the hardware cache in its translation
+// caches (spec 6.2.1; simulator/walker.cc): IOTLB and paging-structure
+// lines tagged by DID (and PASID for first-stage and nested), nothing for
+// pass-through; device-TLB lines in the device when the entry allows ATS
+// (legacy TT=1; a PASID entry under a context entry with DTE=1: the
+// checker's device has ATS). `source` is what the lines translate by: the
+// entry's used fields but the tag and FPD.
+struct Fills {
+  bool iotlb = false;
+  uint16_t did = 0;
+  uint32_t pasid_tag = sim::kNoPasid;
+  bool devtlb = false;
+  Entry source;
+  sim::PhysAddr root = 0;
+  uint8_t pgtt = 0;
+};
+
+Fills fills_of(const Entry& e) {
+  Fills f;
+  if (!e.present() || sim::decode(e) != sim::FaultReason::None) return f;
+  uint64_t pgtt;
+  if (e.kind == EntryKind::LegacyContext) {
+    pgtt = e.get(Field::TT) == sim::kTtPassThrough ? sim::kPgttPassThrough : sim::kPgttSecond;
+    f.devtlb = e.get(Field::TT) == sim::kTtDevTlb;
+  } else if (e.kind == EntryKind::PasidEntry) {
+    pgtt = e.get(Field::PGTT);
+    f.devtlb = true;
+  } else {
+    return f;  // a scalable context entry: its PASID entries translate
   }
+  const bool fs = pgtt == sim::kPgttFirst || pgtt == sim::kPgttNested;
+  f.iotlb = pgtt != sim::kPgttPassThrough;
+  f.did = uint16_t(e.get(Field::DID));
+  f.pasid_tag = fs ? kPasid : sim::kNoPasid;
+  f.pgtt = uint8_t(pgtt);
+  f.root = fs ? e.get(Field::FSPTPTR) : e.get(Field::SSPTPTR);
+  f.source = sim::config_of(e);
+  f.source.set(Field::DID, 0);
+  f.source.set(Field::FPD, 0);
+  return f;
 }
 
 // The line a fetched entry leaves in the context or PASID cache: a legacy
@@ -58,48 +84,67 @@ oracle::CachedLine cached_line(const Entry& e) {
 Judge::Judge(const Spec& s, const Result& r) : s_(s), r_(r) {
   target_cfg_ = sim::config_of(s.target);
   both_present_ = s.old.present() && s.target.present();
+  // A temporary DID is one the writer tagged on both sides (writer.h).
+  std::map<uint16_t, int> sides;
+  for (const Event& e : r.rec.events)
+    if (e.kind == EvKind::TagAdd) sides[e.did] |= e.side == drv::Side::Old ? 1 : 2;
+  for (auto [did, both] : sides)
+    if (both == 3 && did != did_of(s.old) && did != did_of(s.target)) temporary_.push_back(did);
 }
 
 bool Judge::final_ok(const Entry& e) const {
   return sim::config_of(e) == target_cfg_;
 }
 
-// Would an entry-cache invalidation submitted from flush group
-// `from_group` on drop a cached copy of `e`? Malformed descriptors drop
-// nothing (the queue stops on them: IQE).
+// The first descriptor, from flush group `from_group` on, that removes the
+// line (group, index in group); groups.size() when none does. Malformed
+// descriptors remove nothing (the queue stops on them: IQE).
+Judge::Pos Judge::removal(const oracle::CachedLine& line, bool scalable,
+                          uint32_t from_group) const {
+  const auto& groups = r_.rec.groups;
+  for (uint32_t g = from_group; g < groups.size(); ++g)
+    for (uint32_t i = 0; i < groups[g].size(); ++i)
+      if (!oracle::malformed(groups[g][i], false) && oracle::removes(groups[g][i], scalable, line))
+        return {g, i};
+  return {uint32_t(groups.size()), 0};
+}
+
 bool Judge::covered(const Entry& e, uint32_t from_group) const {
-  const oracle::CachedLine line = cached_line(e);
-  const bool scalable = e.kind != EntryKind::LegacyContext;
-  for (uint32_t g = from_group; g < r_.rec.groups.size(); ++g)
-    for (const Descriptor& d : r_.rec.groups[g])
-      if (!oracle::malformed(d, false) && oracle::removes(d, scalable, line)) return true;
-  return false;
+  return removal(cached_line(e), e.kind != EntryKind::LegacyContext, from_group).group <
+         r_.rec.groups.size();
 }
 
 void Judge::entry(const Entry& e, uint32_t k, const Report& report) {
   using oracle::Property;
   if (!e.present()) saw_not_present_ = true;
   const Entry both[] = {s_.old, s_.target};
-  if (e.present() && !oracle::legal_configuration(e, both)) {
-    torn_ = true;
+  if (e.present() && !oracle::legal_entry(e, both, temporary_)) {
+    if (!oracle::legal_configuration(e, both)) torn_ = true;
     report(Property::P1,
-           "the hardware assembled an entry that is neither the old nor the new configuration");
+           "the hardware assembled an entry that is neither the old nor the new configuration" +
+               std::string(oracle::legal_configuration(e, both)
+                               ? " (the DID of one with the tables of the other)"
+                               : ""));
   }
-  // A DID tags the IOTLB, not the table (spec 6.2.1): an entry pairing
-  // one side's translation with the other side's DID fills the IOTLB of
-  // every device sharing that DID from the wrong table (B5).
-  const Entry sh = oracle::shape(e), old_shape = oracle::shape(s_.old),
-              new_shape = oracle::shape(s_.target);
-  if (e.present() && both_present_ && e.has(Field::DID) && !(old_shape == new_shape) &&
-      fill_class(s_.old) && fill_class(s_.old) == fill_class(s_.target)) {
-    const uint64_t d = e.get(Field::DID), od = s_.old.get(Field::DID),
-                   nd = s_.target.get(Field::DID);
-    if (od != nd && sh == old_shape && d == nd)
-      report(Property::P5,
-             "the hardware assembled the old translation under the new DID " + std::to_string(nd));
-    if (od != nd && sh == new_shape && d == od)
-      report(Property::P5,
-             "the hardware assembled the new translation under the old DID " + std::to_string(od));
+  // Spec 6.2.1: entries with the same DID must reference the same
+  // translation structures. A DID belongs to the side whose entry carries
+  // it (a temporary DID to both): fills under it from another table alias
+  // that side's translations for every device sharing the DID (B5).
+  const Fills fe = fills_of(e);
+  if (fe.iotlb) {
+    bool owned = false, match = false;
+    for (const Entry& side : both) {
+      const Fills fs = fills_of(side);
+      const bool owner =
+          side.present() && side.has(Field::DID) &&
+          (uint16_t(side.get(Field::DID)) == fe.did ||
+           std::find(temporary_.begin(), temporary_.end(), fe.did) != temporary_.end());
+      owned |= owner;
+      match |= owner && fs.iotlb && fs.root == fe.root && fs.pgtt == fe.pgtt;
+    }
+    if (owned && !match)
+      report(Property::P5, "the hardware assembled DID " + std::to_string(fe.did) +
+                               " with a table the side that owns the DID does not use");
   }
   if (!e.present() && both_present_ && r_.hitless_declared)
     report(Property::P3,
@@ -107,6 +152,8 @@ void Judge::entry(const Entry& e, uint32_t k, const Report& report) {
   // What the hardware may keep in its context/PASID cache (walker.cc:
   // entries that decode, and with CM=1 anything) must be dropped by an
   // invalidation the writer submits after the fetch completed.
+  const uint32_t groups = uint32_t(r_.rec.groups.size());
+  const std::string from = k < groups ? " (from flush group " + std::to_string(k + 1) + " on)" : "";
   const bool cacheable = s_.cm || sim::decode(e) == sim::FaultReason::None;
   if (cacheable && !final_ok(e) && !covered(e, k)) {
     const EntryKind kind = s_.kind();
@@ -115,11 +162,48 @@ void Judge::entry(const Entry& e, uint32_t k, const Report& report) {
                       : kind == EntryKind::LegacyContext
                           ? "context-cache (DID " + std::to_string(did_of(e)) + ")"
                           : "context-cache";
-    const uint32_t groups = uint32_t(r_.rec.groups.size());
     report(Property::P4,
            "a fetched entry the hardware may cache in its " + tag +
-               " is dropped by no entry-cache invalidation submitted after the fetch" +
-               (k < groups ? " (from flush group " + std::to_string(k + 1) + " on)" : ""));
+               " is dropped by no entry-cache invalidation submitted after the fetch" + from);
+  }
+  // The translations cached through the fetched value (spec 6.5.3.3: IOTLB,
+  // then device-TLB): when update() returns, none the device can still
+  // reach may translate by the old value. IOTLB and paging-structure lines
+  // are reachable when the target uses their tag; device-TLB lines always
+  // (the device looks them up before any entry), and they must go after
+  // the IOTLB lines they would refill from (B13).
+  const Fills ft = fills_of(s_.target);
+  Pos iotlb_gone{0, 0};
+  if (fe.iotlb && ft.iotlb && ft.did == fe.did && ft.pasid_tag == fe.pasid_tag &&
+      !(ft.source == fe.source)) {
+    const std::string tag =
+        "(DID " + std::to_string(fe.did) + " pasid " + sim::pasid_str(fe.pasid_tag) + ")";
+    iotlb_gone = removal({sim::CacheKind::Iotlb, 0, fe.pasid_tag, fe.did, 1, 0}, true, k);
+    if (iotlb_gone.group >= groups)
+      report(Property::P4,
+             "IOTLB lines filled through a fetched entry " + tag +
+                 " stay reachable under the target's tag with the old translation: no IOTLB "
+                 "invalidation submitted after the fetch drops them" +
+                 from);
+    if (removal({sim::CacheKind::Psc, 0, fe.pasid_tag, fe.did, 1, 0}, true, k).group >= groups)
+      report(Property::P4,
+             "paging-structure cache lines filled through a fetched entry " + tag +
+                 " stay reachable under the target's tag: no invalidation submitted after the "
+                 "fetch drops them" +
+                 from);
+  }
+  if (fe.devtlb && !(ft.devtlb && ft.source == fe.source)) {
+    const Pos devtlb_gone =
+        removal({sim::CacheKind::DevTlb, kSid.v, sim::kNoPasid, 0, 1, 0}, true, k);
+    if (devtlb_gone.group >= groups)
+      report(Property::P4,
+             "device-TLB lines filled through a fetched entry stay in the device with the old "
+             "translation: no device-TLB invalidation submitted after the fetch drops them" +
+                 from);
+    else if (devtlb_gone < iotlb_gone)
+      report(Property::P4,
+             "the device-TLB is invalidated before the IOTLB lines it refills from (flush group " +
+                 std::to_string(devtlb_gone.group + 1) + ")");
   }
 }
 
@@ -175,7 +259,9 @@ void check_tags(const Spec& s, Result& r) {
   std::map<uint16_t, int> tagged;
   if (t.old_did) tagged[t.old_did] = 1;
   Entry cur = s.old;
-  uint32_t index = 0;
+  uint32_t index = 0, group = 0;
+  std::map<uint16_t, uint32_t> untagged_at;  // the old DID -> flush groups before its tag went
+  const uint32_t old_tag = fills_of(s.old).pasid_tag;
   for (const Event& e : rec.events) {
     switch (e.kind) {
       case EvKind::Store: {
@@ -193,7 +279,7 @@ void check_tags(const Spec& s, Result& r) {
       }
       case EvKind::TagAdd:
         if (e.side == drv::Side::New && e.did == t.new_did) ++adds;
-        ++tagged[e.did];
+        if (++tagged[e.did] > 0) untagged_at.erase(e.did);
         break;
       case EvKind::TagRemove:
         if (e.side == drv::Side::Old && e.did == t.old_did) ++removes;
@@ -201,6 +287,26 @@ void check_tags(const Spec& s, Result& r) {
           finding("the tag of DID " + std::to_string(e.did) +
                       " is removed while the entry still carries it",
                   cur);
+        if (e.did == t.old_did && tagged[e.did] <= 0) untagged_at[e.did] = group;
+        break;
+      case EvKind::Group:
+        // The tag tells an unmap which DIDs to flush: while a flush of what
+        // the hardware cached under a DID is still to come, the hardware
+        // may hold such lines, and an unmap racing the update must reach
+        // them (seeds/000: "it can't be *after* the HW has been programmed").
+        for (auto& [did, at] : untagged_at) {
+          const oracle::CachedLine iotlb{sim::CacheKind::Iotlb, 0, old_tag, did, 1, 0};
+          for (const sim::Descriptor& d : rec.groups[e.group])
+            if (!oracle::malformed(d, false) && oracle::removes(d, true, iotlb)) {
+              finding("the tag of DID " + std::to_string(did) +
+                          " is removed before the invalidation of what the hardware cached "
+                          "under it (flush group " +
+                          std::to_string(e.group + 1) + ")",
+                      cur);
+              break;
+            }
+        }
+        ++group;
         break;
       default:
         break;
