@@ -43,12 +43,13 @@ void read_args(Reader& r, Op& op, const Refs& refs) {
   if (op.kind == OpKind::Domain && op.get(Arg::DType) != 2) op.set(Arg::Parent, 0);
 }
 
-Op read_step(Reader& r, const Refs& refs) {
+Op read_step(Reader& r, const Refs& refs, uint8_t version) {
   Op op;
-  op.kind = kSteps[r.byte() % (sizeof(kSteps) / sizeof(kSteps[0]))];
+  const std::span<const OpKind> st = steps(version);
+  op.kind = st[r.byte() % st.size()];
   if (op.kind == OpKind::Cpu2) {
     Op sub;
-    sub.kind = cpu2_kind(r.byte());
+    sub.kind = cpu2_kind(r.byte(), version);
     read_args(r, sub, refs);
     op.sub.push_back(sub);
   } else {
@@ -59,11 +60,11 @@ Op read_step(Reader& r, const Refs& refs) {
 
 // Reads one record into the program; points and choices with no op before
 // them, or beyond an op's limits, are read and dropped.
-void read_record(Reader& r, Program& p, Refs& refs) {
-  const uint8_t kind = r.byte() % kRecords;
-  if (kind < kOpRecords) {
+void read_record(Reader& r, Program& p, Refs& refs, uint8_t version) {
+  const uint8_t kind = r.byte() % records(version);
+  if (kind != kSchedRecord && kind != kChoiceRecord) {
     Op op;
-    op.kind = OpKind(kind);
+    op.kind = op_of_record(kind);
     read_args(r, op, refs);
     refs.created(op);
     p.ops.push_back(std::move(op));
@@ -79,7 +80,7 @@ void read_record(Reader& r, Program& p, Refs& refs) {
   SchedPoint sp;
   sp.kind = (v & 1) ? sim::PointKind::Wait : sim::PointKind::Store;
   sp.index = uint32_t((v >> 1) % kMaxPointIndex + 1);
-  sp.step.push_back(read_step(r, refs));
+  sp.step.push_back(read_step(r, refs, version));
   if (!p.ops.empty() && p.ops.back().sched.size() < kMaxSched)
     p.ops.back().sched.push_back(std::move(sp));
 }
@@ -107,12 +108,14 @@ void write_point(std::vector<uint8_t>& out, const SchedPoint& p, const Refs& ref
   out.push_back(kSchedRecord);
   put_varint(out, uint64_t(p.index - 1) << 1 | (p.kind == sim::PointKind::Wait));
   const Op& st = p.step.front();
-  for (uint8_t i = 0; i < sizeof(kSteps) / sizeof(kSteps[0]); ++i)
-    if (kSteps[i] == st.kind) out.push_back(i);
+  const std::span<const OpKind> all = steps(kVersion);
+  for (uint8_t i = 0; i < all.size(); ++i)
+    if (all[i] == st.kind) out.push_back(i);
   if (st.kind == OpKind::Cpu2) {
     const Op& sub = st.sub.front();
-    for (uint8_t i = 0; i < sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]); ++i)
-      if (kCpu2Ops[i] == sub.kind) out.push_back(i);
+    const std::span<const OpKind> ops = cpu2_ops(kVersion);
+    for (uint8_t i = 0; i < ops.size(); ++i)
+      if (ops[i] == sub.kind) out.push_back(i);
     write_args(out, sub, refs);
   } else {
     write_args(out, st, refs);
@@ -124,7 +127,7 @@ namespace {
 // One op, then its points and choices, which see what the op created (as
 // read_record does).
 void write_op(std::vector<uint8_t>& out, const Op& op, Refs& refs) {
-  out.push_back(uint8_t(op.kind));
+  out.push_back(record_of(op.kind));
   write_args(out, op, refs);
   refs.created(op);
   for (const SchedPoint& p : op.sched) write_point(out, p, refs);
@@ -210,7 +213,9 @@ namespace {
 Program decode_records(std::span<const uint8_t> bytes, Layout* layout) {
   Reader r{bytes};
   Program p;
-  r.byte();  // version: every value reads as the current one
+  // Version: 3 and above read as 3, the rest as 2 (corpora from before
+  // live update and the vIOMMU).
+  const uint8_t version = r.byte() >= 3 ? 3 : 2;
   uint8_t f = r.byte();
   p.config.scalable = !(f & 1);
   p.config.coherent = !(f & 2);
@@ -219,21 +224,32 @@ Program decode_records(std::span<const uint8_t> bytes, Layout* layout) {
   p.config.caching_mode = f & 16;
   p.config.five_level = !(f & 64);
   const uint8_t setup = r.byte() ^ kDefaultSetup;
-  uint8_t len = r.byte() % 33;
-  std::string name;
-  bool ok = true;
-  for (uint8_t i = 0; i < len; ++i) {
-    char c = char(r.byte());
-    ok &= writer_char(c);
-    name += c;
+  size_t end = 3;
+  // A name: a length byte, then [a-z0-9-] (a name with anything else reads
+  // as none).
+  auto name = [&](std::string* out) {
+    const uint8_t len = r.byte() % 33;
+    std::string n;
+    bool ok = true;
+    for (uint8_t i = 0; i < len; ++i) {
+      char c = char(r.byte());
+      ok &= writer_char(c);
+      n += c;
+    }
+    if (ok) *out = n;
+    end += 1 + size_t(len);
+  };
+  name(&p.writer);
+  if (version >= 3) {
+    name(&p.lu);
+    name(&p.viommu);
   }
-  if (ok) p.writer = name;
   Refs refs;
   expand_setup(setup, p, refs);
-  if (layout) layout->header_end = 4 + size_t(len);  // past the size when cut short
+  if (layout) layout->header_end = end;  // past the size when cut short
   while (!r.done()) {
     if (layout) layout->records.push_back(r.i);
-    read_record(r, p, refs);
+    read_record(r, p, refs, version);
   }
   return p;
 }
@@ -256,8 +272,10 @@ std::vector<uint8_t> encode(const Program& p) {
   out.push_back(uint8_t(!c.scalable | !c.coherent << 1 | (c.quantum_bits == 64) << 2 |
                         !c.cpu128 << 3 | c.caching_mode << 4 | !c.five_level << 6));
   out.push_back(kDefaultSetup);  // an empty setup: the ops are written out below
-  out.push_back(uint8_t(p.writer.size()));
-  out.insert(out.end(), p.writer.begin(), p.writer.end());
+  for (const std::string* n : {&p.writer, &p.lu, &p.viommu}) {
+    out.push_back(uint8_t(n->size()));
+    out.insert(out.end(), n->begin(), n->end());
+  }
   Refs refs;
   for (const Op& op : p.ops) write_op(out, op, refs);
   return out;

@@ -23,7 +23,7 @@ std::vector<Token> tokens() {
   for (const OpSpec& s : specs()) {
     if (s.kind == OpKind::Cpu2) continue;
     std::vector<uint8_t> zeros(1 + s.args.size(), 0);
-    zeros[0] = uint8_t(s.kind);
+    zeros[0] = record_of(s.kind);
     add(std::string("op_") + s.name, zeros);
   }
   // A schedule point right after the first store: a split walk, a DMA, or
@@ -65,7 +65,7 @@ std::vector<Token> tokens() {
   // A schedule choice (a store delay, a chunk order) for the op before it.
   add("choice_1", {kChoiceRecord, 1});
   for (int flags : {1, 2, 8, 16}) {
-    add("header_" + std::to_string(flags), {kVersion, uint8_t(flags), 0, 0}, true);
+    add("header_" + std::to_string(flags), {kVersion, uint8_t(flags), 0, 0, 0, 0}, true);
   }
   // Setups (the byte is setup ^ kDefaultSetup): two devices sharing a
   // second-stage domain with a second one to move to (0x5a); two devices on
@@ -75,7 +75,7 @@ std::vector<Token> tokens() {
   for (int setup : {0x5a, 0x8a, 0xca, 0x99, 0x00}) {
     char name[16];
     snprintf(name, sizeof name, "setup_%02x", setup);
-    add(name, {kVersion, 0, uint8_t(setup ^ kDefaultSetup), 0}, true);
+    add(name, {kVersion, 0, uint8_t(setup ^ kDefaultSetup), 0, 0, 0}, true);
   }
   return out;
 }

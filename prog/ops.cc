@@ -14,13 +14,15 @@ constexpr uint64_t kPasidNone = kNoPasidArg;
 constexpr OpSpec kSpecs[] = {
     {OpKind::Domain,
      "domain",
+     OpClass::Api,
      {{Arg::Dom, Style::Pos, "", 0, true},
       {Arg::DType, Style::Pos, "", 0, true},
       {Arg::Parent, Style::Key, "parent", 0, false},
       {Arg::Levels, Style::Key, "levels", 4, false}}},
-    {OpKind::Free, "free", {{Arg::Dom, Style::Pos, "", 0, true}}},
+    {OpKind::Free, "free", OpClass::Api, {{Arg::Dom, Style::Pos, "", 0, true}}},
     {OpKind::Map,
      "map",
+     OpClass::Api,
      {{Arg::Dom, Style::Pos, "", 0, true},
       {Arg::Iova, Style::Key, "iova", 0, true},
       {Arg::Pa, Style::Key, "pa", 0, true},
@@ -28,62 +30,76 @@ constexpr OpSpec kSpecs[] = {
       {Arg::Perm, Style::Pos, "", 3, true}}},
     {OpKind::Unmap,
      "unmap",
+     OpClass::Api,
      {{Arg::Dom, Style::Pos, "", 0, true},
       {Arg::Iova, Style::Key, "iova", 0, true},
       {Arg::Size, Style::Key, "size", 0, false}}},
     {OpKind::Probe,
      "probe",
+     OpClass::Api,
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Ats, Style::Flag, "ats", 0, false},
       {Arg::PasidCap, Style::Flag, "pasid", 0, false}}},
-    {OpKind::Release, "release", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::Release, "release", OpClass::Api, {{Arg::Dev, Style::Key, "dev", 0, true}}},
     {OpKind::Vfs,
      "vfs",
+     OpClass::Api,
      {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::N, Style::Key, "n", 1, false}}},
-    {OpKind::SurpriseRemove, "surprise-remove", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::SurpriseRemove,
+     "surprise-remove",
+     OpClass::Api,
+     {{Arg::Dev, Style::Key, "dev", 0, true}}},
     {OpKind::Attach,
      "attach",
+     OpClass::Api,
      {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
     {OpKind::Replace,
      "replace",
+     OpClass::Api,
      {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
-    {OpKind::Detach, "detach", {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::Detach, "detach", OpClass::Api, {{Arg::Dev, Style::Key, "dev", 0, true}}},
     {OpKind::SetPasid,
      "set-pasid",
+     OpClass::Api,
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
       {Arg::Dom, Style::Key, "domain", 0, true}}},
     {OpKind::RemovePasid,
      "remove-pasid",
+     OpClass::Api,
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false}}},
-    {OpKind::FailNth, "fail-nth", {{Arg::N, Style::Pos, "", 0, true}}},
-    {OpKind::Inject, "inject", {{Arg::QErr, Style::Pos, "", 0, true}}},
+    {OpKind::FailNth, "fail-nth", OpClass::Inject, {{Arg::N, Style::Pos, "", 0, true}}},
+    {OpKind::Inject, "inject", OpClass::Inject, {{Arg::QErr, Style::Pos, "", 0, true}}},
     {OpKind::Dma,
      "dma",
+     OpClass::Step,
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
       {Arg::Iova, Style::Key, "iova", 0, true},
       {Arg::Access, Style::Pos, "", 0, true}}},
     {OpKind::Memcpy,
      "memcpy",
+     OpClass::Step,
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
       {Arg::Iova, Style::Key, "src", 0, true},
       {Arg::Dst, Style::Key, "dst", 0, true}}},
     {OpKind::Walk,
      "walk",
+     OpClass::Step,
      {{Arg::Dev, Style::Key, "dev", 0, true},
       {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
       {Arg::Iova, Style::Key, "iova", 0, true},
       {Arg::Split, Style::Key, "split", 0, false}}},
-    {OpKind::ResumeWalks, "resume-walks", {}},
+    {OpKind::ResumeWalks, "resume-walks", OpClass::Step, {}},
     {OpKind::Evict,
      "evict",
+     OpClass::Step,
      {{Arg::Cache, Style::Pos, "", 0, true}, {Arg::Index, Style::Key, "index", 0, false}}},
-    {OpKind::Writeback, "writeback", {{Arg::Index, Style::Key, "index", 0, false}}},
-    {OpKind::ProcessQueue, "process-queue", {{Arg::N, Style::Key, "n", 0, false}}},
-    {OpKind::Cpu2, "cpu2", {}},
+    {OpKind::Writeback, "writeback", OpClass::Step, {{Arg::Index, Style::Key, "index", 0, false}}},
+    {OpKind::ProcessQueue, "process-queue", OpClass::Step, {{Arg::N, Style::Key, "n", 0, false}}},
+    {OpKind::Cpu2, "cpu2", OpClass::Cpu2, {}},
 };
 static_assert(sizeof(kSpecs) / sizeof(kSpecs[0]) == size_t(OpKind::kCount));
 
@@ -93,6 +109,26 @@ const OpSpec& spec(OpKind k) {
 
 std::span<const OpSpec> specs() {
   return kSpecs;
+}
+
+namespace {
+constexpr OpKind kSteps[] = {OpKind::Dma,          OpKind::Memcpy, OpKind::Walk,
+                             OpKind::ResumeWalks,  OpKind::Evict,  OpKind::Writeback,
+                             OpKind::ProcessQueue, OpKind::Cpu2};
+constexpr OpKind kCpu2Ops[] = {OpKind::Map,        OpKind::Unmap,   OpKind::Attach,
+                               OpKind::Detach,     OpKind::Replace, OpKind::SetPasid,
+                               OpKind::RemovePasid};
+
+}  // namespace
+
+std::span<const OpKind> steps(uint8_t version) {
+  (void)version;  // version 3 has added no hardware step yet
+  return kSteps;
+}
+
+std::span<const OpKind> cpu2_ops(uint8_t version) {
+  (void)version;  // version 3 has added no cpu2 op yet
+  return kCpu2Ops;
 }
 
 // "page or raw": even values are page numbers, odd ones raw addresses.
@@ -217,24 +253,27 @@ const char* op_name(OpKind k) {
   return spec(k).name;
 }
 
+OpClass op_class(OpKind k) {
+  return spec(k).cls;
+}
+
 bool is_api(OpKind k) {
-  return k <= OpKind::RemovePasid;
+  return op_class(k) == OpClass::Api;
 }
 
 bool is_hw_step(OpKind k) {
-  for (OpKind s : kSteps)
-    if (s == k && k != OpKind::Cpu2) return true;
-  return false;
+  return op_class(k) == OpClass::Step;
 }
 
 bool is_cpu2_op(OpKind k) {
-  for (OpKind s : kCpu2Ops)
+  for (OpKind s : cpu2_ops(3))
     if (s == k) return true;
   return false;
 }
 
-OpKind cpu2_kind(uint8_t index) {
-  return kCpu2Ops[index % (sizeof(kCpu2Ops) / sizeof(kCpu2Ops[0]))];
+OpKind cpu2_kind(uint8_t index, uint8_t version) {
+  const std::span<const OpKind> ops = cpu2_ops(version);
+  return ops[index % ops.size()];
 }
 
 uint64_t size_of(const Op& op) {

@@ -36,8 +36,16 @@ enum class OpKind : uint8_t {
   ProcessQueue,
   // schedule step only: an op of the second CPU
   Cpu2,
+  // Ops added by format version 3 go here, after cpu2, so that every
+  // version-2 record keeps its number (binary.cc): live update (DESIGN.md
+  // section 12) and the vIOMMU (section 13).
   kCount
 };
+
+// What an op is: an iommu-core call (run through the driver and judged by
+// the oracle), a fault injection for the next call, or a hardware step
+// (top level or at a schedule point). cpu2 is a schedule step only.
+enum class OpClass : uint8_t { Api, Inject, Step, Cpu2 };
 
 // Argument slots. An op's spec lists which it takes, in order.
 enum class Arg : uint8_t {
@@ -65,9 +73,11 @@ enum class Arg : uint8_t {
 
 // Op kind facts.
 const char* op_name(OpKind k);
-bool is_api(OpKind k);            // an iommu-core call
-bool is_hw_step(OpKind k);        // may run at a schedule point
-bool is_cpu2_op(OpKind k);        // may run on the second CPU
-OpKind cpu2_kind(uint8_t index);  // index into the cpu2 op kinds (wraps)
+OpClass op_class(OpKind k);
+bool is_api(OpKind k);      // an iommu-core call
+bool is_hw_step(OpKind k);  // may run at a schedule point
+bool is_cpu2_op(OpKind k);  // may run on the second CPU
+// Index into the cpu2 op kinds of a format version (wraps).
+OpKind cpu2_kind(uint8_t index, uint8_t version = 3);
 
 }  // namespace vtd::prog

@@ -48,12 +48,17 @@ struct Op {
 
 struct Program {
   std::string writer;  // [a-z0-9-]*, may be empty
+  std::string lu;      // the live-update flow (DESIGN.md section 12); empty: none named
+  std::string viommu;  // the vIOMMU propagator (section 13); empty: none named
   sim::Config config;
   std::vector<Op> ops;
   bool operator==(const Program&) const = default;
 };
 
-constexpr uint8_t kVersion = 2;  // 2: the setup byte after the flags
+// 2: the setup byte after the flags. 3: the live-update flow and vIOMMU
+// propagator names after the writer's, and op kinds after cpu2 (every
+// version-2 input decodes as it always did).
+constexpr uint8_t kVersion = 3;
 // The setup byte is stored XOR this, so that zero bytes, where the engines
 // start, set up two devices sharing a first-stage domain's DID and a second
 // first-stage domain to move to (the machine of seeds/001).

@@ -27,18 +27,18 @@ struct ArgSpec {
 struct OpSpec {
   OpKind kind;
   const char* name;
+  OpClass cls;
   std::initializer_list<ArgSpec> args;
 };
 
 const OpSpec& spec(OpKind k);
 std::span<const OpSpec> specs();
 
-inline constexpr OpKind kSteps[] = {OpKind::Dma,          OpKind::Memcpy, OpKind::Walk,
-                                    OpKind::ResumeWalks,  OpKind::Evict,  OpKind::Writeback,
-                                    OpKind::ProcessQueue, OpKind::Cpu2};
-inline constexpr OpKind kCpu2Ops[] = {OpKind::Map,        OpKind::Unmap,   OpKind::Attach,
-                                      OpKind::Detach,     OpKind::Replace, OpKind::SetPasid,
-                                      OpKind::RemovePasid};
+// The hardware steps a schedule point may run, and the ops the second CPU
+// may run, in their binary order. Version 3 appends to the version-2
+// lists (a version-2 index keeps its meaning).
+std::span<const OpKind> steps(uint8_t version);
+std::span<const OpKind> cpu2_ops(uint8_t version);
 
 // Enum spellings.
 inline constexpr const char* kDTypes[] = {"second-stage", "first-stage", "nested",
@@ -119,11 +119,23 @@ uint64_t decode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v);
 uint64_t encode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v);
 
 // Binary records (binary.cc). Each starts with a kind byte, taken modulo
-// kRecords: an op kind (cpu2 excepted) and its arguments, or a schedule
-// point or a schedule choice for the most recent op.
-inline constexpr uint8_t kOpRecords = uint8_t(OpKind::kCount) - 1;  // not cpu2
-inline constexpr uint8_t kSchedRecord = kOpRecords, kChoiceRecord = kOpRecords + 1;
-inline constexpr uint8_t kRecords = kOpRecords + 2;
+// records(version): an op kind (cpu2 excepted) and its arguments, or a
+// schedule point or a schedule choice for the most recent op. Version 2 has
+// the 22 op kinds before cpu2, then the point and choice records; version 3
+// keeps those numbers and appends the op kinds after cpu2.
+inline constexpr uint8_t kV2Ops = uint8_t(OpKind::Cpu2);
+inline constexpr uint8_t kSchedRecord = kV2Ops, kChoiceRecord = kV2Ops + 1;
+inline constexpr uint8_t kV3Ops = uint8_t(OpKind::kCount) - uint8_t(OpKind::Cpu2) - 1;
+inline constexpr uint8_t records(uint8_t version) {
+  return uint8_t(kChoiceRecord + 1 + (version >= 3 ? kV3Ops : 0));
+}
+inline constexpr uint8_t record_of(OpKind k) {
+  return k < OpKind::Cpu2 ? uint8_t(k)
+                          : uint8_t(kChoiceRecord + uint8_t(k) - uint8_t(OpKind::Cpu2));
+}
+inline constexpr OpKind op_of_record(uint8_t r) {  // r < kV2Ops or r > kChoiceRecord
+  return r < kV2Ops ? OpKind(r) : OpKind(uint8_t(OpKind::Cpu2) + r - kChoiceRecord);
+}
 void write_point(std::vector<uint8_t>& out, const SchedPoint& p, const Refs& refs);
 bool writer_char(char c);
 

@@ -274,6 +274,8 @@ std::string op_text(const Op& op) {
 
 std::string to_text(const Program& p) {
   std::string s = "writer " + (p.writer.empty() ? std::string("-") : p.writer) + "\n";
+  if (!p.lu.empty()) s += "lu " + p.lu + "\n";
+  if (!p.viommu.empty()) s += "viommu " + p.viommu + "\n";
   s += "config " + config_text(p.config) + "\n";
   for (const Op& op : p.ops) {
     s += op_text(op) + "\n";
@@ -313,16 +315,21 @@ bool parse(std::string_view text, Program* out, std::string* error) {
       continue;
     }
     bool indented = line[0] == ' ' || line[0] == '\t';
-    if (w[0] == "writer") {
-      if (w.size() != 2) return fail("writer takes one name");
-      if (have_writer || !p.ops.empty()) return fail("writer must come first, once");
+    // The header's names: the writer, the live-update flow and the vIOMMU
+    // propagator (each once, before the ops).
+    if (w[0] == "writer" || w[0] == "lu" || w[0] == "viommu") {
+      const std::string what(w[0]);
+      std::string* field = what == "writer" ? &p.writer : what == "lu" ? &p.lu : &p.viommu;
+      if (w.size() != 2) return fail(what + " takes one name");
+      if (!p.ops.empty() || (what == "writer" ? have_writer : !field->empty()))
+        return fail(what + " must come before the ops, once");
       std::string name(w[1] == "-" ? "" : w[1]);
       for (char c : name)
         if (!writer_char(c))
-          return fail("writer name '" + name + "' has characters outside [a-z0-9-]");
-      if (name.size() > 32) return fail("writer name longer than 32");
-      p.writer = name;
-      have_writer = true;
+          return fail(what + " name '" + name + "' has characters outside [a-z0-9-]");
+      if (name.size() > 32) return fail(what + " name longer than 32");
+      *field = name;
+      have_writer |= what == "writer";
       continue;
     }
     if (w[0] == "config") {

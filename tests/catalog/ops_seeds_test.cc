@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "targets/harness.h"
 #include "prog/program.h"
+#include "targets/harness.h"
 #include "tests/catalog/catalog_util.h"
 
 namespace vtd::catalogtest {
@@ -165,7 +165,7 @@ TEST(OpsCorpus, BinaryReferencesNameEarlierResources) {
   // probe 0; probe 0; domain 0 (fresh); domain 0 (fresh);
   // attach dev=ref1 domain=ref1: the first device, the first domain.
   // clang-format off
-  std::vector<uint8_t> b = {vtd::prog::kVersion, 0, vtd::prog::kDefaultSetup, 0,  // empty machine
+  std::vector<uint8_t> b = {vtd::prog::kVersion, 0, vtd::prog::kDefaultSetup, 0, 0, 0,  // empty machine
                             4, 0, 0, 0,                    // probe (fresh device)
                             4, 0, 0, 0,                    // probe (fresh device)
                             0, 0, 1, 0, 0,                 // domain (fresh id) second-stage

@@ -102,7 +102,7 @@ TEST(Layout, OneRecordPerOpPointAndChoice_InTheOrderTheEncoderWroteThem) {
       kinds.insert(kinds.end(), op.choices.size(), choice);
     }
     Layout l = layout(b);
-    ASSERT_EQ(l.header_end, 4 + p.writer.size());
+    ASSERT_EQ(l.header_end, 6 + p.writer.size() + p.lu.size() + p.viommu.size());
     ASSERT_EQ(l.records.size(), kinds.size());
     for (size_t i = 0; i < kinds.size(); ++i) ASSERT_EQ(b[l.records[i]], kinds[i]) << i;
     if (!kinds.empty()) ASSERT_EQ(l.records[0], l.header_end);
@@ -110,9 +110,10 @@ TEST(Layout, OneRecordPerOpPointAndChoice_InTheOrderTheEncoderWroteThem) {
 }
 
 TEST(Layout, AProgramCutShortInItsHeader_EndsItsHeaderPastTheBytes) {
-  const std::vector<uint8_t> b = {kVersion, 0, 0, 5, 'a', 'b'};  // a 5-letter writer, 2 given
+  // A 5-letter writer, 2 given; the flow and propagator names read as none.
+  const std::vector<uint8_t> b = {kVersion, 0, 0, 5, 'a', 'b'};
   Layout l = layout(b);
-  EXPECT_EQ(l.header_end, 9u);
+  EXPECT_EQ(l.header_end, 11u);
   EXPECT_TRUE(l.records.empty());
 }
 

@@ -73,8 +73,9 @@ TEST(ProgramFormat, SetupByte_ExpandsIntoOpsThatPopulateTheMachine) {
 // Schedule points and choices are records that belong to the op before
 // them: inserting one changes no other byte's meaning.
 TEST(ProgramFormat, ScheduleRecords_BelongToTheOpBeforeThem) {
-  const uint8_t kSched = uint8_t(OpKind::kCount) - 1, kChoice = kSched + 1;
-  const std::vector<uint8_t> header = {kVersion, 0, 0, 0};  // two devices sharing domain 1
+  // Record numbers: the op kinds before cpu2, then points, then choices.
+  const uint8_t kSched = uint8_t(OpKind::Cpu2), kChoice = kSched + 1;
+  const std::vector<uint8_t> header = {kVersion, 0, 0, 0, 0, 0};  // two devices sharing domain 1
   const std::vector<uint8_t> replace = {uint8_t(OpKind::Replace), 0, 0};  // dev ref 0, dom ref 0
   const std::vector<uint8_t> dma = {kSched, 0, 0, 0, 0, 0, 0};            // @store 1: dma
   const std::vector<uint8_t> unmap = {kSched, 2, 7, 1, 0, 0, 0};          // @store 2: cpu2 unmap
@@ -93,11 +94,50 @@ TEST(ProgramFormat, ScheduleRecords_BelongToTheOpBeforeThem) {
   EXPECT_EQ(two.ops.back().choices, std::vector<uint32_t>{5});
   EXPECT_EQ(op_text(two.ops.back()), "replace dev=00:03.0 domain=2");
   // Records with no op before them, or past an op's limit, are dropped.
-  Program lone = decode(cat({{kVersion, 0, kDefaultSetup, 0}, dma, {kChoice, 1}}));
+  Program lone = decode(cat({{kVersion, 0, kDefaultSetup, 0, 0, 0}, dma, {kChoice, 1}}));
   EXPECT_TRUE(lone.ops.empty());
   std::vector<uint8_t> many = cat({header, replace});
   for (size_t i = 0; i < kMaxSched + 3; ++i) many = cat({many, dma});
   EXPECT_EQ(decode(many).ops.back().sched.size(), kMaxSched);
+}
+
+// Format version 3 added the flow and propagator names to the header and
+// keeps every version-2 record number: a version-2 input (every corpus file
+// and reproducer from before) decodes as it always did, and re-encodes to
+// version 3 with the same meaning.
+TEST(ProgramFormat, Version2Input_DecodesAsBefore_AndReencodesToVersion3) {
+  const uint8_t kSched = uint8_t(OpKind::Cpu2);
+  // version 2: no names after the writer; a replace, @store 1: dma.
+  const std::vector<uint8_t> v2 = {2, 0, 0, 2, 'l', 'u', uint8_t(OpKind::Replace), 0, 0, kSched,
+                                   0, 0, 0, 0, 0,   0};
+  const Program p = decode(v2);
+  EXPECT_EQ(p.writer, "lu");
+  EXPECT_TRUE(p.lu.empty());
+  ASSERT_EQ(p.ops.back().kind, OpKind::Replace);
+  ASSERT_EQ(p.ops.back().sched.size(), 1u);
+  const std::vector<uint8_t> v3 = encode(p);
+  EXPECT_EQ(v3[0], kVersion);
+  EXPECT_EQ(decode(v3), p);
+  // The same record bytes under a version-3 header read the same ops.
+  std::vector<uint8_t> same = {kVersion, 0, 0, 2, 'l', 'u', 0, 0};
+  same.insert(same.end(), v2.begin() + 6, v2.end());
+  EXPECT_EQ(decode(same).ops, p.ops);
+}
+
+TEST(ProgramFormat, FlowAndPropagatorNames_RoundTripInBothForms) {
+  Program p;
+  std::string err;
+  ASSERT_TRUE(
+      parse("writer entry-sync\nlu reference\nviommu reference\nprobe dev=00:02.0\n", &p, &err))
+      << err;
+  EXPECT_EQ(p.lu, "reference");
+  EXPECT_EQ(p.viommu, "reference");
+  EXPECT_EQ(decode(encode(p)), p);
+  Program q;
+  ASSERT_TRUE(parse(to_text(p), &q, &err)) << err;
+  EXPECT_EQ(q, p);
+  EXPECT_FALSE(parse("probe dev=00:02.0\nlu reference\n", &q, &err));  // after an op
+  EXPECT_FALSE(parse("lu Bad_Name\n", &q, &err));
 }
 
 TEST(ProgramFormat, BadTextIsRejectedWithOneLineNamingTheLine) {
