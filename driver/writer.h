@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "driver/status.h"
+#include "simulator/descriptors.h"
 #include "simulator/formats.h"
-#include "simulator/invq.h"
 #include "simulator/memory.h"
 #include "simulator/types.h"
 
