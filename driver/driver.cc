@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "driver/invalidation.h"
 #include "simulator/registers.h"
 
 namespace vtd::drv {
@@ -82,31 +83,12 @@ class Driver::Ctx final : public WriterCtx, public TableOps {
   void flush_cpu_cache(PhysAddr pa, size_t len) override { d_.flush_cpu_cache(pa, len); }
 
   std::vector<Descriptor> inv_entry_cache(uint16_t did) override {
-    switch (at.kind) {
-      case EntryKind::LegacyContext:
-        return {desc::context_device(did, at.sid)};
-      case EntryKind::ScalableContext:
-        return {desc::context_device(0, at.sid)};
-      default:
-        return {desc::pasid_cache_pasid(did, at.pasid)};
-    }
+    return inv::entry_cache(at.kind, at.sid, at.pasid, did);
   }
-
-  std::vector<Descriptor> inv_iotlb(const Entry& e) override {
-    if (!e.present()) return {};
-    uint16_t did = uint16_t(e.get(Field::DID));
-    if (e.kind == EntryKind::LegacyContext) return {desc::iotlb_domain(did)};
-    if (e.kind != EntryKind::PasidEntry) return {};
-    uint64_t pgtt = e.get(Field::PGTT);
-    if (pgtt == sim::kPgttFirst || pgtt == sim::kPgttPassThrough)
-      return {desc::piotlb_pasid(did, at.pasid)};
-    return {desc::iotlb_domain(did)};
-  }
-
+  std::vector<Descriptor> inv_iotlb(const Entry& e) override { return inv::iotlb(e, at.pasid); }
   std::vector<Descriptor> inv_devtlb() override {
-    if (!dev || !dev->caps.ats || dev->gone) return {};
-    if (at.pasid == kRidPasid || at.pasid == sim::kNoPasid) return {desc::devtlb_all(at.sid)};
-    return {desc::pdevtlb(at.sid, at.pasid, 0, 64)};
+    if (!dev) return {};
+    return inv::devtlb(at.sid, at.pasid, dev->caps.ats, dev->gone);
   }
 
   Status submit(const std::vector<Descriptor>& batch) override {

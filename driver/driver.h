@@ -51,7 +51,6 @@ inline sim::LockId lock_id(LockClass c, uint32_t object = 0) {
   return sim::LockId(uint64_t(c) << 32 | object);
 }
 
-constexpr uint32_t kRidPasid = 0;         // IOMMU_NO_PASID: requests without PASID
 constexpr uint32_t kMaxPasid = 128 * 64;  // PDTS=0: 128 directory entries
 // A nested domain's stage-1 tables cover IOVAs below this (they are fixed
 // at allocation: the guest owns them, the VMM maps them once).
