@@ -40,21 +40,19 @@ TEST(Invalidation, EntryCache_PasidEntryIsPasidSelectiveWithTheNamedDid) {
   EXPECT_TRUE(pasid_cache_selective(v[0], 9, 5)) << v[0].str();
 }
 
-TEST(Invalidation, Iotlb_FirstStageAndPassThroughArePasidBased) {
-  for (uint8_t pgtt : {sim::kPgttFirst, sim::kPgttPassThrough}) {
-    Entry e = pasid_entry(pgtt, 4);
-    auto v = drv::inv::iotlb(e, 3);
+TEST(Invalidation, Iotlb_PasidBasedForFirstStageAndPassThroughElseDomainSelective) {
+  const struct {
+    uint8_t pgtt;
+    bool pasid_based;
+  } kCases[] = {{sim::kPgttFirst, true},
+                {sim::kPgttPassThrough, true},
+                {sim::kPgttSecond, false},
+                {sim::kPgttNested, false}};
+  for (const auto& c : kCases) {
+    auto v = drv::inv::iotlb(pasid_entry(c.pgtt, 4), 3);
     ASSERT_EQ(v.size(), 1u);
-    EXPECT_TRUE(piotlb_pasid(v[0], 4, 3)) << v[0].str();
-  }
-}
-
-TEST(Invalidation, Iotlb_SecondStageAndNestedAreDomainSelective) {
-  for (uint8_t pgtt : {sim::kPgttSecond, sim::kPgttNested}) {
-    Entry e = pasid_entry(pgtt, 4);
-    auto v = drv::inv::iotlb(e, 3);
-    ASSERT_EQ(v.size(), 1u);
-    EXPECT_TRUE(iotlb_domain(v[0], 4)) << v[0].str();
+    EXPECT_TRUE(c.pasid_based ? piotlb_pasid(v[0], 4, 3) : iotlb_domain(v[0], 4))
+        << "pgtt " << int(c.pgtt) << ": " << v[0].str();
   }
 }
 
