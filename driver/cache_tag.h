@@ -9,7 +9,7 @@
 #include <functional>
 #include <vector>
 
-#include "simulator/invq.h"
+#include "simulator/descriptors.h"
 #include "simulator/types.h"
 
 namespace vtd::drv {

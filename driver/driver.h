@@ -5,6 +5,9 @@
 //
 // Every call returns a Status and, when it fails, leaves every table, cache
 // tag, DID and refcount as it was.
+//
+// Implemented by driver.cc, devices.cc, domains.cc, attach.cc and call_ctx.cc
+// around the private state in driver_impl.h.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +54,6 @@ inline sim::LockId lock_id(LockClass c, uint32_t object = 0) {
   return sim::LockId(uint64_t(c) << 32 | object);
 }
 
-constexpr uint32_t kRidPasid = 0;         // IOMMU_NO_PASID: requests without PASID
 constexpr uint32_t kMaxPasid = 128 * 64;  // PDTS=0: 128 directory entries
 // A nested domain's stage-1 tables cover IOVAs below this (they are fixed
 // at allocation: the guest owns them, the VMM maps them once).
@@ -135,6 +137,8 @@ class Driver {
   sim::Entry target_entry(const Device& d, uint32_t pasid, const Domain* dom) const;
   sim::Entry read_entry(sim::EntryKind k, sim::PhysAddr pa);
   Status switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to);
+  Status find_pair(sim::Sid sid, DomainId id, Device** d, Domain** dom);
+  Status switch_locked(Device& d, uint32_t pasid, Domain* to);
   Status release_device(Ctx& ctx, Device& d);
   void domain_put(Domain& dom);
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "driver/status.h"
-#include "simulator/invq.h"
+#include "simulator/descriptors.h"
 #include "simulator/memory.h"
 
 namespace vtd::drv {

@@ -5,24 +5,17 @@
 namespace vtd::drv {
 
 const char* status_name(Status s) {
-  switch (s) {
-    case Status::Ok:
-      return "ok";
-    case Status::Io:
-      return "-EIO";
-    case Status::NoMem:
-      return "-ENOMEM";
-    case Status::Busy:
-      return "-EBUSY";
-    case Status::Exist:
-      return "-EEXIST";
-    case Status::NoDev:
-      return "-ENODEV";
-    case Status::Inval:
-      return "-EINVAL";
-    case Status::TimedOut:
-      return "-ETIMEDOUT";
-  }
+  static constexpr struct {
+    Status status;
+    const char* name;
+  } kNames[] = {
+      {Status::Ok, "ok"},         {Status::Io, "-EIO"},
+      {Status::NoMem, "-ENOMEM"}, {Status::Busy, "-EBUSY"},
+      {Status::Exist, "-EEXIST"}, {Status::NoDev, "-ENODEV"},
+      {Status::Inval, "-EINVAL"}, {Status::TimedOut, "-ETIMEDOUT"},
+  };
+  for (const auto& n : kNames)
+    if (n.status == s) return n.name;
   return "?";
 }
 

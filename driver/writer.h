@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "driver/status.h"
+#include "simulator/descriptors.h"
 #include "simulator/formats.h"
-#include "simulator/invq.h"
 #include "simulator/memory.h"
 #include "simulator/types.h"
 
@@ -50,6 +50,8 @@ struct Caps {
   // stores 128 bits atomically and the hardware reads them at once.
   int store_words() const { return cpu128 && fetch128 ? 2 : 1; }
 };
+
+constexpr uint32_t kRidPasid = 0;  // IOMMU_NO_PASID: requests without PASID
 
 // Where an entry lives.
 struct EntryRef {
@@ -81,11 +83,12 @@ class WriterCtx {
   virtual void unlock() = 0;
   // Makes CPU stores to [pa, pa+len) visible to a non-coherent IOMMU.
   virtual void flush_cpu_cache(sim::PhysAddr pa, size_t len) = 0;
-  // Invalidation descriptors for the entry under change (spec 6.5.3.3):
-  // the context- or PASID-cache entry tagged `did`, the translations cached
-  // through entry value `e` (PASID-based for first-stage and pass-through,
-  // domain-selective for second-stage and nested), the device-TLB (empty
-  // without ATS or when the device is gone).
+  // Invalidation descriptors for the entry under change (spec 6.5.3.3; the
+  // policy is driver/invalidation.h): the context- or PASID-cache entry
+  // tagged `did`, the translations cached through entry value `e`
+  // (PASID-based for first-stage and pass-through, domain-selective for
+  // second-stage and nested), the device-TLB (empty without ATS or when the
+  // device is gone).
   virtual std::vector<sim::Descriptor> inv_entry_cache(uint16_t did) = 0;
   virtual std::vector<sim::Descriptor> inv_iotlb(const sim::Entry& e) = 0;
   virtual std::vector<sim::Descriptor> inv_devtlb() = 0;

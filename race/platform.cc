@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "simulator/iommu.h"
+
 namespace vtd::race {
 
 using sim::Reg;
@@ -20,18 +22,8 @@ Platform::~Platform() {
 }
 
 uint64_t Platform::mmio_read(Reg r) {
-  switch (r) {
-    case Reg::CAP:
-      return cfg_.cap();
-    case Reg::ECAP:
-      return cfg_.ecap();
-    case Reg::RTADDR:
-      return rtaddr();
-    default: {
-      std::lock_guard<std::mutex> g(hw_mu_);
-      return queue_.read(r);
-    }
-  }
+  std::lock_guard<std::mutex> g(hw_mu_);  // the queue thread changes IQH and FSTS
+  return sim::read_register(r, cfg_, rtaddr(), queue_);
 }
 
 void Platform::mmio_write(Reg r, uint64_t v) {

@@ -41,6 +41,37 @@ uint32_t erase_matching(Map& m, Pred pred) {
 }
 }  // namespace
 
+// Calls f with the line map of cache c (every cache is a std::map).
+template <class Self, class F>
+auto Caches::visit(Self& self, CacheKind c, F f) {
+  switch (c) {
+    case CacheKind::Context:
+      return f(self.ctx_);
+    case CacheKind::Pasid:
+      return f(self.pasid_);
+    case CacheKind::Iotlb:
+      return f(self.iotlb_);
+    case CacheKind::Psc:
+      return f(self.psc_);
+    case CacheKind::DevTlb:
+      return f(self.devtlb_);
+    case CacheKind::kCount:
+      break;
+  }
+  return decltype(f(self.ctx_)){};
+}
+
+// Drops every line of cache c (a global invalidation).
+uint32_t Caches::inv_all(CacheKind c) {
+  uint32_t n = visit(*this, c, [](auto& m) {
+    uint32_t k = uint32_t(m.size());
+    m.clear();
+    return k;
+  });
+  emit(EventKind::CacheInval, c, Sid(), kNoPasid, 0, 0, nullptr, nullptr, n);
+  return n;
+}
+
 // ---------------------------------------------------------- context cache
 
 const ContextLine* Caches::ctx_lookup(Sid sid) {
@@ -59,10 +90,7 @@ void Caches::ctx_fill(Sid sid, const Entry& e, uint16_t did) {
 }
 
 uint32_t Caches::ctx_inv_global() {
-  uint32_t n = uint32_t(ctx_.size());
-  ctx_.clear();
-  emit(EventKind::CacheInval, CacheKind::Context, Sid(), kNoPasid, 0, 0, nullptr, nullptr, n);
-  return n;
+  return inv_all(CacheKind::Context);
 }
 
 uint32_t Caches::ctx_inv_domain(uint16_t did) {
@@ -99,10 +127,7 @@ void Caches::pasid_fill(Sid sid, uint32_t pasid, const Entry& e) {
 }
 
 uint32_t Caches::pasid_inv_global() {
-  uint32_t n = uint32_t(pasid_.size());
-  pasid_.clear();
-  emit(EventKind::CacheInval, CacheKind::Pasid, Sid(), kNoPasid, 0, 0, nullptr, nullptr, n);
-  return n;
+  return inv_all(CacheKind::Pasid);
 }
 
 uint32_t Caches::pasid_inv_domain(uint16_t did) {
@@ -229,21 +254,7 @@ uint32_t Caches::devtlb_drop_device(Sid sid) {
 // ------------------------------------------------------- schedule eviction
 
 size_t Caches::size(CacheKind c) const {
-  switch (c) {
-    case CacheKind::Context:
-      return ctx_.size();
-    case CacheKind::Pasid:
-      return pasid_.size();
-    case CacheKind::Iotlb:
-      return iotlb_.size();
-    case CacheKind::Psc:
-      return psc_.size();
-    case CacheKind::DevTlb:
-      return devtlb_.size();
-    case CacheKind::kCount:
-      break;
-  }
-  return 0;
+  return visit(*this, c, [](const auto& m) { return m.size(); });
 }
 
 namespace {
@@ -258,26 +269,7 @@ bool erase_nth(Map& m, uint32_t index) {
 }  // namespace
 
 bool Caches::evict(CacheKind c, uint32_t index) {
-  bool ok = false;
-  switch (c) {
-    case CacheKind::Context:
-      ok = erase_nth(ctx_, index);
-      break;
-    case CacheKind::Pasid:
-      ok = erase_nth(pasid_, index);
-      break;
-    case CacheKind::Iotlb:
-      ok = erase_nth(iotlb_, index);
-      break;
-    case CacheKind::Psc:
-      ok = erase_nth(psc_, index);
-      break;
-    case CacheKind::DevTlb:
-      ok = erase_nth(devtlb_, index);
-      break;
-    case CacheKind::kCount:
-      break;
-  }
+  bool ok = visit(*this, c, [&](auto& m) { return erase_nth(m, index); });
   if (ok) emit(EventKind::CacheEvict, c, Sid(), kNoPasid, 0, 0, nullptr, nullptr);
   return ok;
 }

@@ -110,6 +110,9 @@ class Caches {
  private:
   void emit(EventKind k, CacheKind c, Sid sid, uint32_t pasid, uint16_t did, Iova iova,
             const Entry* e, const Translation* t, uint32_t count = 1);
+  template <class Self, class F>
+  static auto visit(Self& self, CacheKind c, F f);
+  uint32_t inv_all(CacheKind c);
 
   Observer* obs_ = nullptr;
   std::map<uint16_t, ContextLine> ctx_;

@@ -3,7 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "simulator/invq.h"
+#include "simulator/descriptors.h"
 #include "simulator/translation.h"
 
 namespace vtd::sim {

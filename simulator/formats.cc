@@ -176,24 +176,18 @@ Entry Entry::operator&(const Entry& mask) const {
 std::string Entry::str() const {
   const Format& f = format_of(kind);
   std::string s;
-  char buf[64];
+  auto add = [&s](const std::string& item) {
+    if (!s.empty()) s += ' ';
+    s += item;
+  };
   for (const FieldDef& d : f.fields) {
     uint64_t v = get(d.field);
     if (!v) continue;
-    if (d.addr || v > 9)
-      snprintf(buf, sizeof buf, "%s=0x%llx", field_name(d.field), (unsigned long long)v);
-    else
-      snprintf(buf, sizeof buf, "%s=%llu", field_name(d.field), (unsigned long long)v);
-    if (!s.empty()) s += ' ';
-    s += buf;
+    add(std::string(field_name(d.field)) + "=" +
+        (d.addr || v > 9 ? sim::hex(v) : std::to_string(v)));
   }
-  for (size_t i = 0; i < f.words; ++i) {
-    if (uint64_t r = w[i] & f.reserved[i]) {
-      snprintf(buf, sizeof buf, "rsvd%zu=0x%llx", i, (unsigned long long)r);
-      if (!s.empty()) s += ' ';
-      s += buf;
-    }
-  }
+  for (size_t i = 0; i < f.words; ++i)
+    if (uint64_t r = w[i] & f.reserved[i]) add("rsvd" + std::to_string(i) + "=" + sim::hex(r));
   return s.empty() ? "0" : s;
 }
 

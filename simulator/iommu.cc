@@ -34,17 +34,21 @@ void Iommu::set_observer(Observer* o) {
   queue_.set_observer(o);
 }
 
-uint64_t Iommu::mmio_read(Reg r) {
+uint64_t read_register(Reg r, const Config& cfg, uint64_t rtaddr, const InvQueue& queue) {
   switch (r) {
     case Reg::CAP:
-      return cfg_.cap();
+      return cfg.cap();
     case Reg::ECAP:
-      return cfg_.ecap();
+      return cfg.ecap();
     case Reg::RTADDR:
-      return hw_.rtaddr;
+      return rtaddr;
     default:
-      return queue_.read(r);
+      return queue.read(r);
   }
+}
+
+uint64_t Iommu::mmio_read(Reg r) {
+  return read_register(r, cfg_, hw_.rtaddr, queue_);
 }
 
 void Iommu::mmio_write(Reg r, uint64_t v) {

@@ -33,6 +33,12 @@ struct DmaResult {
   uint64_t value = 0;  // read data
 };
 
+// Register reads as a remapping unit built from these blocks answers them
+// (spec chapter 11): CAP and ECAP from the configuration, RTADDR as last
+// written, the queue's registers from the queue. Iommu and the race
+// harness's unit (race/platform.cc) both read through it.
+uint64_t read_register(Reg r, const Config& cfg, uint64_t rtaddr, const InvQueue& queue);
+
 class Iommu final : public Mmio {
  public:
   Iommu(const Config& cfg, PhysMemory& mem);

@@ -1,92 +1,28 @@
 #include "simulator/memory.h"
 
 #include <algorithm>
-#include <array>
-#ifdef VTDFUZZ_REAL_MEMORY
-#include <atomic>
-#endif
+
+#include "simulator/memory_page.h"
 
 namespace vtd::sim {
 
-constexpr uint32_t kWords = kPageSize / 8;
-constexpr uint32_t kLines = kPageSize / kLineSize;
-constexpr uint32_t kWordsPerLine = kLineSize / 8;
-
-// VTDFUZZ_REAL_MEMORY (the race harness, race/): hardware threads read this
-// memory while CPU threads write it. Every access the simulator itself makes
-// to a memory word or a page type is atomic (hardware reads: acquire loads of
-// one quantum), every page exists from the start (no page is created while a
-// walker looks it up), so that the only plain accesses left are the CPU's
-// plain stores (race/ maps CpuMemory::write64 to a plain C++ store): those
-// are what ThreadSanitizer reports. Single-threaded behaviour is unchanged.
-#ifdef VTDFUZZ_REAL_MEMORY
-using TypeCell = std::atomic<PageType>;
-template <typename T>
-static T ld(const T& w) {
-  return __atomic_load_n(&w, __ATOMIC_ACQUIRE);
-}
-template <typename T>
-static void st(T& w, T v) {
-  __atomic_store_n(&w, v, __ATOMIC_RELEASE);
-}
-template <typename T, size_t N>
-static void fill(std::array<T, N>& a, T v) {
-  for (T& w : a) __atomic_store_n(&w, v, __ATOMIC_RELAXED);
-}
-#else
-using TypeCell = PageType;
-template <typename T>
-static T ld(const T& w) {
-  return w;
-}
-template <typename T>
-static void st(T& w, T v) {
-  w = v;
-}
-template <typename T, size_t N>
-static void fill(std::array<T, N>& a, T v) {
-  a.fill(v);
-}
-#endif
-
-struct PhysMemory::Page {
-  TypeCell type{PageType::Free};
-#ifdef VTDFUZZ_REAL_MEMORY
-  std::atomic<bool> born{false};  // a pool page: allocated at least once (else page() is null)
-#endif
-  uint32_t epoch = 0;  // epoch of the last allocation
-  uint32_t gen = 0;    // allocations of this page so far
-  uint64_t dirty = 0;  // non-coherent: lines not yet written back
-  uint64_t stale = 0;  // non-coherent: lines whose DRAM still holds poison
-  alignas(16) std::array<uint64_t, kWords> mem;  // 16: one 128-bit quantum is one atomic load
-  std::array<StoreTag, kWords> tag{};
-  std::unique_ptr<std::array<uint64_t, kWords>> dram;  // non-coherent only
-};
+// The parts of PhysMemory that differ between the model and real memory
+// (page creation, the quantum load) are in memory_model.cc and
+// memory_real.cc; simulator/CMakeLists.txt links one of them.
 
 PhysMemory::PhysMemory(bool coherent, Layout layout) : coherent_(coherent), layout_(layout) {
   pool_.resize(layout_.pool_pages);
   data_.resize(layout_.data_pages);
-#ifdef VTDFUZZ_REAL_MEMORY
-  // Every page exists from the start; a pool page is only "born" (found by
-  // page()) at its first allocation, as in the normal build.
-  for (auto& slot : pool_) {
-    slot = std::make_unique<Page>();
-    if (!coherent_) {
-      slot->dram = std::make_unique<std::array<uint64_t, kWords>>();
-      slot->dram->fill(kPoison);
-    }
-  }
-  for (uint32_t i = 0; i < layout_.data_pages; ++i)
-    page_or_create(layout_.data_base + uint64_t(i) * kPageSize);
-#endif
+  make_pages();
 }
 
-bool PhysMemory::real_memory() {
-#ifdef VTDFUZZ_REAL_MEMORY
-  return true;
-#else
-  return false;
-#endif
+std::unique_ptr<PhysMemory::Page> PhysMemory::new_pool_page() const {
+  auto p = std::make_unique<Page>();
+  if (!coherent_) {
+    p->dram = std::make_unique<std::array<uint64_t, kWords>>();
+    p->dram->fill(kPoison);
+  }
+  return p;
 }
 
 PhysMemory::~PhysMemory() = default;
@@ -95,10 +31,7 @@ PhysMemory::Page* PhysMemory::page(PhysAddr pa) const {
   if (pa >= layout_.pool_base &&
       pa < layout_.pool_base + uint64_t(layout_.pool_pages) * kPageSize) {
     Page* p = pool_[(pa - layout_.pool_base) >> kPageShift].get();
-#ifdef VTDFUZZ_REAL_MEMORY
-    if (p && !p->born.load(std::memory_order_acquire)) return nullptr;
-#endif
-    return p;
+    return p && p->born.load(std::memory_order_acquire) ? p : nullptr;
   }
   if (is_data(pa)) return data_[(pa - layout_.data_base) >> kPageShift].get();
   return nullptr;
@@ -120,9 +53,7 @@ PhysMemory::Page* PhysMemory::page_or_create(PhysAddr pa) {
     slot->dram = std::make_unique<std::array<uint64_t, kWords>>();
     slot->dram->fill(0);
   }
-#ifdef VTDFUZZ_REAL_MEMORY
   slot->born.store(true, std::memory_order_release);
-#endif
   return slot.get();
 }
 
@@ -137,13 +68,7 @@ PhysAddr PhysMemory::alloc(PageType t) {
     return 0;
   }
   auto& slot = pool_[idx];
-  if (!slot) {
-    slot = std::make_unique<Page>();
-    if (!coherent_) {
-      slot->dram = std::make_unique<std::array<uint64_t, kWords>>();
-      slot->dram->fill(kPoison);
-    }
-  }
+  if (!slot) slot = new_pool_page();
   Page* p = slot.get();
   p->type = t;
   p->epoch = epoch_;
@@ -157,9 +82,7 @@ PhysAddr PhysMemory::alloc(PageType t) {
     p->dirty = ~0ull;
     p->stale = ~0ull;
   }
-#ifdef VTDFUZZ_REAL_MEMORY
   p->born.store(true, std::memory_order_release);
-#endif
   ++in_use_;
   ++epoch_allocs_;
   return layout_.pool_base + uint64_t(idx) * kPageSize;
@@ -271,28 +194,6 @@ uint64_t PhysMemory::hw_load(PhysAddr pa) const {
   if (!p) return is_data(pa) ? 0 : kPoison;
   uint32_t i = uint32_t((pa & (kPageSize - 1)) >> 3);
   return coherent_ ? ld(p->mem[i]) : (*p->dram)[i];
-}
-
-void PhysMemory::hw_load_quantum(PhysAddr pa, int nwords, uint64_t* out) const {
-#ifdef VTDFUZZ_REAL_MEMORY
-  // One quantum is one atomic load (coherent memory; the non-coherent DRAM
-  // view is not shared with CPU threads). 128 bits: one 16-byte atomic load
-  // (cmpxchg16b with -mcx16).
-  Page* p = page(pa);
-  if (p && coherent_ && nwords == 2 && (pa & 15) == 0) {
-    const uint64_t* w = &p->mem[(pa & (kPageSize - 1)) >> 3];
-    unsigned __int128 v =
-        __atomic_load_n(reinterpret_cast<const unsigned __int128*>(w), __ATOMIC_ACQUIRE);
-    // ThreadSanitizer records a 16-byte atomic access as one 8-byte access
-    // to its first word; an atomic load of the second word (same value,
-    // nothing else changes) lets it see plain stores racing with that half.
-    (void)__atomic_load_n(w + 1, __ATOMIC_RELAXED);
-    out[0] = uint64_t(v);
-    out[1] = uint64_t(v >> 64);
-    return;
-  }
-#endif
-  for (int i = 0; i < nwords; ++i) out[i] = hw_load(pa + 8 * uint64_t(i));
 }
 
 uint64_t* PhysMemory::word_ptr(PhysAddr pa) {

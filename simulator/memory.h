@@ -5,6 +5,15 @@
 // coherent (ECAP.C=0), the DRAM view the page walker reads, which lags until a
 // line is written back (clflush or a schedule-chosen eviction).
 //
+// Two variants of the page store, one interface (this file); one is linked
+// (simulator/CMakeLists.txt):
+//  - the model (memory_model.cc): pages are made when first allocated or
+//    stored to, the hardware reads a quantum word by word;
+//  - real memory (memory_real.cc, VTDFUZZ_REAL_MEMORY=ON, the tsan preset):
+//    every page is made up front and a quantum is one atomic load, so that
+//    real threads (race/) can walk while others store. Single-threaded
+//    behaviour is the same.
+//
 // CpuMemory is the only interface the driver gets. SimCpu implements it for
 // the model: plain stores may become visible in any order between ordering
 // points (the compiler may reorder them, seeds/001), WRITE_ONCE-class and
@@ -76,15 +85,14 @@ class PhysMemory {
 
   // Non-coherent write-back state (always clean when coherent).
   bool line_dirty(PhysAddr pa) const;
-  void writeback(PhysAddr pa);  // writes back the 64-byte line holding pa
+  void writeback(PhysAddr pa);                // writes back the 64-byte line holding pa
   std::vector<PhysAddr> dirty_lines() const;  // pool pages only (translation structures)
   size_t dirty_count() const { return dirty_count_; }
 
   // Hardware view.
   uint64_t hw_load(PhysAddr pa) const;
   // One hardware read quantum: `nwords` (1 or 2) words from pa. Word by word
-  // in the normal build; one atomic load (128 bit: 16-byte aligned) in the
-  // VTDFUZZ_REAL_MEMORY build.
+  // in the model; one atomic load (128 bit: 16-byte aligned) in real memory.
   void hw_load_quantum(PhysAddr pa, int nwords, uint64_t* out) const;
   // True when the hardware view of this word is poison: a freed page, or a
   // non-coherent line of a fresh page never written back.
@@ -100,14 +108,16 @@ class PhysMemory {
   // The coherent-view word at pa (nullptr where no memory is): for a CPU
   // implementation on real threads (race/), which stores through it.
   uint64_t* word_ptr(PhysAddr pa);
-  // True in the VTDFUZZ_REAL_MEMORY build: hardware reads are atomic loads,
-  // every page is preallocated, page types are atomic (race/ needs it).
+  // True when the real-memory variant is linked: hardware reads are atomic
+  // loads, every page is preallocated (race/ needs it).
   static bool real_memory();
 
  private:
-  struct Page;
+  struct Page;  // memory_page.h
   Page* page(PhysAddr pa) const;
   Page* page_or_create(PhysAddr pa);
+  std::unique_ptr<Page> new_pool_page() const;
+  void make_pages();  // at construction: the variant's pages made up front (if any)
 
   bool coherent_;
   Layout layout_;

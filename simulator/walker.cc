@@ -140,8 +140,8 @@ void Walker::fetch_quantum(Walk& w) const {
   for (int i = 0; i < n; ++i)
     v[i] = read_word(pa + 8 * uint64_t(i), expect, w.ptr_from_, w);  // P6 checks
   // One quantum is one atomic read: both words come from the same instant
-  // (the VTDFUZZ_REAL_MEMORY build reads them with one atomic load; the
-  // normal build reads the same values again, word by word).
+  // (real memory, memory_real.cc, reads them with one atomic load; the
+  // model reads the same values again, word by word).
   hw_.mem->hw_load_quantum(pa, n, v);
   for (int i = 0; i < n; ++i) {
     w.cur_.w[size_t(first + i)] = v[i];

@@ -9,12 +9,14 @@
 namespace vtd::drv {
 
 class CacheTagLate : public EntrySync {
- public:
-  Status update(WriterCtx& ctx, const Transition& t) override {
+ protected:
+  // The old tag goes while the hardware may still use the old DID...
+  void tags_before(WriterCtx& ctx, const Transition& t) override {
     if (t.changes_domain) ctx.tag_remove(Side::Old, t.old_did);
-    move(ctx, t.at, t.old, t.target, t.old_did, t.new_did);
+  }
+  // ...and the new one comes once the hardware already uses the new DID.
+  void tags_after(WriterCtx& ctx, const Transition& t) override {
     if (t.changes_domain) ctx.tag_add(Side::New, t.new_did);
-    return Status::Ok;
   }
 };
 

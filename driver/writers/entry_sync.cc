@@ -93,9 +93,9 @@ void EntrySync::move(WriterCtx& ctx, const EntryRef& at, const Entry& cur, const
 }
 
 Status EntrySync::update(WriterCtx& ctx, const Transition& t) {
-  if (t.changes_domain) ctx.tag_add(Side::New, t.new_did);
+  tags_before(ctx, t);
   move(ctx, t.at, t.old, t.target, t.old_did, t.new_did);
-  if (t.changes_domain) ctx.tag_remove(Side::Old, t.old_did);
+  tags_after(ctx, t);
   return Status::Ok;
 }
 

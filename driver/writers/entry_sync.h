@@ -36,6 +36,15 @@ class EntrySync : public Writer {
   virtual std::vector<sim::Descriptor> iotlb_after_teardown(WriterCtx& ctx, const sim::Entry& old) {
     return ctx.inv_iotlb(old);
   }
+  // The cache-tag steps around the entry change (Writer contract): the new
+  // domain's tag before the hardware can use it, the old domain's after it
+  // no longer can (seeds/002). A flow may move them.
+  virtual void tags_before(WriterCtx& ctx, const Transition& t) {
+    if (t.changes_domain) ctx.tag_add(Side::New, t.new_did);
+  }
+  virtual void tags_after(WriterCtx& ctx, const Transition& t) {
+    if (t.changes_domain) ctx.tag_remove(Side::Old, t.old_did);
+  }
   void store_changed(WriterCtx& ctx, const EntryRef& at, const sim::Entry& from,
                      const sim::Entry& to);
 };

@@ -16,7 +16,7 @@
 
 #include "simulator/invq.h"
 #include "simulator/machine.h"
-#include "tests/support/table_builder.h"
+#include "simulator/table_builder.h"
 
 namespace vtd::sim {
 
@@ -49,12 +49,6 @@ inline void PrintTo(const Sid& s, std::ostream* os) {
 }  // namespace vtd::sim
 
 namespace vtd::sim::testutil {
-
-using test::data_page;
-using test::MapOpts;
-using test::PageTables;
-using test::StoreKind;
-using test::TableBuilder;
 
 // Records hardware events; the entry and translation behind an event's
 // pointers are copied (they only live for the duration of the callback).

@@ -203,7 +203,7 @@ struct LegacyCase {
 std::string legacy_name(const ::testing::TestParamInfo<LegacyCase>& i) {
   const char* tt[] = {"Translate", "TranslateDevTlb", "PassThrough"};
   std::string s = std::string("TT") + std::to_string(i.param.tt) + tt[i.param.tt];
-  s += "_AW" + std::to_string(test::aw_for_levels(i.param.levels)) + "_" +
+  s += "_AW" + std::to_string(aw_for_levels(i.param.levels)) + "_" +
        std::to_string(i.param.levels) + "L";
   if (i.param.tt != kTtPassThrough) s += std::string("_") + page_name(i.param.leaf);
   return s;

@@ -1,14 +1,8 @@
-#include "tests/support/table_builder.h"
+#include "simulator/table_builder.h"
 
 #include "simulator/registers.h"
 
-namespace vtd::test {
-
-using sim::Entry;
-using sim::EntryKind;
-using sim::Field;
-using sim::PageType;
-using sim::PhysAddr;
+namespace vtd::sim {
 
 uint8_t aw_for_levels(uint8_t levels) {
   return uint8_t(levels - 2);
@@ -17,8 +11,8 @@ uint8_t fspm_for_levels(uint8_t levels) {
   return levels == 5 ? 1 : 0;
 }
 
-sim::PhysAddr data_page(uint32_t n) {
-  return sim::PhysMemory::Layout{}.data_base + uint64_t(n) * sim::kPageSize;
+PhysAddr data_page(uint32_t n) {
+  return PhysMemory::Layout{}.data_base + uint64_t(n) * kPageSize;
 }
 
 PageTables PageTables::via() const {
@@ -29,21 +23,21 @@ PageTables PageTables::via() const {
   return s;
 }
 
-TableBuilder::TableBuilder(sim::Machine& m, int cpu) : TableBuilder(m, m.config().scalable, cpu) {}
+TableBuilder::TableBuilder(Machine& m, int cpu) : TableBuilder(m, m.config().scalable, cpu) {}
 
-TableBuilder::TableBuilder(sim::Machine& m, bool scalable, int cpu)
+TableBuilder::TableBuilder(Machine& m, bool scalable, int cpu)
     : m_(m), scalable_(scalable), cpu_(cpu), flush_(!m.config().coherent) {}
 
 PhysAddr TableBuilder::alloc(PageType t) {
   PhysAddr pa = cpu().alloc_page(t);
-  if (pa && flush_) cpu().clflush(pa, sim::kPageSize);
+  if (pa && flush_) cpu().clflush(pa, kPageSize);
   return pa;
 }
 
 void TableBuilder::write_entry(PhysAddr pa, const Entry& e, StoreKind k) {
   if (!pa) return;
   const size_t words = e.words();
-  sim::SimCpu& c = cpu();
+  SimCpu& c = cpu();
   switch (k) {
     case StoreKind::Plain64:
       for (size_t i = 0; i < words; ++i) c.write64(pa + 8 * i, e.w[i]);
@@ -79,7 +73,7 @@ Entry TableBuilder::hw_entry(EntryKind k, PhysAddr pa) const {
 PhysAddr TableBuilder::root_table() {
   if (!root_) {
     root_ = alloc(PageType::Root);
-    cpu().mmio_write(sim::Reg::RTADDR, root_ | (scalable_ ? sim::rtaddr::TTM_SCALABLE : 0));
+    cpu().mmio_write(Reg::RTADDR, root_ | (scalable_ ? rtaddr::TTM_SCALABLE : 0));
   }
   return root_;
 }
@@ -107,28 +101,28 @@ PhysAddr TableBuilder::context_table(uint8_t bus, bool upper) {
   return ct;
 }
 
-PhysAddr TableBuilder::context_entry_pa(sim::Sid sid) {
+PhysAddr TableBuilder::context_entry_pa(Sid sid) {
   if (scalable_)
     return context_table(sid.bus(), sid.devfn() >= 128) + 32 * uint64_t(sid.devfn() & 0x7f);
   return context_table(sid.bus()) + 16 * uint64_t(sid.devfn());
 }
 
-PhysAddr TableBuilder::set_context(sim::Sid sid, const sim::LegacyContextFields& f) {
+PhysAddr TableBuilder::set_context(Sid sid, const LegacyContextFields& f) {
   PhysAddr pa = context_entry_pa(sid);
-  write_entry(pa, sim::encode(f));
+  write_entry(pa, encode(f));
   return pa;
 }
 
-PhysAddr TableBuilder::set_context(sim::Sid sid, sim::ScalableContextFields f) {
+PhysAddr TableBuilder::set_context(Sid sid, ScalableContextFields f) {
   if (!f.pasiddirptr) f.pasiddirptr = pasid_dir(sid);
   PhysAddr pa = context_entry_pa(sid);
-  write_entry(pa, sim::encode(f));
+  write_entry(pa, encode(f));
   return pa;
 }
 
 // ------------------------------------------------------------ PASID structures
 
-PhysAddr TableBuilder::pasid_dir(sim::Sid sid) {
+PhysAddr TableBuilder::pasid_dir(Sid sid) {
   auto it = pasid_dirs_.find(sid.v);
   if (it != pasid_dirs_.end()) return it->second;
   PhysAddr d = alloc(PageType::PasidDir);
@@ -136,12 +130,12 @@ PhysAddr TableBuilder::pasid_dir(sim::Sid sid) {
   return d;
 }
 
-PhysAddr TableBuilder::pasid_dir_entry_pa(sim::Sid sid, uint32_t pasid) {
+PhysAddr TableBuilder::pasid_dir_entry_pa(Sid sid, uint32_t pasid) {
   if (pasid >= kMaxPasid) return 0;
   return pasid_dir(sid) + 8 * uint64_t(pasid >> 6);
 }
 
-PhysAddr TableBuilder::pasid_table(sim::Sid sid, uint32_t pasid) {
+PhysAddr TableBuilder::pasid_table(Sid sid, uint32_t pasid) {
   if (pasid >= kMaxPasid) return 0;
   const uint32_t idx = pasid >> 6;
   auto it = pasid_tables_.find({sid.v, idx});
@@ -154,20 +148,20 @@ PhysAddr TableBuilder::pasid_table(sim::Sid sid, uint32_t pasid) {
   return t;
 }
 
-PhysAddr TableBuilder::pasid_entry_pa(sim::Sid sid, uint32_t pasid) {
+PhysAddr TableBuilder::pasid_entry_pa(Sid sid, uint32_t pasid) {
   PhysAddr t = pasid_table(sid, pasid);
   return t ? t + 64 * uint64_t(pasid & 0x3f) : 0;
 }
 
-PhysAddr TableBuilder::set_pasid_entry(sim::Sid sid, uint32_t pasid, const Entry& e, StoreKind k) {
+PhysAddr TableBuilder::set_pasid_entry(Sid sid, uint32_t pasid, const Entry& e, StoreKind k) {
   PhysAddr pa = pasid_entry_pa(sid, pasid);
   write_entry(pa, e, k);
   return pa;
 }
 
-PhysAddr TableBuilder::set_pasid_entry(sim::Sid sid, uint32_t pasid, const sim::PasidEntryFields& f,
+PhysAddr TableBuilder::set_pasid_entry(Sid sid, uint32_t pasid, const PasidEntryFields& f,
                                        StoreKind k) {
-  return set_pasid_entry(sid, pasid, sim::encode(f), k);
+  return set_pasid_entry(sid, pasid, encode(f), k);
 }
 
 // ------------------------------------------------------------------ page tables
@@ -206,10 +200,10 @@ Entry TableBuilder::leaf(const PageTables& t, PhysAddr pa, MapOpts opts) const {
   else
     e.set(Field::R, 1).set(Field::W, opts.writable);
   e.set(Field::PS, opts.level > 1);
-  return e.set(Field::ADDR, pa & ~(sim::level_span(opts.level) - 1));
+  return e.set(Field::ADDR, pa & ~(level_span(opts.level) - 1));
 }
 
-void TableBuilder::map(const PageTables& t, sim::Iova iova, PhysAddr pa, MapOpts opts) {
+void TableBuilder::map(const PageTables& t, Iova iova, PhysAddr pa, MapOpts opts) {
   const uint64_t off = t.nested() ? t.gpa_offset : 0;
   // Writes are collected top-down and issued bottom-up, so a new table is
   // filled before the pointer that publishes it is written (as a driver
@@ -217,7 +211,7 @@ void TableBuilder::map(const PageTables& t, sim::Iova iova, PhysAddr pa, MapOpts
   std::vector<std::pair<PhysAddr, Entry>> writes;
   PhysAddr table = t.root;
   for (int level = t.levels; level > opts.level; --level) {
-    PhysAddr pte = table + 8 * uint64_t(sim::level_index(iova, level));
+    PhysAddr pte = table + 8 * uint64_t(level_index(iova, level));
     Entry e = read_entry(t.pte_kind(), pte);
     bool large = e.get(Field::PS) && level <= 3;
     if (e.present() && !large) {
@@ -229,26 +223,26 @@ void TableBuilder::map(const PageTables& t, sim::Iova iova, PhysAddr pa, MapOpts
     writes.push_back({pte, table_pointer(t, child + off)});
     table = child;
   }
-  writes.push_back({table + 8 * uint64_t(sim::level_index(iova, opts.level)), leaf(t, pa, opts)});
+  writes.push_back({table + 8 * uint64_t(level_index(iova, opts.level)), leaf(t, pa, opts)});
   for (auto it = writes.rbegin(); it != writes.rend(); ++it) write_entry(it->first, it->second);
 }
 
-PhysAddr TableBuilder::pte_pa(const PageTables& t, sim::Iova iova, uint8_t level) {
+PhysAddr TableBuilder::pte_pa(const PageTables& t, Iova iova, uint8_t level) {
   const uint64_t off = t.nested() ? t.gpa_offset : 0;
   PhysAddr table = t.root;
   for (int l = t.levels; l > level; --l) {
-    Entry e = read_entry(t.pte_kind(), table + 8 * uint64_t(sim::level_index(iova, l)));
+    Entry e = read_entry(t.pte_kind(), table + 8 * uint64_t(level_index(iova, l)));
     if (!e.present() || (e.get(Field::PS) && l <= 3)) return 0;
     table = e.get(Field::ADDR) - off;
   }
-  return table + 8 * uint64_t(sim::level_index(iova, level));
+  return table + 8 * uint64_t(level_index(iova, level));
 }
 
 // ----------------------------------------------------------------- entry shapes
 
-sim::PasidEntryFields TableBuilder::pasid_fields(uint8_t pgtt, uint16_t did, const PageTables* ss,
-                                                 const PageTables* fs) {
-  sim::PasidEntryFields f;
+PasidEntryFields TableBuilder::pasid_fields(uint8_t pgtt, uint16_t did, const PageTables* ss,
+                                            const PageTables* fs) {
+  PasidEntryFields f;
   f.pgtt = pgtt;
   f.did = did;
   if (ss) {
@@ -262,9 +256,8 @@ sim::PasidEntryFields TableBuilder::pasid_fields(uint8_t pgtt, uint16_t did, con
   return f;
 }
 
-sim::LegacyContextFields TableBuilder::legacy_fields(uint8_t tt, uint16_t did,
-                                                     const PageTables& ss) {
-  sim::LegacyContextFields f;
+LegacyContextFields TableBuilder::legacy_fields(uint8_t tt, uint16_t did, const PageTables& ss) {
+  LegacyContextFields f;
   f.tt = tt;
   f.did = did;
   f.aw = aw_for_levels(ss.levels);
@@ -272,4 +265,4 @@ sim::LegacyContextFields TableBuilder::legacy_fields(uint8_t tt, uint16_t did,
   return f;
 }
 
-}  // namespace vtd::test
+}  // namespace vtd::sim

@@ -1,0 +1,52 @@
+// PhysMemory's page store, private to simulator/memory*.cc: one page and the
+// accesses to its words. Every access the simulator makes to a memory word,
+// a tag, a generation or a page type is atomic (acquire loads, release
+// stores: plain moves on x86), so that the real-memory variant's hardware
+// threads (memory_real.cc, race/) read them while CPU threads write them;
+// the only plain accesses left are the CPU's plain stores through
+// PhysMemory::word_ptr (race/ maps CpuMemory::write64 to them): those are
+// what ThreadSanitizer reports. Single-threaded, they are ordinary accesses.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "simulator/memory.h"
+
+namespace vtd::sim {
+
+constexpr uint32_t kWords = kPageSize / 8;
+constexpr uint32_t kLines = kPageSize / kLineSize;
+constexpr uint32_t kWordsPerLine = kLineSize / 8;
+
+template <typename T>
+T ld(const T& w) {
+  return __atomic_load_n(&w, __ATOMIC_ACQUIRE);
+}
+template <typename T>
+void st(T& w, T v) {
+  __atomic_store_n(&w, v, __ATOMIC_RELEASE);
+}
+template <typename T, size_t N>
+void fill(std::array<T, N>& a, T v) {
+  for (T& w : a) __atomic_store_n(&w, v, __ATOMIC_RELAXED);
+}
+
+struct PhysMemory::Page {
+  std::atomic<PageType> type{PageType::Free};
+  // A pool page: allocated at least once (page() finds it). The real-memory
+  // variant makes every page up front; the model makes a page when it is
+  // first allocated or stored to.
+  std::atomic<bool> born{false};
+  uint32_t epoch = 0;  // epoch of the last allocation
+  uint32_t gen = 0;    // allocations of this page so far
+  uint64_t dirty = 0;  // non-coherent: lines not yet written back
+  uint64_t stale = 0;  // non-coherent: lines whose DRAM still holds poison
+  alignas(16) std::array<uint64_t, kWords> mem;  // 16: one 128-bit quantum is one atomic load
+  std::array<StoreTag, kWords> tag{};
+  std::unique_ptr<std::array<uint64_t, kWords>> dram;  // non-coherent only
+};
+
+}  // namespace vtd::sim
