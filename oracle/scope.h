@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "simulator/caches.h"
-#include "simulator/invq.h"  // TODO(merge h15-drv): simulator/descriptors.h
+#include "simulator/descriptors.h"
 
 namespace vtd::oracle {
 

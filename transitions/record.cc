@@ -2,7 +2,7 @@
 // a CpuMemory and a WriterCtx of the checker's own.
 #include <map>
 
-// TODO(merge h15-drv): RecCtx takes its descriptors from driver/invalidation.h
+#include "driver/invalidation.h"
 #include "transitions/internal.h"
 
 namespace vtd::transitions {
@@ -125,27 +125,15 @@ class RecCtx final : public drv::WriterCtx {
   void flush_cpu_cache(PhysAddr pa, size_t len) override {
     if (!caps_.coherent) cpu_.clflush(pa, len);
   }
+  // The same policy as the driver's (driver/invalidation.h), for a device
+  // with ATS at kSid, requests without PASID.
   std::vector<Descriptor> inv_entry_cache(uint16_t did) override {
-    switch (r_.t.at.kind) {
-      case EntryKind::LegacyContext:
-        return {sim::desc::context_device(did, kSid)};
-      case EntryKind::ScalableContext:
-        return {sim::desc::context_device(0, kSid)};
-      default:
-        return {sim::desc::pasid_cache_pasid(did, kPasid)};
-    }
+    return drv::inv::entry_cache(r_.t.at.kind, kSid, kPasid, did);
   }
-  std::vector<Descriptor> inv_iotlb(const Entry& e) override {
-    if (!e.present()) return {};
-    uint16_t did = uint16_t(e.get(Field::DID));
-    if (e.kind == EntryKind::LegacyContext) return {sim::desc::iotlb_domain(did)};
-    if (e.kind != EntryKind::PasidEntry) return {};
-    uint64_t pgtt = e.get(Field::PGTT);
-    if (pgtt == sim::kPgttFirst || pgtt == sim::kPgttPassThrough)
-      return {sim::desc::piotlb_pasid(did, kPasid)};
-    return {sim::desc::iotlb_domain(did)};
+  std::vector<Descriptor> inv_iotlb(const Entry& e) override { return drv::inv::iotlb(e, kPasid); }
+  std::vector<Descriptor> inv_devtlb() override {
+    return drv::inv::devtlb(kSid, kPasid, true, false);
   }
-  std::vector<Descriptor> inv_devtlb() override { return {sim::desc::devtlb_all(kSid)}; }
   drv::Status submit(const std::vector<Descriptor>& batch) override {
     cpu_.fence();
     Event e;
