@@ -3,12 +3,15 @@
 // each walk) and warm caches (IOTLB hit). Wall-clock timing lives here only:
 // it is a figure, not a test.
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 #include "simulator/machine.h"
-#include "tests/support/table_builder.h"
+#include "simulator/table_builder.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
 
 namespace vtd::tools {
@@ -16,52 +19,24 @@ namespace {
 
 constexpr uint64_t kDefaultIterations = 200000;
 
-uint64_t parse_count(const std::string& flag, const std::string& v) {
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
-    throw UsageError(flag + " needs a positive integer, got '" + v + "'");
-  uint64_t n = 0;
-  try {
-    n = std::stoull(v);
-  } catch (const std::exception&) {
-    throw UsageError(flag + " out of range: '" + v + "'");
-  }
-  if (n == 0) throw UsageError(flag + " must be positive");
-  return n;
-}
-
 double per_second(uint64_t n, std::chrono::steady_clock::duration d) {
   double s = std::chrono::duration<double>(d).count();
   return s > 0 ? double(n) / s : 0.0;
 }
 
-}  // namespace
-
-int cmd_bench(const Args& args) {
-  uint64_t iterations = kDefaultIterations;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--iterations" || a == "-n") {
-      if (i + 1 >= args.size()) throw UsageError("bench: " + a + " needs a value");
-      iterations = parse_count(a, args[++i]);
-    } else if (a.rfind("--iterations=", 0) == 0) {
-      iterations = parse_count("--iterations", a.substr(13));
-    } else {
-      throw UsageError("bench: unknown argument '" + a + "'");
-    }
-  }
-
+int bench(uint64_t iterations) {
   sim::Config cfg;
   cfg.scalable = true;
   sim::Machine m(cfg);
-  test::TableBuilder b(m);
+  sim::TableBuilder b(m);
   const sim::Sid sid(0, 2, 0);
   const uint16_t did = 2;
   const sim::Iova iova = 0x7f12345000ull;  // distinct index at every level
-  const sim::PhysAddr pa = test::data_page(7);
-  test::PageTables ss = b.new_tables(false, 4);
+  const sim::PhysAddr pa = sim::data_page(7);
+  sim::PageTables ss = b.new_tables(false, 4);
   b.map(ss, iova, pa);
   b.set_context(sid, sim::ScalableContextFields{});
-  b.set_pasid_entry(sid, 0, test::TableBuilder::pasid_fields(sim::kPgttSecond, did, &ss, nullptr));
+  b.set_pasid_entry(sid, 0, sim::TableBuilder::pasid_fields(sim::kPgttSecond, did, &ss, nullptr));
 
   const sim::WalkRequest req{sid, sim::kNoPasid, iova, sim::Access::Read};
   sim::Caches& caches = m.iommu.caches();
@@ -94,6 +69,19 @@ int cmd_bench(const Args& args) {
               per_second(iterations, cold), per_second(iterations, warm),
               (unsigned long long)iterations);
   return 0;
+}
+
+}  // namespace
+
+Run add_bench(CLI::App& app) {
+  auto iterations = std::make_shared<uint64_t>(kDefaultIterations);
+  CLI::App* sub = app.add_subcommand(
+      "bench", "walks per second through a 4-level second-stage table, cold and warm caches");
+  sub->add_option("--iterations,-n", *iterations,
+                  "walks of each kind (default " + std::to_string(kDefaultIterations) + ")")
+      ->type_name("N")
+      ->check(positive_count());
+  return [iterations] { return bench(*iterations); };
 }
 
 }  // namespace vtd::tools

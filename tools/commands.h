@@ -1,10 +1,15 @@
-// Sub-commands of vtdfuzz-cli. Each returns the process exit code; bad
-// arguments are reported through UsageError (one line, exit 2).
+// Sub-commands of vtdfuzz-cli. Each add_* defines its subcommand on the
+// top-level CLI11 app (options, help) and returns what runs it once the
+// command line is parsed: the process exit code. Bad input found while
+// running is reported through UsageError (one line, exit 2).
 #pragma once
 
+#include <functional>
 #include <stdexcept>
-#include <string>
-#include <vector>
+
+namespace CLI {
+class App;
+}
 
 namespace vtd::tools {
 
@@ -12,19 +17,19 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-using Args = std::vector<std::string>;
+using Run = std::function<int()>;
 
-int cmd_bench(const Args& args);
-int cmd_writers(const Args& args);
-int cmd_replay(const Args& args);
-int cmd_explain(const Args& args);
-int cmd_convert(const Args& args);
-int cmd_dict(const Args& args);
-int cmd_minimize(const Args& args);
-int cmd_merge(const Args& args);
-int cmd_coverage(const Args& args);
-int cmd_hunt(const Args& args);
-int cmd_campaign(const Args& args);
-int cmd_transitions(const Args& args);
+Run add_campaign(CLI::App& app);
+Run add_hunt(CLI::App& app);
+Run add_replay(CLI::App& app);
+Run add_explain(CLI::App& app);
+Run add_minimize(CLI::App& app);
+Run add_transitions(CLI::App& app);
+Run add_merge(CLI::App& app);
+Run add_coverage(CLI::App& app);
+Run add_convert(CLI::App& app);
+Run add_writers(CLI::App& app);
+Run add_dict(CLI::App& app);
+Run add_bench(CLI::App& app);
 
 }  // namespace vtd::tools

@@ -1,9 +1,10 @@
 // Corpus commands: merge (libFuzzer -merge=1) and source-based coverage.
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "driver/writer.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/hunt.h"
 #include "tools/process.h"
@@ -12,12 +13,6 @@ namespace vtd::tools {
 
 size_t count_files(const std::string& dir) {
   return list_dir(dir).size();
-}
-
-// Corpus directories named on the command line exist (bad input: exit 2).
-static void require_dirs(const std::vector<std::string>& dirs) {
-  for (const std::string& d : dirs)
-    if (list_dir(d).empty() && !file_exists(d)) throw UsageError("no such directory '" + d + "'");
 }
 
 // Merges IN_DIRs into OUT_DIR keeping only inputs that add coverage
@@ -44,47 +39,36 @@ MergeResult merge_corpus(const std::string& target, const std::string& writer,
   return m;
 }
 
-int cmd_merge(const Args& in) {
-  Args args = in;
-  std::string writer = "entry-sync", target = "ops";
-  for (size_t i = 0; i < args.size();) {
-    if (args[i] == "--writer" || args[i] == "--target") {
-      if (i + 1 >= args.size()) throw UsageError(args[i] + " needs a value");
-      (args[i] == "--writer" ? writer : target) = args[i + 1];
-      args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
-    } else if (args[i].rfind("--", 0) == 0) {
-      throw UsageError("unknown option '" + args[i] + "'");
-    } else {
-      ++i;
-    }
-  }
-  if (!drv::make_writer(writer))
-    throw UsageError("unknown writer '" + writer + "' (see ./vtdfuzz writers)");
-  if (args.size() < 2) throw UsageError("usage: merge OUT_DIR IN_DIR... [--writer W] [--target T]");
-  std::vector<std::string> ins(args.begin() + 1, args.end());
-  require_dirs(ins);
-  MergeResult m = merge_corpus(target, writer, args[0], ins);
-  std::printf("merged %zu inputs into %s: %zu -> %zu files\n", m.inputs, args[0].c_str(), m.before,
-              m.after);
-  return 0;
+Run add_merge(CLI::App& app) {
+  struct Args {
+    std::string out, writer = "entry-sync", target = "ops";
+    std::vector<std::string> ins;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub =
+      app.add_subcommand("merge", "keeps the inputs that add coverage (libFuzzer -merge=1)");
+  sub->add_option("OUT_DIR", a->out, "the corpus merged into (keeps what it has)")
+      ->required()
+      ->type_name("");
+  sub->add_option("IN_DIR", a->ins, "corpora to take inputs from")
+      ->required()
+      ->type_name("")
+      ->check(existing_dir());
+  add_writer_option(*sub, a->writer, "the writer the target runs (default entry-sync)");
+  sub->add_option("--target", a->target, "the fuzz target (default ops)")->type_name("T");
+  return [a] {
+    MergeResult m = merge_corpus(a->target, a->writer, a->out, a->ins);
+    std::printf("merged %zu inputs into %s: %zu -> %zu files\n", m.inputs, a->out.c_str(), m.before,
+                m.after);
+    return 0;
+  };
 }
 
 // Source-based coverage of a corpus: the coverage preset's build of the
 // target replays it, llvm-profdata merges, llvm-cov renders.
-int cmd_coverage(const Args& args) {
-  std::string target = "ops";
-  std::vector<std::string> dirs;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--target") {
-      if (i + 1 >= args.size()) throw UsageError("--target needs a value");
-      target = args[++i];
-    } else if (args[i].rfind("--", 0) == 0) {
-      throw UsageError("unknown option '" + args[i] + "'");
-    } else {
-      dirs.push_back(args[i]);
-    }
-  }
-  require_dirs(dirs);
+namespace {
+
+int coverage(std::string target, std::vector<std::string> dirs) {
   const std::string root = repo_root();
   if (dirs.empty()) {
     dirs.push_back(root + "/corpus/" + target);
@@ -137,6 +121,23 @@ int cmd_coverage(const Args& args) {
   else
     std::printf("coverage of %zu inputs: see out/coverage/report.txt\n", inputs);
   return 0;
+}
+
+}  // namespace
+
+Run add_coverage(CLI::App& app) {
+  struct Args {
+    std::string target = "ops";
+    std::vector<std::string> dirs;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand(
+      "coverage", "source-based coverage of the corpus: out/coverage/html, one summary line");
+  sub->add_option("DIR", a->dirs, "corpora to replay (default corpus/T and out/corpus/T)")
+      ->type_name("")
+      ->check(existing_dir());
+  sub->add_option("--target", a->target, "the fuzz target (default ops)")->type_name("T");
+  return [a] { return coverage(a->target, a->dirs); };
 }
 
 }  // namespace vtd::tools

@@ -10,7 +10,9 @@
 
 #include "driver/writer.h"
 #include "targets/harness.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/fuzz_options.h"
 #include "tools/process.h"
 
 namespace vtd::tools {
@@ -55,9 +57,10 @@ Finding classify(const std::string& path, const std::string& writer, double t) {
   harness::Result hr = harness::run(p, o);
   if (!hr.violated)
     return {"crash", path.substr(path.rfind('-') + 1, 16), "crash without a violation", t, path};
-  char sig[20];
-  snprintf(sig, sizeof sig, "%016llx", (unsigned long long)hr.violation.signature);
-  return {oracle::property_name(hr.violation.property), sig, harness::summary_line(hr), t, path};
+  // The property and signature as the engine's own line spells them.
+  Finding f{"", "", harness::summary_line(hr), t, path};
+  parse_violation(f.line, &f.property, &f.sig);
+  return f;
 }
 
 // What --empty starts from, for both engines: one header-only program (the
@@ -66,7 +69,8 @@ Finding classify(const std::string& path, const std::string& writer, double t) {
 std::string empty_seed(const HuntSpec& s) {
   const std::string dir = s.out + "/seed-empty";
   make_dirs(dir);
-  write_bytes(dir + "/empty", {prog::kVersion, 0, 0, 0});
+  // The default setup, and no writer, flow or propagator name.
+  write_bytes(dir + "/empty", {prog::kVersion, 0, 0, 0, 0, 0});
   return dir;
 }
 
@@ -248,12 +252,6 @@ std::vector<std::string> libfuzzer_options(const std::string& target) {
   return {};
 }
 
-void refuse_writerless_target(const std::string& engine, const std::string& target) {
-  if (target == "queue")
-    throw UsageError("target 'queue' fuzzes the simulator, not a writer: run " +
-                     target_binary(engine, target) + " directly");
-}
-
 HuntResult hunt(const HuntSpec& s) {
   if (!file_exists(target_binary(s.engine, s.target)))
     throw UsageError("no " + s.engine + " build of target '" + s.target + "' (" +
@@ -275,49 +273,18 @@ prog::Program save_reproducer(const std::string& input, const std::string& write
 
 // ---------------------------------------------------------------- hunt --
 
-int cmd_hunt(const Args& args) {
+namespace {
+
+int run_hunt(const FuzzOptions& o) {
+  check_fuzz_options(o, FuzzCommand::Hunt);
   HuntSpec s;
-  bool have_writer = false, have_time = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
-      return args[++i];
-    };
-    if (a == "--target") {
-      s.target = value();
-      refuse_writerless_target(s.engine, s.target);
-      if (s.target != "ops") throw UsageError("unknown target '" + s.target + "' (ops)");
-    } else if (a == "--writer") {
-      s.writer = value();
-      if (!drv::make_writer(s.writer))
-        throw UsageError("unknown writer '" + s.writer + "' (see ./vtdfuzz writers)");
-      have_writer = true;
-    } else if (a == "--time") {
-      std::string v = value();
-      char* end = nullptr;
-      s.seconds = strtod(v.c_str(), &end);
-      if (*end || s.seconds <= 0)
-        throw UsageError("--time needs a positive number of seconds, got '" + v + "'");
-      have_time = true;
-    } else if (a == "--engine") {
-      s.engine = value();
-      if (s.engine != "libfuzzer" && s.engine != "afl")
-        throw UsageError("unknown engine '" + s.engine + "' (libfuzzer, afl)");
-    } else if (a == "--empty") {
-      s.empty = true;
-    } else if (a == "--property") {
-      std::string v = value();
-      if (v.size() != 2 || v[0] != 'P' || v[1] < '1' || v[1] > '8')
-        throw UsageError("--property needs one of P1..P8, got '" + v + "'");
-      // Chasing one property: the target passes over the others (listed).
-      s.want = {v};
-    } else {
-      throw UsageError("unknown argument '" + a + "'");
-    }
-  }
-  if (!have_writer) throw UsageError("hunt needs --writer W");
-  if (!have_time) throw UsageError("hunt needs --time S");
+  s.target = o.targets.front();
+  s.writer = o.writer;
+  s.engine = o.engine;
+  s.seconds = o.seconds;
+  s.empty = o.empty;
+  // Chasing one property: the target passes over the others (listed).
+  if (!o.property.empty()) s.want = {o.property};
   s.out = repo_root() + "/out/hunt/" + s.target + "-" + s.writer + "-" + s.engine;
   HuntResult r = hunt(s);
   int rc = 0;
@@ -350,6 +317,19 @@ int cmd_hunt(const Args& args) {
                   it->sig.c_str());
   if (!r.findings.empty()) rc = 1;  // any violation, wanted or not
   return rc;
+}
+
+}  // namespace
+
+Run add_hunt(CLI::App& app) {
+  auto o = std::make_shared<FuzzOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "hunt",
+      "fuzzes one writer until the first violation (with --property, until one of that property, "
+      "listing the others): 'found P1 after 31.7 s, 228797 execs', 'exec/s ...'; the reproducer "
+      "lands in out/findings/W/");
+  add_fuzz_options(*sub, *o, FuzzCommand::Hunt);
+  return [o] { return run_hunt(*o); };
 }
 
 }  // namespace vtd::tools

@@ -50,9 +50,6 @@ std::string target_binary(const std::string& engine, const std::string& target);
 // The libFuzzer flags of corpus/<target>.options (as OSS-Fuzz reads them):
 // "-max_len=N", or none.
 std::vector<std::string> libfuzzer_options(const std::string& target);
-// hunt and campaign judge writers: a target that fuzzes the simulator itself
-// (queue) is bad input for them, with a pointer to its binary.
-void refuse_writerless_target(const std::string& engine, const std::string& target);
 
 // libFuzzer -merge=1 of `ins` into `out` (which keeps what it has).
 struct MergeResult {

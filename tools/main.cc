@@ -1,61 +1,71 @@
-// vtdfuzz-cli: the C++ side of the ./vtdfuzz command. Sub-commands are a
-// table of {name, one-line help, function}; problems are one line on
-// stderr, "vtdfuzz: <problem>", and exit status 2.
+// vtdfuzz-cli: the C++ side of the ./vtdfuzz command, on CLI11: one
+// subcommand per command, typed options, help generated from them. Bad
+// input is one line on stderr, "vtdfuzz: <problem>", and exit status 2 (CLI11's
+// own errors are caught and worded as one line); a violation exits 1, a
+// clean run 0.
 #include <cstdio>
 #include <exception>
+#include <map>
 #include <string>
 
+#include "tools/cli.h"
 #include "tools/commands.h"
 
 namespace vtd::tools {
 namespace {
 
-struct Command {
-  const char* name;
-  const char* help;
-  int (*run)(const Args&);
+constexpr const char* kProgram = "vtdfuzz-cli";
+
+// The order of `vtdfuzz-cli help` (and of the README's table).
+Run (*const kCommands[])(CLI::App&) = {
+    add_campaign, add_hunt,     add_replay,  add_explain, add_minimize, add_transitions,
+    add_merge,    add_coverage, add_convert, add_writers, add_dict,     add_bench,
 };
 
-int cmd_help(const Args& args);
-
-constexpr Command kCommands[] = {
-    {"bench", "walks per second, cold and warm caches [--iterations N]", cmd_bench},
-    {"writers", "every registered writer, one line each", cmd_writers},
-    {"replay", "FILE... [--writer W]: run programs; exit 1 on a violation", cmd_replay},
-    {"explain", "FILE [--writer W]: the program, its stores and hardware steps, the verdict",
-     cmd_explain},
-    {"convert", "--to-text|--to-binary IN OUT", cmd_convert},
-    {"dict", "the fuzzing dictionary of the ops target (corpus/ops.dict)", cmd_dict},
-    {"minimize", "FILE [-o OUT] [--writer W]: the smallest program with the same violation",
-     cmd_minimize},
-    {"merge",
-     "OUT_DIR IN_DIR... [--writer W]: keep the inputs that add coverage (libFuzzer -merge=1)",
-     cmd_merge},
-    {"coverage", "[DIR...]: source-based coverage of the corpus (out/coverage)", cmd_coverage},
-    {"hunt", "--target ops --writer W --time S [--engine libfuzzer|afl] [--empty] [--property P]",
-     cmd_hunt},
-    {"campaign", "[--time S] [--writers a,b] [--targets ops] [--engine E] [--jobs N]",
-     cmd_campaign},
-    {"transitions", "--writer W [--kind context|pasid|all] [--emit DIR]: check every interleaving",
-     cmd_transitions},
-    {"help", "this list", cmd_help},
-};
-
-int cmd_help(const Args& args) {
-  if (!args.empty()) throw UsageError("help takes no arguments");
-  std::printf("usage: vtdfuzz-cli <command> [args]\n");
-  for (const Command& c : kCommands) std::printf("  %-10s %s\n", c.name, c.help);
-  return 0;
+bool is_command(const CLI::App& app, const std::string& name) {
+  return !name.empty() &&
+         !app.get_subcommands([&](const CLI::App* s) { return s->get_name() == name; }).empty();
 }
 
-int dispatch(int argc, char** argv) {
+int run(int argc, char** argv) {
+  CLI::App app("The C++ side of ./vtdfuzz: fuzzing, replaying and checking VT-d entry writers.",
+               kProgram);
+  app.formatter(help_formatter());
+  app.set_help_flag("-h,--help", "this help");
+  app.require_subcommand(0, 1);
+  std::map<std::string, Run> runs;
+  for (auto add : kCommands) {
+    Run r = add(app);
+    CLI::App* sub = app.get_subcommands([](CLI::App*) { return true; }).back();
+    sub->group("Commands");
+    runs[sub->get_name()] = r;
+  }
+  std::string topic;
+  CLI::App* help = app.add_subcommand("help", "this list, or the options of one command");
+  help->group("Commands");
+  help->add_option("COMMAND", topic, "a command")->type_name("");
+
   if (argc < 2) throw UsageError("missing command (try 'vtdfuzz-cli help')");
-  const std::string name = argv[1];
-  Args args(argv + 2, argv + argc);
-  if (name == "-h" || name == "--help") return cmd_help(args);
-  for (const Command& c : kCommands)
-    if (name == c.name) return c.run(args);
-  throw UsageError("unknown command '" + name + "' (try 'vtdfuzz-cli help')");
+  const std::string first = argv[1];
+  if (first[0] != '-' && !is_command(app, first))
+    throw UsageError("unknown command '" + first + "' (try 'vtdfuzz-cli help')");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success&) {  // --help: of the command it follows
+    std::printf("%s", app.help().c_str());
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(error_line(e, app));
+  }
+  if (help->parsed()) {
+    if (!topic.empty() && !is_command(app, topic))
+      throw UsageError("unknown command '" + topic + "' (try 'vtdfuzz-cli help')");
+    const CLI::App* of = topic.empty() ? &app : app.get_subcommand(topic);
+    std::printf("%s", help_text(*of, topic.empty() ? kProgram : kProgram + (" " + topic)).c_str());
+    return 0;
+  }
+  for (const CLI::App* sub : app.get_subcommands()) return runs.at(sub->get_name())();
+  throw UsageError("missing command (try 'vtdfuzz-cli help')");
 }
 
 }  // namespace
@@ -63,7 +73,7 @@ int dispatch(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    return vtd::tools::dispatch(argc, argv);
+    return vtd::tools::run(argc, argv);
   } catch (const vtd::tools::UsageError& e) {
     std::fprintf(stderr, "vtdfuzz: %s\n", e.what());
     return 2;

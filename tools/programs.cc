@@ -1,16 +1,18 @@
-// Program commands: writers, replay, explain, convert.
+// Program commands: writers, replay, explain, minimize, dict, convert.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "driver/writer.h"
-#include "targets/harness.h"
 #include "prog/minimize.h"
 #include "prog/program.h"
+#include "targets/harness.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
 
 namespace vtd::tools {
@@ -30,28 +32,6 @@ prog::Program load_program(const std::string& path) {
   return p;
 }
 
-// Splits "--writer W" out of the arguments.
-std::string take_writer(Args& args) {
-  std::string w;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] != "--writer" && args[i].rfind("--writer=", 0) != 0) continue;
-    if (args[i] == "--writer") {
-      if (i + 1 >= args.size()) throw UsageError("--writer needs a name");
-      w = args[i + 1];
-      args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
-    } else {
-      w = args[i].substr(9);
-      args.erase(args.begin() + long(i));
-    }
-    if (!drv::make_writer(w))
-      throw UsageError("unknown writer '" + w + "' (see ./vtdfuzz writers)");
-    break;
-  }
-  for (const std::string& a : args)
-    if (a.rfind("--", 0) == 0) throw UsageError("unknown option '" + a + "'");
-  return w;
-}
-
 harness::Result run_checked(const prog::Program& p, const std::string& path,
                             const std::string& writer, bool trace) {
   harness::Options o;
@@ -62,111 +42,159 @@ harness::Result run_checked(const prog::Program& p, const std::string& path,
   return r;
 }
 
+struct ProgramArgs {
+  std::vector<std::string> files;
+  std::string writer;
+  std::string out;
+};
+
+const char* const kWriterHelp = "run against writer W instead of the one the program names";
+
 }  // namespace
 
-int cmd_writers(const Args& args) {
-  if (!args.empty()) throw UsageError("writers takes no arguments");
-  for (const drv::WriterInfo& w : drv::writers())
-    std::printf("%-20.*s %.*s\n", int(w.name.size()), w.name.data(), int(w.summary.size()),
-                w.summary.data());
-  return 0;
-}
-
-int cmd_replay(const Args& in) {
-  Args args = in;
-  std::string writer = take_writer(args);
-  if (args.empty()) throw UsageError("replay needs at least one FILE");
-  // Load everything first: a bad file is a usage error before anything runs.
-  std::vector<prog::Program> programs;
-  for (const std::string& path : args) programs.push_back(load_program(path));
-  int rc = 0;
-  for (size_t i = 0; i < args.size(); ++i) {
-    harness::Result r = run_checked(programs[i], args[i], writer, false);
-    if (r.violated) {
-      std::printf("%s:\n%s", args[i].c_str(), harness::report(r).c_str());
-      rc = 1;
-    } else {
-      std::printf("%s: clean (writer %s, %u ops)\n", args[i].c_str(), r.writer.c_str(), r.ops_run);
+// name, catalog ids, expected verdict (as the writer declares them; "-" and
+// "?" when it declares none), summary.
+Run add_writers(CLI::App& app) {
+  app.add_subcommand("writers",
+                     "every registered entry writer, one line each: name, catalog ids, expected "
+                     "verdict, summary");
+  return [] {
+    for (const drv::WriterInfo& w : drv::writers()) {
+      const std::string catalog = w.catalog.empty() ? "-" : std::string(w.catalog);
+      const std::string expect = w.expect.empty() ? "?" : std::string(w.expect);
+      std::printf("%-20.*s %-12s %-6s %.*s\n", int(w.name.size()), w.name.data(), catalog.c_str(),
+                  expect.c_str(), int(w.summary.size()), w.summary.data());
     }
-  }
-  return rc;
+    return 0;
+  };
 }
 
-int cmd_explain(const Args& in) {
-  Args args = in;
-  std::string writer = take_writer(args);
-  if (args.size() != 1) throw UsageError("explain takes one FILE");
-  prog::Program p = load_program(args[0]);
-  harness::Result r = run_checked(p, args[0], writer, true);
-  std::printf("# program (writer %s)\n%s\n", r.writer.c_str(), prog::to_text(p).c_str());
-  std::printf(
-      "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
-  for (size_t i = 0; i < r.trace.size(); ++i) {
-    const harness::OpTrace& t = r.trace[i];
-    std::printf("op %zu: %s%s%s\n", i, t.op.c_str(), t.status.empty() ? "" : " -> ",
-                t.status.c_str());
-    for (const std::string& l : t.lines) std::printf("    %s\n", l.c_str());
-  }
-  std::printf("\n%s", harness::report(r).c_str());
-  return r.violated ? 1 : 0;
+Run add_replay(CLI::App& app) {
+  auto a = std::make_shared<ProgramArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "replay",
+      "runs programs (text or binary); exit 0 clean, 1 violation (report on stdout), 2 bad input");
+  sub->add_option("FILE", a->files, "a program, text or binary")->required()->type_name("");
+  add_writer_option(*sub, a->writer, kWriterHelp);
+  return [a] {
+    // Load everything first: a bad file is a usage error before anything runs.
+    std::vector<prog::Program> programs;
+    for (const std::string& path : a->files) programs.push_back(load_program(path));
+    int rc = 0;
+    for (size_t i = 0; i < a->files.size(); ++i) {
+      const std::string& path = a->files[i];
+      harness::Result r = run_checked(programs[i], path, a->writer, false);
+      if (r.violated) {
+        std::printf("%s:\n%s", path.c_str(), harness::report(r).c_str());
+        rc = 1;
+      } else {
+        std::printf("%s: clean (writer %s, %u ops)\n", path.c_str(), r.writer.c_str(), r.ops_run);
+      }
+    }
+    return rc;
+  };
+}
+
+Run add_explain(CLI::App& app) {
+  auto a = std::make_shared<ProgramArgs>();
+  a->files.resize(1);
+  CLI::App* sub = app.add_subcommand(
+      "explain",
+      "the program, then per op its CPU stores in order with the hardware reads, fills and hits "
+      "between them, then the verdict with old/new/observed entries decoded");
+  sub->add_option("FILE", a->files[0], "a program, text or binary")->required()->type_name("");
+  add_writer_option(*sub, a->writer, kWriterHelp);
+  return [a] {
+    const std::string& path = a->files[0];
+    prog::Program p = load_program(path);
+    harness::Result r = run_checked(p, path, a->writer, true);
+    std::printf("# program (writer %s)\n%s\n", r.writer.c_str(), prog::to_text(p).c_str());
+    std::printf(
+        "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
+    for (size_t i = 0; i < r.trace.size(); ++i) {
+      const harness::OpTrace& t = r.trace[i];
+      std::printf("op %zu: %s%s%s\n", i, t.op.c_str(), t.status.empty() ? "" : " -> ",
+                  t.status.c_str());
+      for (const std::string& l : t.lines) std::printf("    %s\n", l.c_str());
+    }
+    std::printf("\n%s", harness::report(r).c_str());
+    return r.violated ? 1 : 0;
+  };
 }
 
 // Op-level minimization with the "same signature" predicate; the text form
 // of the result goes to -o OUT (default FILE.min.txt).
-int cmd_minimize(const Args& in) {
-  Args args = in;
-  std::string out;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] != "-o") continue;
-    if (i + 1 >= args.size()) throw UsageError("-o needs a path");
-    out = args[i + 1];
-    args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
-    break;
-  }
-  std::string writer = take_writer(args);
-  if (args.size() != 1) throw UsageError("minimize takes one FILE [-o OUT] [--writer W]");
-  const std::string& path = args[0];
-  prog::Program p = load_program(path);
-  harness::Result r = run_checked(p, path, writer, false);
-  if (!r.violated)
-    throw UsageError(path + ": no violation to keep (it replays clean on " + r.writer + ")");
-  minimize::Stats st;
-  prog::Program m =
-      minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature), &st);
-  m.writer = r.writer;
-  if (out.empty()) out = path + ".min.txt";
-  harness::Result mr = run_checked(m, out, "", false);
-  std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) + " ops, " +
-                     std::to_string(st.runs) + " runs)\n# " + harness::summary_line(mr) + "\n" +
-                     prog::to_text(m);
-  std::ofstream f(out, std::ios::binary);
-  f << text;
-  if (!f) throw UsageError("cannot write '" + out + "'");
-  std::printf("%s: %zu ops -> %zu ops in %u runs, %s %s\n", path.c_str(), st.ops_before,
-              st.ops_after, st.runs, oracle::property_name(mr.violation.property), out.c_str());
-  return 0;
+Run add_minimize(CLI::App& app) {
+  auto a = std::make_shared<ProgramArgs>();
+  a->files.resize(1);
+  CLI::App* sub =
+      app.add_subcommand("minimize", "the smallest program with the same violation signature");
+  sub->add_option("FILE", a->files[0], "a program that violates a property")
+      ->required()
+      ->type_name("");
+  sub->add_option("-o", a->out, "where the minimized text form goes (default FILE.min.txt)")
+      ->type_name("OUT");
+  add_writer_option(*sub, a->writer, kWriterHelp);
+  return [a] {
+    const std::string& path = a->files[0];
+    prog::Program p = load_program(path);
+    harness::Result r = run_checked(p, path, a->writer, false);
+    if (!r.violated)
+      throw UsageError(path + ": no violation to keep (it replays clean on " + r.writer + ")");
+    minimize::Stats st;
+    prog::Program m =
+        minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature), &st);
+    m.writer = r.writer;
+    const std::string out = a->out.empty() ? path + ".min.txt" : a->out;
+    harness::Result mr = run_checked(m, out, "", false);
+    std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) +
+                       " ops, " + std::to_string(st.runs) + " runs)\n# " +
+                       harness::summary_line(mr) + "\n" + prog::to_text(m);
+    std::ofstream f(out, std::ios::binary);
+    f << text;
+    if (!f) throw UsageError("cannot write '" + out + "'");
+    std::printf("%s: %zu ops -> %zu ops in %u runs, %s %s\n", path.c_str(), st.ops_before,
+                st.ops_after, st.runs, oracle::property_name(mr.violation.property), out.c_str());
+    return 0;
+  };
 }
 
-int cmd_dict(const Args& args) {
-  if (!args.empty()) throw UsageError("dict takes no arguments");
-  std::printf("%s", prog::dictionary().c_str());
-  return 0;
+Run add_dict(CLI::App& app) {
+  app.add_subcommand("dict",
+                     "the engines' dictionary for ops programs, generated from the op table "
+                     "(corpus/ops.dict)");
+  return [] {
+    std::printf("%s", prog::dictionary().c_str());
+    return 0;
+  };
 }
 
-int cmd_convert(const Args& args) {
-  if (args.size() != 3 || (args[0] != "--to-text" && args[0] != "--to-binary"))
-    throw UsageError("usage: convert --to-text|--to-binary IN OUT");
-  prog::Program p = load_program(args[1]);
-  std::ofstream out(args[2], std::ios::binary);
-  if (!out) throw UsageError("cannot write '" + args[2] + "': " + std::strerror(errno));
-  if (args[0] == "--to-text") {
-    out << prog::to_text(p);
-  } else {
-    std::vector<uint8_t> b = prog::encode(p);
-    out.write(reinterpret_cast<const char*>(b.data()), long(b.size()));
-  }
-  if (!out) throw UsageError("cannot write '" + args[2] + "'");
-  return 0;
+Run add_convert(CLI::App& app) {
+  struct Args {
+    bool to_text = false, to_binary = false;
+    std::string in, out;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand("convert", "between the two program forms");
+  CLI::Option_group* form = sub->add_option_group("Form", "exactly one of");
+  form->add_flag("--to-text", a->to_text, "write the text form");
+  form->add_flag("--to-binary", a->to_binary, "write the binary form");
+  form->require_option(1);
+  sub->add_option("IN", a->in, "a program, text or binary")->required()->type_name("");
+  sub->add_option("OUT", a->out, "where the program goes")->required()->type_name("");
+  return [a] {
+    prog::Program p = load_program(a->in);
+    std::ofstream out(a->out, std::ios::binary);
+    if (!out) throw UsageError("cannot write '" + a->out + "': " + std::strerror(errno));
+    if (a->to_text) {
+      out << prog::to_text(p);
+    } else {
+      std::vector<uint8_t> b = prog::encode(p);
+      out.write(reinterpret_cast<const char*>(b.data()), long(b.size()));
+    }
+    if (!out) throw UsageError("cannot write '" + a->out + "'");
+    return 0;
+  };
 }
 
 }  // namespace vtd::tools

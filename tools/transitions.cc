@@ -8,55 +8,34 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "driver/writer.h"
-#include "transitions/emit.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
+#include "transitions/emit.h"
 
 namespace vtd::tools {
+namespace {
 
-int cmd_transitions(const Args& args) {
-  std::string writer, emit;
+struct Args {
+  std::string writer, emit, kind = "all";
+  int quantum = 0;  // 0: the CPU's store width
+  bool coherent = false, no_cm = false;
+};
+
+int run(const Args& a) {
+  const std::string& writer = a.writer;
+  const std::string& emit = a.emit;
   transitions::MatrixOptions mo;
-  auto value = [&](size_t& i) -> const std::string& {
-    if (i + 1 >= args.size()) throw UsageError(args[i] + " needs a value");
-    return args[++i];
-  };
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--writer") {
-      writer = value(i);
-    } else if (a == "--kind") {
-      const std::string& k = value(i);
-      if (k == "context")
-        mo.kinds = transitions::KindSet::Context;
-      else if (k == "pasid")
-        mo.kinds = transitions::KindSet::Pasid;
-      else if (k == "all")
-        mo.kinds = transitions::KindSet::All;
-      else
-        throw UsageError("--kind takes context, pasid or all, not '" + k + "'");
-    } else if (a == "--emit") {
-      emit = value(i);
-    } else if (a == "--quantum") {
-      const std::string& q = value(i);
-      if (q != "64" && q != "128") throw UsageError("--quantum takes 64 or 128");
-      mo.quantum_bits = std::stoi(q);
-    } else if (a == "--no-cm") {
-      mo.cm = false;
-    } else if (a == "--coherent") {
-      mo.noncoherent = false;
-    } else {
-      throw UsageError(
-          "unknown argument '" + a +
-          "' (transitions --writer W [--kind "
-          "context|pasid|all] [--emit DIR] [--quantum 64|128] [--coherent] [--no-cm])");
-    }
-  }
-  if (writer.empty()) throw UsageError("transitions needs --writer W");
+  mo.kinds = a.kind == "context" ? transitions::KindSet::Context
+             : a.kind == "pasid" ? transitions::KindSet::Pasid
+                                 : transitions::KindSet::All;
+  mo.quantum_bits = a.quantum;
+  mo.noncoherent = !a.coherent;
+  mo.cm = !a.no_cm;
   std::unique_ptr<drv::Writer> w = drv::make_writer(writer);
-  if (!w) throw UsageError("unknown writer '" + writer + "' (see ./vtdfuzz writers)");
   if (!emit.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(emit, ec);
@@ -107,6 +86,29 @@ int cmd_transitions(const Args& args) {
   std::printf("transitions %" PRIu64 ", interleavings %" PRIu64 ", violations %" PRIu64 "\n", n,
               interleavings, violations);
   return violations ? 1 : 0;
+}
+
+}  // namespace
+
+Run add_transitions(CLI::App& app) {
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand(
+      "transitions",
+      "every interleaving of the hardware's quantum fetches with the writer's stores, for a "
+      "generated matrix of (old, new) entry pairs; exit 1 on a violation");
+  add_writer_option(*sub, a->writer, "the writer under test")->required();
+  sub->add_option("--kind", a->kind, "the entries of the matrix (default all)")
+      ->type_name("context|pasid|all")
+      ->check(one_of({"context", "pasid", "all"}));
+  sub->add_option("--emit", a->emit, "write an ops reproducer for each violating row to DIR")
+      ->type_name("DIR");
+  sub->add_option("--quantum", a->quantum,
+                  "the hardware's fetch quantum (default: the CPU's store width)")
+      ->type_name("64|128")
+      ->check(one_of({"64", "128"}));
+  sub->add_flag("--coherent", a->coherent, "only a coherent IOMMU (default: coherent and not)");
+  sub->add_flag("--no-cm", a->no_cm, "only CAP.CM=0 (default: CM=0 and 1)");
+  return [a] { return run(*a); };
 }
 
 }  // namespace vtd::tools

@@ -73,6 +73,22 @@ expect 2 "/nonexistent" "$cli" merge "$tmp/m" /nonexistent
 expect 2 "/nonexistent" "$cli" coverage /nonexistent
 expect 2 "extra" "$cli" bench extra
 expect 2 "writers" "$cli" writers extra
+expect 2 "--writer" "$cli" explain "$B01" --writer
+expect 2 "explain" "$cli" explain "$B01" "$B05"
+expect 2 "--to-text" "$cli" convert --to-text --to-binary "$B01" "$tmp/x"
+expect 2 "'P9'" "$cli" hunt --writer legacy --time 1 --property P9
+expect 2 "--writer" "$cli" hunt --time 1
+expect 2 "--time" "$cli" hunt --writer legacy
+expect 2 "nosuch" "$cli" campaign --writers catalog,nosuch
+expect 2 "'32'" "$cli" transitions --writer legacy --quantum 32
+expect 2 "'0'" "$cli" bench --iterations 0
+expect 2 "dict" "$cli" dict extra
+expect 2 "nosuch" "$cli" help nosuch
+expect 2 "--frob" "$cli" --frob
+# Without a fuzzing build, hunt and campaign stop before they print anything.
+mkdir -p "$tmp/bare"
+expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" campaign --time 1
+expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" hunt --writer legacy --time 1
 # Programs: a text error names the file and the line; bytes always decode.
 expect 2 "line 2" "$cli" replay "$tmp/bad-op.txt"
 expect 2 "line 2" "$cli" replay "$tmp/bad-arg.txt"
@@ -97,6 +113,33 @@ cases=$((cases + 1))
 "$cli" replay "$tmp/b01.bin" >"$tmp/r2" 2>&1
 sed -i "s#$tmp/b01.bin#FILE#; s#$B01#FILE#" "$tmp/r1" "$tmp/r2"
 cmp -s "$tmp/r1" "$tmp/r2" || fail "text and binary forms of B01 report differently"
+
+# Writers as they declare themselves: name, catalog ids, expected verdict, summary.
+cases=$((cases + 1))
+"$cli" writers >"$tmp/writers" 2>&1 || fail "writers: exit $?"
+grep -qE '^legacy +B1 B2 B3 B9 +P1 +before' "$tmp/writers" || fail "writers: no catalog ids and verdict for legacy"
+grep -qE '^entry-sync +- +clean ' "$tmp/writers" || fail "writers: entry-sync is not declared clean"
+
+# Help is generated from the options: exit 0, on stdout, for every command;
+# the README's table (command and what it does) is the same text.
+cases=$((cases + 1))
+"$cli" help >"$tmp/help" 2>"$tmp/err" || fail "help: exit $?"
+[ ! -s "$tmp/err" ] || fail "help: printed on stderr"
+"$cli" --help | cmp -s - "$tmp/help" || fail "--help differs from help"
+awk '/^Commands:/ { on = 1; next }
+     on && /^      / { sub(/^ +/, ""); desc = desc " " $0; next }
+     on && /^  [a-z]/ { if (row) print row " |" desc " |"; sub(/^  /, ""); row = "| ./vtdfuzz " $0; desc = ""; next }
+     END { if (row) print row " |" desc " |" }' "$tmp/help" | grep -v '^| ./vtdfuzz help' >"$tmp/help-rows"
+sed -n 's/^| `\(\.\/vtdfuzz [^`]*\)` | /| \1 | /p' "$root/README.md" | tr -d '`' | sed 's/\\|/|/g' >"$tmp/readme-rows"
+[ "$(wc -l <"$tmp/help-rows")" -ge 12 ] || fail "help lists $(wc -l <"$tmp/help-rows") commands"
+while IFS= read -r row; do
+  cmd=$(cut -d' ' -f3 <<<"$row")
+  grep -qxF -- "$row" "$tmp/readme-rows" || fail "README's row for '$cmd' is not the help's: $row"
+  cases=$((cases + 1))
+  "$cli" "$cmd" --help >"$tmp/out" 2>"$tmp/err" || fail "$cmd --help: exit $?"
+  grep -q "^usage: vtdfuzz-cli $cmd" "$tmp/out" || fail "$cmd --help: no usage line"
+  [ ! -s "$tmp/err" ] || fail "$cmd --help: printed on stderr"
+done <"$tmp/help-rows"
 
 # The ./vtdfuzz script: the checks it makes before setup or a build.
 script=$root/vtdfuzz

@@ -1,0 +1,156 @@
+#include "tools/fuzz_options.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <tuple>
+
+#include "driver/writer.h"
+#include "oracle/properties.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/hunt.h"
+#include "tools/process.h"
+
+namespace vtd::tools {
+namespace {
+
+// DESIGN.md section 5, in the order a campaign runs them by default: the
+// writers likely to stop early first.
+const char* const kDesignWriters[] = {
+    "legacy",           "atomic128-v1", "fs-inplace-did",     "cache-tag-late",
+    "teardown-replace", "entry-sync",   "entry-sync-tempdid",
+};
+
+// "P1 torn-entry, P2 translation, ..."
+std::string property_list() {
+  std::string s;
+  for (const oracle::PropertyInfo& p : oracle::properties())
+    s += (s.empty() ? "" : ", ") + std::string(p.name) + " " + p.title;
+  return s;
+}
+
+// A property by name or title, rewritten to its name.
+CLI::Validator property_name() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        oracle::Property p;
+        if (!oracle::parse_property(v, &p))
+          return "unknown property '" + v + "' (" + property_list() + ")";
+        v = oracle::property_name(p);
+        return "";
+      },
+      "");
+}
+
+// A writer, or `catalog` / `all`.
+CLI::Validator writer_or_set() {
+  return CLI::Validator(
+      [](std::string& w) -> std::string {
+        if (w == "catalog" || w == "all" || drv::writer_info(w)) return "";
+        return "unknown writer '" + w + "' (see ./vtdfuzz writers; or catalog, all)";
+      },
+      "");
+}
+
+// Catalog order: the number of the first id ("B1 B2 B3 B9" -> 1), none last.
+int first_catalog_id(const drv::WriterInfo& w) {
+  size_t b = w.catalog.find('B');
+  return b == std::string_view::npos ? INT_MAX
+                                     : std::atoi(std::string(w.catalog.substr(b + 1)).c_str());
+}
+
+}  // namespace
+
+void add_fuzz_options(CLI::App& sub, FuzzOptions& o, FuzzCommand c) {
+  const bool hunt = c == FuzzCommand::Hunt;
+  if (hunt) {
+    sub.add_option("--target", o.targets[0], "the fuzz target (default ops)")->type_name("ops");
+    add_writer_option(sub, o.writer, "the writer to fuzz")->required();
+  } else {
+    sub.add_option("--targets", o.targets, "the fuzz targets (default ops)")
+        ->type_name("T,...")
+        ->delimiter(',');
+    sub.add_option("--writers", o.writers,
+                   "the writers to fuzz: names, catalog (every writer with catalog ids) or all "
+                   "(default: the seven of DESIGN.md section 5)")
+        ->type_name("W,...|catalog|all")
+        ->delimiter(',')
+        ->check(writer_or_set());
+  }
+  CLI::Option* time =
+      sub.add_option("--time", o.seconds,
+                     hunt ? "seconds to fuzz at most" : "seconds in all (default 300)")
+          ->type_name("S")
+          ->check(positive_seconds());
+  if (hunt)
+    time->required();
+  else
+    o.seconds = 300;
+  sub.add_option("--engine", o.engine, "the fuzzing engine (default libfuzzer)")
+      ->type_name("libfuzzer|afl")
+      ->check(CLI::Validator(
+          [](std::string& e) -> std::string {
+            return e == "libfuzzer" || e == "afl" ? ""
+                                                  : "unknown engine '" + e + "' (libfuzzer, afl)";
+          },
+          ""));
+  if (hunt) {
+    sub.add_flag("--empty", o.empty, "start from an empty program, not the seed corpus");
+    sub.add_option("--property", o.property,
+                   "fuzz until a violation of P (by name or title); list the others passed over")
+        ->type_name("P")
+        ->check(property_name());
+  } else {
+    sub.add_option("--jobs", o.jobs, "parallel fuzzing processes per writer (default 1)")
+        ->type_name("N")
+        ->check(int_range(1, 64));
+  }
+}
+
+void check_fuzz_options(const FuzzOptions& o, FuzzCommand c) {
+  for (const std::string& t : o.targets) {
+    refuse_writerless_target(o.engine, t);
+    const std::string bin = target_binary(o.engine, t);
+    if (t != "ops" && c == FuzzCommand::Hunt) throw UsageError("unknown target '" + t + "' (ops)");
+    if (t != "ops" && !file_exists(bin))
+      throw UsageError("unknown target '" + t + "' (no " + bin + ")");
+    // Before anything is printed: the engine's build of the target is there.
+    if (!file_exists(bin))
+      throw UsageError("no " + o.engine + " build of target '" + t + "' (" + bin + ")");
+  }
+}
+
+std::vector<std::string> campaign_writers(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view w) {
+    if (std::find(out.begin(), out.end(), w) == out.end()) out.emplace_back(w);
+  };
+  if (given.empty())
+    for (const char* w : kDesignWriters) add(w);
+  for (const std::string& g : given) {
+    if (g != "catalog" && g != "all") {
+      add(g);
+      continue;
+    }
+    std::vector<const drv::WriterInfo*> set;
+    for (const drv::WriterInfo& w : drv::writers())
+      if (g == "all" || !w.catalog.empty()) set.push_back(&w);
+    auto key = [](const drv::WriterInfo* w) {
+      return std::make_tuple(w->expected_properties().empty(), first_catalog_id(*w), w->name);
+    };
+    std::stable_sort(
+        set.begin(), set.end(),
+        [&](const drv::WriterInfo* a, const drv::WriterInfo* b) { return key(a) < key(b); });
+    for (const drv::WriterInfo* w : set) add(w->name);
+  }
+  return out;
+}
+
+void refuse_writerless_target(const std::string& engine, const std::string& target) {
+  if (target == "queue")
+    throw UsageError("target 'queue' fuzzes the simulator, not a writer: run " +
+                     target_binary(engine, target) + " directly");
+}
+
+}  // namespace vtd::tools
