@@ -37,8 +37,19 @@ Status Driver::init() {
   // Scalable mode uses 256-bit descriptors, as Linux does (IQA.DW).
   Status s = qi_.init(*cpu_, caps_.scalable, lock_id(LockClass::Qi));
   if (!ok(s)) return s;
+  global_command(sim::gcmd::QIE, true);
   cpu_->mmio_write(sim::Reg::RTADDR, root_ | (caps_.scalable ? sim::rtaddr::TTM_SCALABLE : 0));
+  cpu_->mmio_write(sim::Reg::GCMD, gcmd_ | sim::gcmd::SRTP);  // latch the root table
+  global_command(sim::gcmd::TE, true);
   return Status::Ok;
+}
+
+// GCMD states TE and QIE on every write (spec 11.4.4): the driver keeps
+// their shadow, as Linux's iommu->gcmd. The model's unit completes a
+// command at once, so there is no GSTS to wait for.
+void Driver::global_command(uint64_t bit, bool on) {
+  gcmd_ = on ? gcmd_ | bit : gcmd_ & ~bit;
+  cpu_->mmio_write(sim::Reg::GCMD, gcmd_);
 }
 
 Status Driver::begin_call() {

@@ -142,9 +142,12 @@ class Driver {
   Status release_device(Ctx& ctx, Device& d);
   void domain_put(Domain& dom);
 
+  void global_command(uint64_t bit, bool on);  // GCMD TE / QIE
+
   sim::CpuMemory* cpu_;
   Writer& writer_;
   Caps caps_;
+  uint64_t gcmd_ = 0;  // TE and QIE as last commanded
   bool five_level_ = false;
   sim::PhysAddr root_ = 0;
   Qi qi_;

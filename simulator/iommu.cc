@@ -13,6 +13,7 @@ Iommu::Iommu(const Config& cfg, PhysMemory& mem)
 }
 
 bool Iommu::walk_split(const WalkRequest& r, int split) {
+  if (!translating()) return false;  // with TE clear nothing is walked
   Walk w;
   walker_.start(w, r);
   walker_.run(w, split);
@@ -48,7 +49,8 @@ uint64_t read_register(Reg r, const Config& cfg, uint64_t rtaddr, const InvQueue
 }
 
 uint64_t Iommu::mmio_read(Reg r) {
-  return read_register(r, cfg_, hw_.rtaddr, queue_);
+  if (r == Reg::GSTS) return gsts_;
+  return read_register(r, cfg_, rtaddr_reg_, queue_);
 }
 
 void Iommu::mmio_write(Reg r, uint64_t v) {
@@ -57,7 +59,18 @@ void Iommu::mmio_write(Reg r, uint64_t v) {
     case Reg::ECAP:
       return;  // read-only
     case Reg::RTADDR:
-      hw_.rtaddr = v;
+      rtaddr_reg_ = v;  // used from the next SRTP on (spec 11.4.6)
+      return;
+    case Reg::GSTS:
+      return;  // read-only
+    case Reg::GCMD:
+      // TE and QIE are levels, SRTP a one-shot command (spec 11.4.4).
+      if (v & gcmd::SRTP) {
+        hw_.rtaddr = rtaddr_reg_;
+        gsts_ |= gsts::RTPS;
+      }
+      gsts_ = (gsts_ & ~(gsts::TES | gsts::QIES)) | (v & gcmd::TE ? gsts::TES : 0) |
+              (v & gcmd::QIE ? gsts::QIES : 0);
       return;
     default:
       queue_.write(r, v);
@@ -66,7 +79,12 @@ void Iommu::mmio_write(Reg r, uint64_t v) {
 }
 
 void Iommu::idle_progress() {
-  queue_.process(UINT32_MAX);
+  process_queue(UINT32_MAX);
+}
+
+uint32_t Iommu::process_queue(uint32_t max) {
+  // With QIE clear the hardware does not fetch descriptors (spec 6.5.2).
+  return gsts_ & gsts::QIES ? queue_.process(max) : 0;
 }
 
 Translation Iommu::translate(const WalkRequest& r) {
@@ -80,6 +98,11 @@ DmaResult Iommu::dma(const DmaRequest& r) {
   DmaResult res;
   if (!device_present(r.sid)) {
     res.xlat.fault = FaultReason::DeviceAbsent;  // nothing behind the requester any more
+  } else if (!translating()) {
+    // Translation disabled (GSTS.TES=0): requests are not remapped, the
+    // IOVA is the physical address (spec 11.4.4, TE).
+    res.xlat.pa = r.iova;
+    res.xlat.writable = true;
   } else {
     const Translation* cached =
         device_ats(r.sid) ? caches_.devtlb_lookup(r.sid, r.pasid, r.iova) : nullptr;

@@ -35,7 +35,8 @@ struct DmaResult {
 
 // Register reads as a remapping unit built from these blocks answers them
 // (spec chapter 11): CAP and ECAP from the configuration, RTADDR as last
-// written, the queue's registers from the queue. Iommu and the race
+// written, the queue's registers from the queue (GSTS is the unit's own:
+// Iommu answers it before asking here). Iommu and the race
 // harness's unit (race/platform.cc) both read through it.
 uint64_t read_register(Reg r, const Config& cfg, uint64_t rtaddr, const InvQueue& queue);
 
@@ -66,8 +67,8 @@ class Iommu final : public Mmio {
   void resume_walks();
   size_t parked_walks() const { return parked_.size(); }
   DmaResult dma(const DmaRequest& r);
-  uint32_t process_queue(uint32_t max = UINT32_MAX) { return queue_.process(max); }
-  bool writeback_line(PhysAddr pa);  // false when the line was clean
+  uint32_t process_queue(uint32_t max = UINT32_MAX);  // nothing while QIE is clear
+  bool writeback_line(PhysAddr pa);                   // false when the line was clean
   bool evict(CacheKind c, uint32_t index) { return caches_.evict(c, index); }
 
   // Devices behind this unit (hardware side).
@@ -84,7 +85,11 @@ class Iommu final : public Mmio {
   Caches& caches() { return caches_; }
   const FaultLog& faults() const { return faults_; }
   const InvQueue& queue() const { return queue_; }
+  // The root table in use: RTADDR as latched by the last SRTP command
+  // (spec 11.4.6), not as last written.
   uint64_t rtaddr() const { return hw_.rtaddr; }
+  uint64_t gsts() const { return gsts_; }
+  bool translating() const { return gsts_ & gsts::TES; }
   const HwContext& hw() const { return hw_; }
 
  private:
@@ -101,6 +106,12 @@ class Iommu final : public Mmio {
   };
   std::map<uint16_t, Device> devices_;
   std::vector<Walk> parked_;
+  // Reset state: translation off, the queue not processed, no root table
+  // latched. Nothing resets them later: a kexec leaves the unit as it is
+  // (DESIGN.md section 12: caches, the root register, TE and parked walks
+  // survive).
+  uint64_t rtaddr_reg_ = 0;  // RTADDR as last written
+  uint64_t gsts_ = 0;
 };
 
 }  // namespace vtd::sim

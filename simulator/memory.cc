@@ -13,6 +13,7 @@ namespace vtd::sim {
 PhysMemory::PhysMemory(bool coherent, Layout layout) : coherent_(coherent), layout_(layout) {
   pool_.resize(layout_.pool_pages);
   data_.resize(layout_.data_pages);
+  preserved_.resize(layout_.pool_pages);
   make_pages();
 }
 
@@ -105,7 +106,8 @@ void PhysMemory::free(PhysAddr pa) {
   p->dirty = 0;
   p->stale = 0;
   --in_use_;
-  free_list_.push_back(uint32_t((page_of(pa) - layout_.pool_base) >> kPageShift));
+  const uint32_t idx = uint32_t((page_of(pa) - layout_.pool_base) >> kPageShift);
+  if (!preserved_[idx]) free_list_.push_back(idx);  // a preserved page stays out of the pool
 }
 
 uint32_t PhysMemory::generation(PhysAddr pa) const {
@@ -239,6 +241,50 @@ bool PhysMemory::epoch_fresh(PhysAddr pa) const {
   return p && p->type != PageType::Data && p->epoch == epoch_;
 }
 
+// ------------------------------------------------------------- live update --
+
+void PhysMemory::preserve(PhysAddr pa, bool on) {
+  if (is_data(pa)) return;  // only pool pages are allocated, so only they are kept
+  Page* p = page(pa);
+  if (!p) return;
+  const uint32_t idx = uint32_t((page_of(pa) - layout_.pool_base) >> kPageShift);
+  if (on) {
+    if (p->type != PageType::Free) preserved_[idx] = true;
+    return;
+  }
+  if (!preserved_[idx]) return;
+  preserved_[idx] = false;
+  if (p->type == PageType::Free) free_list_.push_back(idx);  // freed while preserved
+}
+
+bool PhysMemory::preserved(PhysAddr pa) const {
+  if (pa < layout_.pool_base || pa >= layout_.pool_base + uint64_t(layout_.pool_pages) * kPageSize)
+    return false;
+  return preserved_[(pa - layout_.pool_base) >> kPageShift];
+}
+
+size_t PhysMemory::kexec(PhysAddr kho) {
+  for (uint32_t i = 0; i < next_pool_; ++i) {
+    const Page* p = pool_[i].get();
+    if (!p || !p->dirty) continue;
+    for (uint32_t l = 0; l < kLines; ++l)
+      if (p->dirty >> l & 1) writeback(layout_.pool_base + uint64_t(i) * kPageSize + l * kLineSize);
+  }
+  size_t freed = 0;
+  for (uint32_t i = 0; i < next_pool_; ++i) {
+    const Page* p = pool_[i].get();
+    if (!p || !p->born.load(std::memory_order_acquire) || p->type == PageType::Free) continue;
+    if (preserved_[i]) {
+      preserved_[i] = false;  // handed over: the next kernel owns it
+      continue;
+    }
+    free(layout_.pool_base + uint64_t(i) * kPageSize);
+    ++freed;
+  }
+  kho_ = kho;
+  return freed;
+}
+
 // ---------------------------------------------------------------- SimCpu --
 
 SimCpu::SimCpu(int id, PhysMemory& mem, Mmio& mmio, bool has128)
@@ -267,8 +313,10 @@ void SimCpu::make_visible(PhysAddr pa, uint64_t v, uint32_t seq) {
   mem_.commit(pa, v, StoreTag(uint32_t(id_) << 28 | (seq & 0x0fffffffu)));
   ++stats_.visible;
   // Descriptor writes are not preemption points: the queue is only read
-  // after the tail register write, and the wait is a preemption point.
-  if (mem_.type(pa) != PageType::Queue) preempt(PointKind::Store, pa, v);
+  // after the tail register write, and the wait is a preemption point. Nor
+  // are the stores of a KHO page: no hardware ever reads one.
+  if (mem_.type(pa) != PageType::Queue && mem_.type(pa) != PageType::Kho)
+    preempt(PointKind::Store, pa, v);
 }
 
 bool SimCpu::eligible(size_t i) const {
@@ -286,7 +334,7 @@ void SimCpu::issue(PhysAddr pa, uint64_t v, bool ordered) {
   ++stats_.stores;
   uint32_t seq = ++seq_;
   uint32_t delay = 0;
-  if (schedule_ && mem_.type(pa) != PageType::Queue)
+  if (schedule_ && mem_.type(pa) != PageType::Queue && mem_.type(pa) != PageType::Kho)
     delay = schedule_->choose(ChoiceKind::StoreDelay, 8);
   // Two stores to one word never become visible out of program order (the
   // compiler may drop the earlier plain one, it may not swap them).

@@ -112,6 +112,20 @@ class PhysMemory {
   // loads, every page is preallocated (race/ needs it).
   static bool real_memory();
 
+  // Live update (KHO, DESIGN.md section 12). A preserved pool page survives
+  // kexec() as it is. The allocator never hands out a preserved page: one
+  // freed while still preserved stays out of the pool until unpreserved.
+  void preserve(PhysAddr pa, bool on);
+  bool preserved(PhysAddr pa) const;
+  // The kexec: CPU caches are written back (x86 relocate_kernel does
+  // wbinvd), then every pool page in use and not preserved is freed
+  // (poisoned: a later hardware read of one is P6); preserved pages pass to
+  // the next kernel, which owns them like pages it allocated. `kho` is the
+  // handover page, the one value the next kernel boots with. Returns the
+  // number of pages freed.
+  size_t kexec(PhysAddr kho);
+  PhysAddr kho() const { return kho_; }
+
  private:
   struct Page;  // memory_page.h
   Page* page(PhysAddr pa) const;
@@ -137,6 +151,8 @@ class PhysMemory {
   // Pages freed during the epoch that existed when it began: their
   // hardware-visible contents at the time of the free.
   std::vector<std::pair<PhysAddr, std::vector<uint64_t>>> epoch_freed_;
+  std::vector<bool> preserved_;  // by pool index
+  PhysAddr kho_ = 0;
 };
 
 using LockId = uint64_t;
@@ -166,6 +182,12 @@ class CpuMemory {
   virtual uint64_t mmio_read(Reg r) = 0;
   virtual void mmio_write(Reg r, uint64_t v) = 0;  // ordering point (writel)
   virtual void relax() = 0;                        // cpu_relax in a wait loop
+
+  // KHO (live update, DESIGN.md section 12): keep a page across the next
+  // kexec, or stop keeping it (kho_preserve_folio / kho_unpreserve_folio).
+  // A kernel service, not a store: no hardware sees it. CPU models of
+  // platforms without live update (race/, transitions/) ignore it.
+  virtual void kho_preserve(PhysAddr page, bool preserve) {}
 };
 
 struct CpuStats {
@@ -198,6 +220,7 @@ class SimCpu final : public CpuMemory {
   uint64_t mmio_read(Reg r) override;
   void mmio_write(Reg r, uint64_t v) override;
   void relax() override;
+  void kho_preserve(PhysAddr page, bool preserve) override { mem_.preserve(page, preserve); }
 
   // Hardware-side introspection (what a bus analyzer could tell).
   bool holds(LockId l) const;

@@ -6,7 +6,7 @@
 
 namespace vtd::sim {
 
-enum class Reg : uint8_t { CAP, ECAP, RTADDR, FSTS, IQA, IQH, IQT };
+enum class Reg : uint8_t { CAP, ECAP, RTADDR, FSTS, IQA, IQH, IQT, GCMD, GSTS };
 
 namespace cap {
 constexpr uint64_t CM = 1ull << 7;         // caching mode: not-present entries may be cached
@@ -36,6 +36,22 @@ constexpr uint64_t FLTS = 1ull << 47;
 namespace rtaddr {
 constexpr uint64_t TTM_SCALABLE = 1ull << 10;  // TTM 11:10 = 01b
 }
+
+// Global command and status (spec 11.4.4, 11.4.5). GCMD is write-only:
+// every write states TE and QIE (software keeps a shadow of them, as Linux's
+// iommu->gcmd) and may ask for one-shot SRTP; GSTS reflects the result. The
+// model completes a command at once, so GSTS is current when the write
+// returns.
+namespace gcmd {
+constexpr uint64_t TE = 1ull << 31;    // translation enable
+constexpr uint64_t SRTP = 1ull << 30;  // set root table pointer: latch RTADDR
+constexpr uint64_t QIE = 1ull << 26;   // queued invalidation enable
+}  // namespace gcmd
+namespace gsts {
+constexpr uint64_t TES = 1ull << 31;   // translation enabled: DMA is remapped
+constexpr uint64_t RTPS = 1ull << 30;  // root table pointer latched
+constexpr uint64_t QIES = 1ull << 26;  // the invalidation queue is processed
+}  // namespace gsts
 
 namespace fsts {
 constexpr uint64_t IQE = 1ull << 4;

@@ -74,6 +74,10 @@ PhysAddr TableBuilder::root_table() {
   if (!root_) {
     root_ = alloc(PageType::Root);
     cpu().mmio_write(Reg::RTADDR, root_ | (scalable_ ? rtaddr::TTM_SCALABLE : 0));
+    // Latch it and enable translation, keeping the queue's state (spec
+    // 11.4.4: every GCMD write states TE and QIE).
+    const uint64_t qie = cpu().mmio_read(Reg::GSTS) & gsts::QIES ? gcmd::QIE : 0;
+    cpu().mmio_write(Reg::GCMD, qie | gcmd::SRTP | gcmd::TE);
   }
   return root_;
 }

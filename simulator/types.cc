@@ -22,8 +22,8 @@ std::string pasid_str(uint32_t pasid) {
 }
 
 const char* page_type_name(PageType t) {
-  static const char* const kNames[] = {"free",        "root",       "context", "pasid-dir",
-                                       "pasid-table", "page-table", "queue",   "data"};
+  static const char* const kNames[] = {"free",       "root",  "context", "pasid-dir", "pasid-table",
+                                       "page-table", "queue", "data",    "kho"};
   return kNames[size_t(t)];
 }
 

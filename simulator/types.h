@@ -47,6 +47,7 @@ enum class PageType : uint8_t {
   PageTable,
   Queue,
   Data,
+  Kho,  // a live-update handover page (DESIGN.md section 12): CPU data, never a table
 };
 const char* page_type_name(PageType t);
 

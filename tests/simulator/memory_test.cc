@@ -408,6 +408,7 @@ std::vector<HazardCase> hazard_cases() {
                [](Env& e, const Device&) {
                  PhysAddr x = e.cpu().alloc_page(PageType::PageTable);
                  e.cpu().mmio_write(Reg::RTADDR, x | rtaddr::TTM_SCALABLE);
+                 e.cpu().mmio_write(Reg::GCMD, gcmd::SRTP | gcmd::TE);
                },
                Hazard::WrongType, PageType::PageTable});
   v.push_back({"ContextTablePointerAtPasidDir",

@@ -143,6 +143,9 @@ class QueueDriver {
   void reset() {
     cpu_.mmio_write(Reg::FSTS, fsts::IQE | fsts::ICE | fsts::ITE);
     cpu_.mmio_write(Reg::IQA, page_ | (dw_ ? iqa::DW : 0));
+    // Queue processing on, translation as it was (GCMD states both).
+    const uint64_t te = cpu_.mmio_read(Reg::GSTS) & gsts::TES ? gcmd::TE : 0;
+    cpu_.mmio_write(Reg::GCMD, te | gcmd::QIE);
     tail_ = 0;
   }
   uint32_t bytes() const { return dw_ ? 32 : 16; }
