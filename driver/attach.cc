@@ -115,7 +115,9 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
     fresh.push_back(pasid_table);
   }
   uint16_t new_did = 0;
-  if (to && !to->fixed_did() && to->users == 0 && to->pt) {
+  // A domain has a DID from its first attachment until its last one goes
+  // (a restored domain from the start: the preserved one).
+  if (to && !to->fixed_did() && to->did == 0 && to->pt) {
     new_did = may_alloc() ? dids_.alloc() : 0;
     if (!new_did) return rollback(0);
   }
@@ -182,7 +184,7 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
 }
 
 void Driver::domain_put(Domain& dom) {
-  if (--dom.users == 0 && !dom.fixed_did() && dom.did) {
+  if (--dom.users == 0 && !dom.fixed_did() && dom.did && !dom.waiting) {
     dids_.free(dom.did);
     dom.did = 0;
   }
@@ -202,6 +204,7 @@ Status Driver::find_pair(Sid sid, DomainId id, Device** d, Domain** dom) {
 // One switch of (device, pasid) under the group lock; the blocking domain
 // is no domain (a not-present entry).
 Status Driver::switch_locked(Device& d, uint32_t pasid, Domain* to) {
+  if (d.preserved) return Status::Busy;  // live update: it must keep translating as it does
   GroupLock group(*cpu_, d.sid);
   Ctx ctx(*this);
   return switch_domain(ctx, d, pasid, to && to->type == DomainType::Blocking ? nullptr : to);

@@ -19,13 +19,22 @@ Status Driver::probe(Sid sid, DeviceCaps caps) {
   d->sid = sid;
   d->caps = caps;
   if (!caps_.scalable) d->caps.pasid = false;
-  if (caps_.scalable) {
+  // A preserved device keeps its PASID structures (live update).
+  const bool restoring = expected_.count(sid.v) != 0;
+  if (caps_.scalable && !restoring) {
     d->pasid_dir = alloc_page(PageType::PasidDir);
     if (!d->pasid_dir) return Status::NoMem;
     flush_cpu_cache(d->pasid_dir, sim::kPageSize);
   }
+  Device& dev = *d;
   devices_[sid.v] = std::move(d);
-  return Status::Ok;
+  if (!restoring) return Status::Ok;
+  Status s = restore_device(dev);
+  if (ok(s))
+    expected_.erase(sid.v);
+  else
+    devices_.erase(sid.v);
+  return s;
 }
 
 Status Driver::enable_vfs(Sid pf, uint8_t n) {
@@ -42,7 +51,8 @@ Status Driver::enable_vfs(Sid pf, uint8_t n) {
     Sid vf(uint8_t(pf.bus() + 1), 0, i);
     auto d = std::make_unique<Device>();
     bool ok_alloc = may_alloc();
-    if (ok_alloc && caps_.scalable) {
+    // A preserved VF keeps its PASID structures (live update).
+    if (ok_alloc && caps_.scalable && !expected_.count(vf.v)) {
       d->pasid_dir = alloc_page(PageType::PasidDir);
       ok_alloc = d->pasid_dir != 0;
       if (ok_alloc) flush_cpu_cache(d->pasid_dir, sim::kPageSize);
@@ -61,6 +71,24 @@ Status Driver::enable_vfs(Sid pf, uint8_t n) {
     p->vfs.push_back(m->sid);
     devices_[m->sid.v] = std::move(m);
   }
+  // Live update: a VF that was preserved gets its restored domain as it is
+  // created.
+  for (size_t i = 0; i < p->vfs.size(); ++i) {
+    Device& v = *device(p->vfs[i]);
+    if (!expected_.count(v.sid.v)) continue;
+    if (Status s = restore_device(v); !ok(s)) {
+      for (size_t j = 0; j < i; ++j)
+        if (expected_.count(p->vfs[j].v)) undo_restored(*device(p->vfs[j]));
+      for (Sid vf : p->vfs) {
+        if (Device* x = device(vf); x->pasid_dir && !expected_.count(vf.v))
+          cpu_->free_page(x->pasid_dir);
+        devices_.erase(vf.v);
+      }
+      p->vfs.clear();
+      return s;
+    }
+  }
+  for (Sid vf : p->vfs) expected_.erase(vf.v);
   return Status::Ok;
 }
 
@@ -95,6 +123,9 @@ Status Driver::release(Sid sid) {
   begin_call();
   Device* d = device(sid);
   if (!d) return Status::NoDev;
+  if (d->preserved) return Status::Busy;  // live update: kept for the next kernel
+  for (Sid vf : d->vfs)
+    if (Device* v = device(vf); v && v->preserved) return Status::Busy;
   GroupLock group(*cpu_, sid);
   // A release changes many entries: its only allocation point, the call's
   // temporary DID, is taken before any of them.

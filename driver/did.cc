@@ -12,6 +12,12 @@ uint16_t DidAllocator::alloc() {
   return 0;
 }
 
+bool DidAllocator::reserve(uint16_t did) {
+  if (did < kFirst || did >= used_.size() || used_[did]) return false;
+  used_[did] = true;
+  return true;
+}
+
 void DidAllocator::free(uint16_t did) {
   if (did >= kFirst && did < used_.size()) used_[did] = false;
 }

@@ -18,6 +18,9 @@ class DidAllocator {
   explicit DidAllocator(uint16_t count = 256) : used_(count, false) {}
   uint16_t alloc();  // 0 when exhausted
   void free(uint16_t did);
+  // Live update: a DID the previous kernel's preserved entries carry is
+  // never handed out (false when it is out of range or already taken).
+  bool reserve(uint16_t did);
   bool used(uint16_t did) const { return did < used_.size() && used_[did]; }
   size_t in_use() const;
 

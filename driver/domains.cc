@@ -51,7 +51,9 @@ Status Driver::domain_free(DomainId id) {
   begin_call();
   Domain* d = domain(id);
   if (!d) return Status::NoDev;
-  if (d->users || d->children) return Status::Busy;
+  // Live update: a preserved domain's tables belong to the next kernel, a
+  // restored one's to the devices still to be probed.
+  if (d->users || d->children || d->preserved || d->waiting) return Status::Busy;
   Ctx ctx(*this);
   if (d->pt) d->pt->destroy(ctx);
   if (d->type == DomainType::Nested)
@@ -65,6 +67,7 @@ Status Driver::map(DomainId id, sim::Iova iova, PhysAddr pa, uint64_t size, uint
   Domain* d = domain(id);
   if (!d) return Status::NoDev;
   if (!d->pt) return Status::Inval;
+  if (frozen(*d)) return Status::Busy;
   if (pa >> kPhysAddrBits) return Status::Inval;  // beyond what a PTE can hold (ADDR 51:12)
   if (d->type == DomainType::Nested && (size != sim::kPageSize || iova >= kNestedIovaLimit))
     return Status::Inval;
@@ -86,6 +89,7 @@ Status Driver::unmap(DomainId id, sim::Iova iova, uint64_t size) {
   Domain* d = domain(id);
   if (!d) return Status::NoDev;
   if (!d->pt || size == 0) return Status::Inval;
+  if (frozen(*d)) return Status::Busy;
   Ctx ctx(*this);
   cpu_->lock(lock_id(LockClass::Pgtable, id));
   PageTable::Unmapped u = d->pt->unmap(ctx, iova, size, d->type == DomainType::Nested);

@@ -18,10 +18,11 @@ const char* domain_type_name(DomainType t) {
   return kNames[size_t(t)];
 }
 
-Driver::Driver(sim::CpuMemory& cpu, Writer& writer) : cpu_(&cpu), writer_(writer) {}
+Driver::Driver(sim::CpuMemory& cpu, Writer& writer, LuFlow* flow)
+    : cpu_(&cpu), writer_(writer), flow_(flow) {}
 Driver::~Driver() = default;
 
-Status Driver::init() {
+void Driver::read_caps() {
   uint64_t cap = cpu_->mmio_read(sim::Reg::CAP);
   uint64_t ecap = cpu_->mmio_read(sim::Reg::ECAP);
   caps_.scalable = ecap & sim::ecap::SMTS;
@@ -30,6 +31,10 @@ Status Driver::init() {
   caps_.cpu128 = cpu_->has_write128();
   caps_.fetch128 = !(cap & sim::cap::MODEL_FETCH64);
   five_level_ = cap & sim::cap::SAGAW_57;
+}
+
+Status Driver::init() {
+  read_caps();
   if (!writer_.supports(caps_)) return Status::NoDev;
   root_ = cpu_->alloc_page(PageType::Root);
   if (!root_) return Status::NoMem;
@@ -125,15 +130,18 @@ std::string Driver::dump() const {
   char buf[200];
   for (auto& [id, d] : domains_) {
     snprintf(buf, sizeof buf,
-             "domain %u %s parent=%u did=%u users=%u children=%u tags=%zu pages=%zu\n", id,
+             "domain %u %s parent=%u did=%u users=%u children=%u tags=%zu pages=%zu%s\n", id,
              domain_type_name(d->type), d->parent, d->did, d->users, d->children,
-             d->tags.all().size(), d->pt ? d->pt->pages().size() : 0);
+             d->tags.all().size(), d->pt ? d->pt->pages().size() : 0,
+             d->preserved  ? " preserved"
+             : d->restored ? " restored"
+                           : "");
     s += buf;
   }
   for (auto& [v, d] : devices_) {
     snprintf(buf, sizeof buf,
-             "device %s gone=%d vfs=%zu ctx=%d tables=%zu att=", d->sid.str().c_str(), d->gone,
-             d->vfs.size(), d->ctx_live, d->pasid_tables.size());
+             "device %s gone=%d vfs=%zu ctx=%d tables=%zu%s att=", d->sid.str().c_str(), d->gone,
+             d->vfs.size(), d->ctx_live, d->pasid_tables.size(), d->preserved ? " preserved" : "");
     s += buf;
     for (auto& [p, dom] : d->att) s += std::to_string(p) + ":" + std::to_string(dom) + " ";
     s += "\n";

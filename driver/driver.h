@@ -27,6 +27,9 @@
 
 namespace vtd::drv {
 
+class LuFlow;  // driver/live_update.h
+struct KhoState;
+
 using DomainId = uint32_t;  // chosen by the caller; 0 is "no domain"
 
 enum class DomainType : uint8_t {
@@ -62,7 +65,9 @@ constexpr int kPhysAddrBits = 52;  // host address width the page tables can exp
 
 class Driver {
  public:
-  Driver(sim::CpuMemory& cpu, Writer& writer);
+  // `flow` (live_update.h) is how this kernel preserves and restores; none:
+  // the live-update calls return -EINVAL.
+  Driver(sim::CpuMemory& cpu, Writer& writer, LuFlow* flow = nullptr);
   ~Driver();
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
@@ -99,6 +104,22 @@ class Driver {
   Status set_pasid(sim::Sid sid, uint32_t pasid, DomainId id);  // set or replace
   Status remove_pasid(sim::Sid sid, uint32_t pasid);
 
+  // Live update (DESIGN.md section 12), through the flow. A preserved
+  // domain refuses map, unmap and free (-EBUSY); a preserved device every
+  // attachment change and release. preserve() needs the device's RID on a
+  // preserved domain and no PASID attached besides (-EINVAL).
+  Status preserve_domain(DomainId id);
+  Status unpreserve_domain(DomainId id);
+  Status preserve(sim::Sid sid);
+  Status unpreserve(sim::Sid sid);
+  // The old kernel's last call: on success *kho is the handover page.
+  Status shutdown(sim::PhysAddr* kho);
+  // The new kernel's IOMMU init, instead of init(): takes over what the
+  // handover page describes. A preserved device gets its restored domain
+  // when it is probed (or created as a VF).
+  Status restore(sim::PhysAddr kho);
+  Status finish();
+
   // Fault injection: the n-th allocation (1-based) of the next call fails.
   void fail_nth_alloc(uint32_t n) { fail_nth_ = n; }
   uint32_t allocs_in_last_call() const { return calls_[cpu_->id() & 1].allocs; }
@@ -124,6 +145,11 @@ class Driver {
   struct Attachment;
   class Ctx;
   class GroupLock;
+  class Lu;  // lu.cc: the LuCtx of the flow's hooks
+  struct Expected {
+    DomainId dom = 0;
+    bool ats = false, pasid_cap = false;
+  };
 
   Status begin_call();
   bool may_alloc();  // one allocation point: false when fail-nth says so
@@ -141,6 +167,10 @@ class Driver {
   Status switch_locked(Device& d, uint32_t pasid, Domain* to);
   Status release_device(Ctx& ctx, Device& d);
   void domain_put(Domain& dom);
+  bool frozen(const Domain& d) const;  // preserved or restored, and the flow says so
+  Status restore_device(Device& d);    // at probe: the flow attaches the restored domain
+  void undo_restored(Device& d);       // ... and its undoing when the call fails
+  void read_caps();
 
   void global_command(uint64_t bit, bool on);  // GCMD TE / QIE
 
@@ -156,6 +186,9 @@ class Driver {
   std::map<uint16_t, std::unique_ptr<Device>> devices_;
   std::map<DomainId, std::unique_ptr<Domain>> domains_;
   uint32_t next_sva_pasid_ = 1;
+  LuFlow* flow_ = nullptr;
+  // The new kernel: preserved devices still to be probed, by SID.
+  std::map<uint16_t, Expected> expected_;
   uint32_t fail_nth_ = 0;  // for the next call
   struct CallState {
     uint32_t allocs = 0;

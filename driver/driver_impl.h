@@ -28,6 +28,11 @@ struct Driver::Domain {
   uint32_t children = 0;
   uint32_t sva_pasid = 0;
   CacheTags tags;
+  // Live update: kept for the next kernel (old kernel), or taken over from
+  // the previous one with `waiting` preserved devices still to be probed
+  // (new kernel); either way immutable while the flow says so.
+  bool preserved = false, restored = false;
+  uint32_t waiting = 0;
   bool first_stage() const {
     return type == DomainType::FirstStage || type == DomainType::Nested || type == DomainType::Sva;
   }
@@ -46,6 +51,7 @@ struct Driver::Device {
   std::map<uint32_t, sim::PhysAddr> pasid_tables;  // directory index -> PASID table
   bool ctx_live = false;                           // scalable: context entry present
   std::map<uint32_t, DomainId> att;                // PASID (kRidPasid: the RID) -> domain
+  bool preserved = false;                          // live update: kept for the next kernel
 };
 
 // Services for one call: the WriterCtx of each transition and the TableOps

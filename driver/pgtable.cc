@@ -53,6 +53,24 @@ Status PageTable::init(TableOps& ops) {
   return Status::Ok;
 }
 
+void PageTable::adopt(sim::CpuMemory& cpu, PhysAddr root) {
+  tables_.clear();
+  root_ = root;
+  adopt_table(cpu, root, levels_, 0);
+}
+
+void PageTable::adopt_table(sim::CpuMemory& cpu, PhysAddr table, int level, PhysAddr slot) {
+  Table t{level, slot, 0};
+  for (uint32_t i = 0; i < sim::kPageSize / 8; ++i) {
+    const PhysAddr at = table + 8 * uint64_t(i);
+    const uint64_t pte = cpu.read64(at);
+    if (!pte_present(pte)) continue;
+    ++t.present;
+    if (!pte_leaf(pte, level)) adopt_table(cpu, pte_addr(pte), level - 1, at);
+  }
+  tables_[table] = t;
+}
+
 std::vector<PhysAddr> PageTable::pages() const {
   std::vector<PhysAddr> v;
   for (auto& [pa, t] : tables_) v.push_back(pa);

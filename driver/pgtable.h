@@ -32,6 +32,9 @@ class PageTable {
   PageTable(bool first_stage, int levels) : first_stage_(first_stage), levels_(levels) {}
 
   Status init(TableOps& ops);  // allocates the root
+  // Live update: takes over the tables rooted at `root` as they are in
+  // memory (read through the CPU), instead of init().
+  void adopt(sim::CpuMemory& cpu, sim::PhysAddr root);
   // Allocates the tables the IOVA range [0, limit) needs down to the leaf
   // level, so later 4 KiB maps there never allocate (nested stage-1).
   Status prealloc(TableOps& ops, sim::Iova limit);
@@ -60,6 +63,7 @@ class PageTable {
     sim::PhysAddr slot = 0;  // the parent entry pointing here (0 for the root)
     uint32_t present = 0;    // present entries
   };
+  void adopt_table(sim::CpuMemory& cpu, sim::PhysAddr table, int level, sim::PhysAddr slot);
   uint64_t leaf_pte(sim::PhysAddr pa, int level, uint8_t perm) const;
   uint64_t table_pte(sim::PhysAddr table) const;
   bool pte_present(uint64_t pte) const;

@@ -47,6 +47,16 @@ Status Qi::submit(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch) {
   return Status::Ok;
 }
 
+void Qi::post(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch) {
+  cpu.lock(lock_);
+  for (const Descriptor& d : batch) {
+    write_desc(cpu, tail_, d);
+    tail_ = (tail_ + 1) % entries_;
+  }
+  cpu.mmio_write(Reg::IQT, uint64_t(tail_) * entry_bytes());
+  cpu.unlock(lock_);
+}
+
 Status Qi::submit_once(sim::CpuMemory& cpu, const std::vector<Descriptor>& batch) {
   cpu.lock(lock_);
   const uint32_t first = tail_;

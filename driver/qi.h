@@ -25,6 +25,9 @@ class Qi {
   // by the wait); a second error returns -EIO, a wait that never completes
   // -ETIMEDOUT.
   Status submit(sim::CpuMemory& cpu, const std::vector<sim::Descriptor>& batch);
+  // The batch queued and the tail moved, with no wait descriptor and no
+  // waiting (what a flow that does not wait does; DESIGN.md section 12, B28).
+  void post(sim::CpuMemory& cpu, const std::vector<sim::Descriptor>& batch);
   uint64_t submissions() const { return submissions_; }
 
  private:
