@@ -164,8 +164,16 @@ using namespace detail;
 // The byte is stored XOR kDefaultSetup (program.h): a zero byte, where the
 // engines start, is the shared-DID machine 0x4a; an empty machine is
 // written as kDefaultSetup.
+//
+// Version 3, flags bit 5 (kLiveUpdateSetup): the setup also prepares a live
+// update (DESIGN.md section 12): the first domain is preserved and, when it
+// is attached to the first device's RID, that device too. What the engine
+// adds then starts in the old kernel with something preserved: a kexec,
+// restore and probe (a dictionary token) reach the dark window and the
+// restore at once, and on the default machine the second device shares the
+// preserved domain's DID without being preserved.
 namespace {
-void expand_setup(uint8_t setup, Program& p, Refs& refs) {
+void expand_setup(uint8_t setup, bool live_update, Program& p, Refs& refs) {
   const uint64_t ndev = setup & 3, ndom = setup >> 2 & 3, types = setup >> 4 & 3,
                  attach = setup >> 6;
   auto add = [&](Op op) {
@@ -205,6 +213,16 @@ void expand_setup(uint8_t setup, Program& p, Refs& refs) {
     if (attach == 3) op.set(Arg::Pasid, 2);  // PASID 1
     add(op);
   }
+  if (!live_update) return;
+  Op keep;
+  keep.kind = OpKind::PreserveDomain;
+  keep.set(Arg::Dom, doms[0]);
+  add(keep);
+  if (devs.empty() || (attach != 1 && attach != 2)) return;
+  Op dev;
+  dev.kind = OpKind::Preserve;
+  dev.set(Arg::Dev, devs[0]);
+  add(dev);
 }
 }  // namespace
 
@@ -245,7 +263,7 @@ Program decode_records(std::span<const uint8_t> bytes, Layout* layout) {
     name(&p.viommu);
   }
   Refs refs;
-  expand_setup(setup, p, refs);
+  expand_setup(setup, version >= 3 && (f & kLiveUpdateSetup), p, refs);
   if (layout) layout->header_end = end;  // past the size when cut short
   while (!r.done()) {
     if (layout) layout->records.push_back(r.i);

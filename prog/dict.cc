@@ -64,7 +64,23 @@ std::vector<Token> tokens() {
   }
   // A schedule choice (a store delay, a chunk order) for the op before it.
   add("choice_1", {kChoiceRecord, 1});
-  for (int flags : {1, 2, 8, 16}) {
+  // Live update (DESIGN.md section 12). The whole handover in one token:
+  // kexec, the new kernel's restore, and a probe whose fresh device is the
+  // first one the old kernel had (the one the live-update setup preserves;
+  // prog/table.h Refs). And a second CPU attaching or probing while the
+  // shutdown runs: at its first store, and while it waits for its flush.
+  add("lu_kexec_restore_probe",
+      {record_of(OpKind::Kexec), record_of(OpKind::Restore), record_of(OpKind::Probe), 0, 0, 0});
+  add("lu_restore_probe", {record_of(OpKind::Restore), record_of(OpKind::Probe), 0, 0, 0});
+  for (OpKind sub : {OpKind::Attach, OpKind::Probe}) {
+    add(std::string("sched_cpu2-") + op_name(sub), point(OpKind::Cpu2, sub));
+    std::vector<uint8_t> b;
+    Op st = zero_args(OpKind::Cpu2);
+    st.sub.push_back(zero_args(sub));
+    write_point(b, {sim::PointKind::Wait, 1, {st}}, refs);
+    add(std::string("sched_wait_cpu2-") + op_name(sub), b);
+  }
+  for (int flags : {1, 2, 8, 16, int(kLiveUpdateSetup)}) {
     add("header_" + std::to_string(flags), {kVersion, uint8_t(flags), 0, 0, 0, 0}, true);
   }
   // Setups (the byte is setup ^ kDefaultSetup): two devices sharing a

@@ -100,6 +100,19 @@ constexpr OpSpec kSpecs[] = {
     {OpKind::Writeback, "writeback", OpClass::Step, {{Arg::Index, Style::Key, "index", 0, false}}},
     {OpKind::ProcessQueue, "process-queue", OpClass::Step, {{Arg::N, Style::Key, "n", 0, false}}},
     {OpKind::Cpu2, "cpu2", OpClass::Cpu2, {}},
+    {OpKind::PreserveDomain,
+     "preserve-domain",
+     OpClass::Api,
+     {{Arg::Dom, Style::Pos, "", 0, true}}},
+    {OpKind::UnpreserveDomain,
+     "unpreserve-domain",
+     OpClass::Api,
+     {{Arg::Dom, Style::Pos, "", 0, true}}},
+    {OpKind::Preserve, "preserve", OpClass::Api, {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::Unpreserve, "unpreserve", OpClass::Api, {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::Kexec, "kexec", OpClass::Api, {}},
+    {OpKind::Restore, "restore", OpClass::Api, {}},
+    {OpKind::Finish, "finish", OpClass::Api, {}},
 };
 static_assert(sizeof(kSpecs) / sizeof(kSpecs[0]) == size_t(OpKind::kCount));
 
@@ -115,9 +128,12 @@ namespace {
 constexpr OpKind kSteps[] = {OpKind::Dma,          OpKind::Memcpy, OpKind::Walk,
                              OpKind::ResumeWalks,  OpKind::Evict,  OpKind::Writeback,
                              OpKind::ProcessQueue, OpKind::Cpu2};
-constexpr OpKind kCpu2Ops[] = {OpKind::Map,        OpKind::Unmap,   OpKind::Attach,
-                               OpKind::Detach,     OpKind::Replace, OpKind::SetPasid,
-                               OpKind::RemovePasid};
+// Version 3 appends probe: a second CPU probing and attaching a device
+// while the shutdown clears entries (DESIGN.md section 12, B27).
+constexpr OpKind kCpu2Ops[] = {OpKind::Map,         OpKind::Unmap,   OpKind::Attach,
+                               OpKind::Detach,      OpKind::Replace, OpKind::SetPasid,
+                               OpKind::RemovePasid, OpKind::Probe};
+constexpr size_t kV2Cpu2Ops = 7;
 
 }  // namespace
 
@@ -127,8 +143,8 @@ std::span<const OpKind> steps(uint8_t version) {
 }
 
 std::span<const OpKind> cpu2_ops(uint8_t version) {
-  (void)version;  // version 3 has added no cpu2 op yet
-  return kCpu2Ops;
+  return version >= 3 ? std::span<const OpKind>(kCpu2Ops)
+                      : std::span<const OpKind>(kCpu2Ops, kV2Cpu2Ops);
 }
 
 // "page or raw": even values are page numbers, odd ones raw addresses.
@@ -163,6 +179,7 @@ uint64_t Refs::fresh(Arg a) const {
     for (uint64_t id = 1;; ++id)
       if (std::find(doms.begin(), doms.end(), id) == doms.end()) return id;
   }
+  if (!reprobe.empty()) return reprobe.front();
   for (uint16_t slot : kSlots)
     if (std::find(devs.begin(), devs.end(), slot) == devs.end()) return slot;
   return kSlots[0];

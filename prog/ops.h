@@ -39,6 +39,18 @@ enum class OpKind : uint8_t {
   // Ops added by format version 3 go here, after cpu2, so that every
   // version-2 record keeps its number (binary.cc): live update (DESIGN.md
   // section 12) and the vIOMMU (section 13).
+  //
+  // Live update: iommu-core calls of the old kernel (preserve...), its
+  // shutdown and the kexec, the new kernel's IOMMU init (restore) and the
+  // end of the session (finish). Between kexec and restore no kernel runs:
+  // API calls fail with -ENODEV, hardware steps run on what the unit kept.
+  PreserveDomain,
+  UnpreserveDomain,
+  Preserve,
+  Unpreserve,
+  Kexec,
+  Restore,
+  Finish,
   kCount
 };
 

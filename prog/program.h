@@ -63,6 +63,9 @@ constexpr uint8_t kVersion = 3;
 // start, set up two devices sharing a first-stage domain's DID and a second
 // first-stage domain to move to (the machine of seeds/001).
 constexpr uint8_t kDefaultSetup = 0x4a;
+// Header flags bit (version 3): the setup also preserves its first domain
+// and device for a live update (binary.cc).
+constexpr uint8_t kLiveUpdateSetup = 0x20;
 // Per-op limits, in both forms.
 constexpr size_t kMaxSched = 8, kMaxChoices = 15;
 constexpr uint32_t kMaxPointIndex = 64;

@@ -4,6 +4,7 @@
 // Not for use outside prog/.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
@@ -89,13 +90,27 @@ inline constexpr uint64_t kRefs = 64;
 
 struct Refs {
   std::vector<uint64_t> doms, devs;  // in creation order
+  // Live update: after a kexec the new kernel probes the devices again. A
+  // fresh probe names them first, in creation order (the first is the
+  // device the live-update setup preserves), and a re-probe or re-created
+  // VF is not counted twice.
+  std::vector<uint64_t> reprobe;
   void created(const Op& op) {
+    auto again = [&](uint64_t dev) {
+      auto it = std::find(reprobe.begin(), reprobe.end(), dev);
+      if (it == reprobe.end()) return false;
+      reprobe.erase(it);
+      return true;
+    };
+    if (op.kind == OpKind::Kexec) reprobe = devs;
     if (op.kind == OpKind::Domain) doms.push_back(op.get(Arg::Dom));
-    if (op.kind == OpKind::Probe) devs.push_back(op.get(Arg::Dev));
+    if (op.kind == OpKind::Probe && !again(op.get(Arg::Dev))) devs.push_back(op.get(Arg::Dev));
     if (op.kind == OpKind::Vfs) {
       sim::Sid pf(uint16_t(op.get(Arg::Dev)));
-      for (uint64_t i = 0; i < op.get(Arg::N) && i < 8 && pf.bus() < 0xff; ++i)
-        devs.push_back(sim::Sid(uint8_t(pf.bus() + 1), 0, uint8_t(i)).v);
+      for (uint64_t i = 0; i < op.get(Arg::N) && i < 8 && pf.bus() < 0xff; ++i) {
+        const uint64_t vf = sim::Sid(uint8_t(pf.bus() + 1), 0, uint8_t(i)).v;
+        if (!again(vf)) devs.push_back(vf);
+      }
     }
   }
   const std::vector<uint64_t>* pool(OpKind k, Arg a) const {
