@@ -48,6 +48,8 @@ std::vector<Move> Model::moves(const ApiCall& c) const {
       }
       break;
     }
+    case OpKind::Kexec:
+      return kexec_moves();
     default:
       break;
   }
@@ -132,6 +134,7 @@ void Model::apply(const Flight& f) {
       }
       break;
   }
+  apply_lu(f);
 }
 
 // ---------------------------------------------------------------- state --
@@ -257,6 +260,12 @@ void Model::domain_outcomes(DomainId id, sim::Iova iova, std::vector<Outcome>* o
 
 std::vector<Outcome> Model::allowed(Sid sid, uint32_t pasid, sim::Iova iova) const {
   std::vector<Outcome> out;
+  // Live update: a preserved device translates through its preserved
+  // domain, with or without a kernel, until a call moves it (P9).
+  if (const DomainId w = continuity(sid); w && pasid == sim::kNoPasid && !moving(sid, 0)) {
+    outcomes(w, iova, &out);
+    return out;
+  }
   uint32_t key;
   if (!key_of(sid, pasid, &key)) {
     out.push_back({true, 0, false});

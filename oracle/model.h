@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -64,6 +65,17 @@ struct Move {
   uint32_t key = 0;  // 0: requests without PASID, else the PASID
   drv::DomainId from = 0, to = 0;
   bool operator==(const Move&) const = default;
+};
+
+// Live update (DESIGN.md section 12): the phase the platform is in. Old:
+// the first kernel runs (before the kexec); Dark: no kernel, between the
+// kexec and the restore; New: the kernel the restore brought up.
+enum class LuPhase : uint8_t { Old, Dark, New };
+
+// A device preserved for the next kernel: its domain and what it is.
+struct Preserved {
+  drv::DomainId dom = 0;
+  bool ats = false, pasid_cap = false;
 };
 
 // What a DMA may give: a fault, or an address with a permission.
@@ -120,6 +132,20 @@ class Model {
   static bool matches(const std::vector<Outcome>& os, bool fault, sim::PhysAddr pa, bool write,
                       bool writable);
 
+  // ------------------------------------------------------ live update --
+  // The abstract state survives the kexec (model_lu.cc): at the kexec the
+  // unpreserved attachments become blocked, the unpreserved domains go and
+  // the new kernel has probed nothing; the preserved domains stay, frozen.
+  // A preserved device probed by the new kernel is attached to its domain.
+  LuPhase lu_phase() const { return lu_.phase; }
+  const std::set<drv::DomainId>& preserved_domains() const { return lu_.doms; }
+  const std::map<uint16_t, Preserved>& preserved_devices() const { return lu_.devs; }
+  // P9's window: the devices whose requests without PASID must translate
+  // through their preserved domain (from preserve until a call of the new
+  // kernel that moves them returns), and that domain.
+  const std::map<uint16_t, drv::DomainId>& continuity() const { return lu_.window; }
+  drv::DomainId continuity(sim::Sid sid) const;
+
   // The model's picture for engine features: the RID_PASID attachment,
   // devices attached to a domain, a domain's type (-1: none), its mappings.
   drv::DomainId domain_of(sim::Sid sid) const { return attached(sid, 0); }
@@ -129,6 +155,8 @@ class Model {
 
  private:
   void apply(const Flight& f);
+  void apply_lu(const Flight& f);
+  std::vector<Move> kexec_moves() const;
   void domain_outcomes(drv::DomainId id, sim::Iova iova, std::vector<Outcome>* out,
                        int depth) const;
 
@@ -136,6 +164,12 @@ class Model {
   std::map<drv::DomainId, Domain> doms_;
   std::map<uint16_t, Device> devs_;
   std::vector<Flight> flights_;
+  struct {
+    LuPhase phase = LuPhase::Old;
+    std::set<drv::DomainId> doms;
+    std::map<uint16_t, Preserved> devs;
+    std::map<uint16_t, drv::DomainId> window;
+  } lu_;
 };
 
 // ------------------------------------------------------------- entries --

@@ -86,6 +86,7 @@ void Oracle::end(drv::Status st) {
   model_.end(drv::ok(st));
   if (!outer) settle_nested(f);
   check_caches(outer);
+  check_lu(f, outer, st);
   stack_.pop_back();
   if (outer) settle();
 }
@@ -118,6 +119,7 @@ void Oracle::settle() {
 
 void Oracle::point(sim::PointKind k, uint32_t index) {
   point_ = (k == sim::PointKind::Wait ? "wait " : "store ") + std::to_string(index);
+  if (!violated_ && !model_.continuity().empty()) check_continuity(point_);
 }
 
 std::string Oracle::here() const {
@@ -137,6 +139,7 @@ void Oracle::on_event(const HwEvent& e) {
   r.e.xlat = nullptr;
   r.point = here();
   if (violated_) return;
+  lu_event(e);
 
   switch (e.kind) {
     case sim::EventKind::EntryFetched:
@@ -206,6 +209,7 @@ void Oracle::check_dma(const HwEvent& e) {
       "got: " + (fault ? std::string("fault ") + sim::fault_reason_name(e.fault) : hex(e.addr)) +
       (e.count ? " (device-TLB)" : ""));
   d.push_back("allowed: " + expect);
+  if (lu_dma(e, d)) return;  // live update: P9 or P12
   if (write && !fault)
     fail(Property::P8,
          "DMA write landed at " + hex(e.addr) + ", not where the model puts iova " + hex(e.iova), d,

@@ -42,6 +42,9 @@ class Oracle final : public sim::Observer {
   void end(drv::Status st);
   // The outer op reached a schedule point (reports name it).
   void point(sim::PointKind k, uint32_t index);
+  // Live update: the kexec op's shutdown is done and the unpreserved pages
+  // are about to go (lu_checks.cc: P10, and what P11 and P12 judge by).
+  void kexec();
 
   void on_event(const sim::HwEvent& e) override;
 
@@ -105,6 +108,26 @@ class Oracle final : public sim::Observer {
   };
   std::vector<Consumer> consumers() const;  // every live one, each pair once
 
+  // Live update (lu_checks.cc).
+  struct Reserved {      // a DID the new kernel may not give yet, and what it names
+    bool known = false;  // false: only cache lines left at the kexec carry it
+    uint8_t pgtt = 0;
+    sim::PhysAddr root = 0;
+  };
+  struct Named {
+    sim::Sid sid;
+    uint32_t key;
+    sim::Entry entry;
+  };
+  static Reserved source_of(const sim::Entry& e);
+  void check_lu(const InFlight& f, bool outer, drv::Status st);
+  void check_continuity(const std::string& point);
+  bool lu_dma(const sim::HwEvent& e, const std::vector<std::string>& details);
+  void lu_event(const sim::HwEvent& e);
+  void check_dids(const std::string& point);
+  void release_dids();
+  std::vector<Named> named_entries() const;
+
   // Records a finding. Inside an op it stays pending until the outer op
   // returns, and the root cause is reported first (the property's rank).
   void fail(Property p, const std::string& what, std::vector<std::string> details,
@@ -128,6 +151,11 @@ class Oracle final : public sim::Observer {
   using Source = std::pair<sim::PhysAddr, uint8_t>;
   using Requester = std::pair<uint16_t, uint32_t>;
   std::map<TagKey, std::map<Source, std::set<Requester>>> fills_;
+  std::map<uint16_t, Reserved> reserved_;  // P11, by DID
+  // P10: the pages each preserved device reached at the kexec, with their
+  // allocation generation then.
+  std::map<uint16_t, std::vector<std::pair<sim::PhysAddr, uint32_t>>> reach_;
+  std::set<uint16_t> isolated_;  // P12: the old kernel's unpreserved devices
   std::vector<Ring> ring_;
   size_t ring_next_ = 0;
   bool violated_ = false;
