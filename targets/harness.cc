@@ -10,6 +10,7 @@
 #include "driver/driver.h"
 #include "simulator/machine.h"
 #include "simulator/registers.h"
+#include "targets/live_update.h"
 
 namespace vtd::harness {
 
@@ -47,15 +48,24 @@ oracle::ApiCall call_of(const Op& op) {
 
 class Runner final : public sim::Schedule, public sim::Observer {
  public:
-  Runner(const prog::Program& p, drv::Writer& w, const std::string& name, const Options& opt)
-      : p_(p), m_(p.config), d_(m_.cpu0, w), o_(m_, w, name), trace_(opt.trace), opt_(opt) {
+  // `flow`: the live-update flow every kernel of the run uses; `name` the
+  // writer as reports and signatures spell it.
+  Runner(const prog::Program& p, drv::Writer& w, const std::string& flow, const std::string& name,
+         const Options& opt)
+      : p_(p),
+        m_(p.config),
+        lu_(flow, w),
+        d_(lu_.boot(m_)),
+        o_(m_, w, name),
+        trace_(opt.trace),
+        opt_(opt) {
     m_.set_schedule(this);
     m_.iommu.set_observer(this);
   }
 
   Result go() {
     Result& r = r_;
-    if (!drv::ok(d_.init())) {
+    if (!d_ || !drv::ok(d_->init())) {
       r.error = "the driver failed to initialise";
       return r;
     }
@@ -81,7 +91,8 @@ class Runner final : public sim::Schedule, public sim::Observer {
       o_.begin(i, call_of(op), 0);
       drv::Status st = drv::Status::Ok;
       if (prog::is_api(op.kind)) {
-        if (pending_fail) d_.fail_nth_alloc(pending_fail);
+        fail_nth_ = pending_fail;
+        if (pending_fail && d_) d_->fail_nth_alloc(pending_fail);
         pending_fail = 0;
         st = api(op);
       } else {
@@ -92,7 +103,11 @@ class Runner final : public sim::Schedule, public sim::Observer {
       op_ = nullptr;
       o_.end(st);
       features(op, st);
-      if (trace_) r.trace.back().status = drv::status_name(st);
+      if (trace_) {
+        r.trace.back().status = drv::status_name(st);
+        if (lu_.phase() == LiveUpdate::Phase::Dark && op.kind != OpKind::Kexec)
+          lines().push_back("(dark window: no kernel runs)");
+      }
     }
     r.violated = o_.violated();
     if (r.violated) r.violation = o_.violation();
@@ -179,22 +194,25 @@ class Runner final : public sim::Schedule, public sim::Observer {
   drv::Status api(const Op& op) {
     const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
     const drv::DomainId dom = drv::DomainId(op.get(Arg::Dom));
+    // Live update: which kernel runs (targets/live_update.h).
+    if (drv::Status refused; !lu_.admits(op.kind, &refused)) return refused;
+    if (!d_ && op.kind != OpKind::Restore) return drv::Status::NoDev;
     switch (op.kind) {
       case OpKind::Domain:
-        return d_.domain_alloc(dom, drv::DomainType(op.get(Arg::DType)),
-                               drv::DomainId(op.get(Arg::Parent)), int(op.get(Arg::Levels)));
+        return d_->domain_alloc(dom, drv::DomainType(op.get(Arg::DType)),
+                                drv::DomainId(op.get(Arg::Parent)), int(op.get(Arg::Levels)));
       case OpKind::Free:
-        return d_.domain_free(dom);
+        return d_->domain_free(dom);
       case OpKind::Map:
-        return d_.map(dom, op.get(Arg::Iova), op.get(Arg::Pa), prog::size_of(op),
-                      uint8_t(op.get(Arg::Perm)));
+        return d_->map(dom, op.get(Arg::Iova), op.get(Arg::Pa), prog::size_of(op),
+                       uint8_t(op.get(Arg::Perm)));
       case OpKind::Unmap:
-        return d_.unmap(dom, op.get(Arg::Iova), prog::size_of(op));
+        return d_->unmap(dom, op.get(Arg::Iova), prog::size_of(op));
       case OpKind::Probe:
         if (!m_.iommu.device_present(sid)) m_.iommu.device_plug(sid, op.get(Arg::Ats));
-        return d_.probe(sid, {op.get(Arg::Ats) != 0, op.get(Arg::PasidCap) != 0});
+        return d_->probe(sid, {op.get(Arg::Ats) != 0, op.get(Arg::PasidCap) != 0});
       case OpKind::Release:
-        return d_.release(sid);
+        return d_->release(sid);
       case OpKind::Vfs: {
         uint8_t n = uint8_t(op.get(Arg::N));
         std::vector<sim::Sid> plugged;
@@ -204,7 +222,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
           m_.iommu.device_plug(vf, m_.iommu.device_ats(sid));
           plugged.push_back(vf);
         }
-        drv::Status st = d_.enable_vfs(sid, n);
+        drv::Status st = d_->enable_vfs(sid, n);
         if (drv::ok(st))
           vfs_[sid.v] = plugged;
         else
@@ -217,17 +235,31 @@ class Runner final : public sim::Schedule, public sim::Observer {
         m_.iommu.device_unplug(sid);
         for (sim::Sid vf : vfs_[sid.v]) m_.iommu.device_unplug(vf);
         vfs_.erase(sid.v);
-        return d_.surprise_remove(sid);
+        return d_->surprise_remove(sid);
       case OpKind::Attach:
-        return d_.attach(sid, dom);
+        return d_->attach(sid, dom);
       case OpKind::Replace:
-        return d_.replace(sid, dom);
+        return d_->replace(sid, dom);
       case OpKind::Detach:
-        return d_.detach(sid);
+        return d_->detach(sid);
       case OpKind::SetPasid:
-        return d_.set_pasid(sid, pasid_arg(op), dom);
+        return d_->set_pasid(sid, pasid_arg(op), dom);
       case OpKind::RemovePasid:
-        return d_.remove_pasid(sid, pasid_arg(op));
+        return d_->remove_pasid(sid, pasid_arg(op));
+      case OpKind::PreserveDomain:
+        return d_->preserve_domain(dom);
+      case OpKind::UnpreserveDomain:
+        return d_->unpreserve_domain(dom);
+      case OpKind::Preserve:
+        return d_->preserve(sid);
+      case OpKind::Unpreserve:
+        return d_->unpreserve(sid);
+      case OpKind::Kexec:
+        return lu_.kexec(m_, o_, d_, trace_ ? &lines() : nullptr);
+      case OpKind::Restore:
+        return lu_.restore(m_, d_, fail_nth_, trace_ ? &lines() : nullptr);
+      case OpKind::Finish:
+        return d_->finish();
       default:
         return drv::Status::Inval;
     }
@@ -281,24 +313,24 @@ class Runner final : public sim::Schedule, public sim::Observer {
   // An op of the second CPU, at a preemption point of the first; it runs
   // only if it needs no lock the first CPU holds there.
   void nested(const Op& op) {
-    if (nested_) return;
+    if (nested_ || !d_) return;
     const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
     const drv::DomainId dom = drv::DomainId(op.get(Arg::Dom));
     std::vector<sim::LockId> need = op.kind == OpKind::Map || op.kind == OpKind::Unmap
-                                        ? d_.locks_for_map(dom)
-                                        : d_.locks_for_attach(sid, dom);
+                                        ? d_->locks_for_map(dom)
+                                        : d_->locks_for_attach(sid, dom);
     for (sim::LockId l : need)
       if (m_.cpu0.holds(l)) {
         if (trace_) lines().push_back("  cpu2 waits: the op needs a lock cpu0 holds");
         return;
       }
     nested_ = true;
-    d_.set_cpu(&m_.cpu1);
+    d_->set_cpu(&m_.cpu1);
     o_.begin(uint32_t(-1), call_of(op), 1);
     drv::Status st = api(op);
     o_.end(st);
     feature(0xc2, uint32_t(op_->kind), uint32_t(op.kind), uint32_t(-int(st)));
-    d_.set_cpu(&m_.cpu0);
+    if (d_) d_->set_cpu(&m_.cpu0);
     nested_ = false;
     if (trace_) lines().push_back("  cpu2 " + prog::op_text(op) + " -> " + drv::status_name(st));
   }
@@ -327,8 +359,8 @@ class Runner final : public sim::Schedule, public sim::Observer {
   void begin_features(const Op& op) {
     if (!opt_.feature || op.kind != OpKind::Replace) return;
     const uint64_t dev = op.get(prog::Arg::Dev);
-    feature(0x0c, target(o_.model().domain_of(sim::Sid(uint16_t(dev)))), target(op.get(prog::Arg::Dom)),
-            sharing(dev));
+    feature(0x0c, target(o_.model().domain_of(sim::Sid(uint16_t(dev)))),
+            target(op.get(prog::Arg::Dom)), sharing(dev));
   }
 
   void features(const Op& op, drv::Status st) {
@@ -347,6 +379,10 @@ class Runner final : public sim::Schedule, public sim::Observer {
     feature(0x03, uint32_t(op.kind), bucket(c.pasid().size()), bucket(c.ctx().size()),
             bucket(c.psc().size()));
     feature(0x04, uint32_t(op.kind), bucket(m_.iommu.parked_walks()), bucket(m_.mem.dirty_count()));
+    // Live update: how far the handover got, how much is preserved.
+    const oracle::Model& mo = o_.model();
+    feature(0x07, uint32_t(op.kind), uint32_t(mo.lu_phase()), bucket(mo.preserved_devices().size()),
+            bucket(mo.continuity().size()));
   }
 
   // Near misses of the properties: states one step from a violation (a tag
@@ -404,13 +440,15 @@ class Runner final : public sim::Schedule, public sim::Observer {
 
   const prog::Program& p_;
   sim::Machine m_;
-  drv::Driver d_;
+  LiveUpdate lu_;
+  std::unique_ptr<drv::Driver> d_;  // the running kernel's; none in the dark window
   oracle::Oracle o_;
   bool trace_;
   const Options& opt_;
   Result r_;
   const Op* op_ = nullptr;
   uint32_t stores_ = 0, waits_ = 0, choice_ = 0;
+  uint32_t fail_nth_ = 0;  // the fail-nth of the API op running (restore makes its own driver)
   bool nested_ = false;
   uint64_t dma_value_ = 0xd0d0000000000000ull;
 };
@@ -429,20 +467,29 @@ Result run(const prog::Program& p, const Options& o) {
     r.error = "unknown writer '" + r.writer + "' (see ./vtdfuzz writers)";
     return r;
   }
-  auto runner = std::make_unique<Runner>(p, *w, r.writer, o);
+  // The live-update flow the program (or the caller) names; a program
+  // naming none still runs live-update ops, with the reference flow.
+  r.lu = o.lu.empty() ? p.lu : o.lu;
+  if (!r.lu.empty() && !drv::lu_flow_info(r.lu)) {
+    r.error = "unknown live-update flow '" + r.lu + "' (see ./vtdfuzz flows)";
+    return r;
+  }
+  const std::string name = r.lu.empty() ? r.writer : r.writer + " lu=" + r.lu;
+  auto runner = std::make_unique<Runner>(p, *w, r.lu.empty() ? "reference" : r.lu, name, o);
   Result got = runner->go();
   got.writer = r.writer;
+  got.lu = r.lu;
   return got;
 }
 
 std::string summary_line(const Result& r) {
-  if (!r.violated) return "vtdfuzz: clean writer=" + r.writer + " ops=" + std::to_string(r.ops_run);
+  const std::string who = "writer=" + r.writer + (r.lu.empty() ? "" : " lu=" + r.lu);
+  if (!r.violated) return "vtdfuzz: clean " + who + " ops=" + std::to_string(r.ops_run);
   const oracle::Violation& v = r.violation;
   char sig[20];
   snprintf(sig, sizeof sig, "%016" PRIx64, v.signature);
-  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) +
-         " writer=" + r.writer + " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " +
-         v.point + ": " + v.what;
+  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) + " " + who +
+         " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " + v.point + ": " + v.what;
 }
 
 std::string report(const Result& r) {
@@ -461,10 +508,12 @@ std::string report(const Result& r) {
   return s;
 }
 
-minimize::Predicate same_signature(const std::string& writer, uint64_t signature) {
-  return [writer, signature](const prog::Program& p) {
+minimize::Predicate same_signature(const std::string& writer, uint64_t signature,
+                                   const std::string& lu) {
+  return [writer, signature, lu](const prog::Program& p) {
     Options o;
     o.writer = writer;
+    o.lu = lu;
     Result r = run(p, o);
     return r.violated && r.violation.signature == signature;
   };

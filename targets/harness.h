@@ -15,6 +15,7 @@ namespace vtd::harness {
 
 struct Options {
   std::string writer;  // overrides the program's writer when set
+  std::string lu;      // overrides the program's live-update flow when set
   bool trace = false;  // record what `explain` shows
   // Abstract-state features for a fuzzing engine (never affect the run):
   // the ops target turns them into libFuzzer extra counters, so inputs that
@@ -33,6 +34,7 @@ struct OpTrace {
 struct Result {
   std::string error;  // set when the program could not run (unknown writer, ...)
   std::string writer;
+  std::string lu;  // the live-update flow named (by the program or the caller); empty: none
   uint32_t ops_run = 0;
   bool violated = false;
   oracle::Violation violation;
@@ -42,12 +44,14 @@ struct Result {
 Result run(const prog::Program& p, const Options& o);
 
 // "vtdfuzz: VIOLATION P1 writer=legacy sig=... op=5 replace at store 1: <what>"
+// (" lu=<flow>" after the writer when a live-update flow is named)
 std::string summary_line(const Result& r);
 // The whole report: summary, details, last hardware events.
 std::string report(const Result& r);
 
 // The minimizer's usual predicate (prog/minimize.h): the program still
 // violates, with this signature.
-minimize::Predicate same_signature(const std::string& writer, uint64_t signature);
+minimize::Predicate same_signature(const std::string& writer, uint64_t signature,
+                                   const std::string& lu = "");
 
 }  // namespace vtd::harness

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "driver/live_update.h"
 #include "driver/writer.h"
 #include "tools/process.h"
 
@@ -168,6 +169,15 @@ CLI::Validator writer_name() {
       "");
 }
 
+CLI::Validator flow_name() {
+  return CLI::Validator(
+      [](std::string& f) -> std::string {
+        if (drv::lu_flow_info(f)) return "";
+        return "unknown live-update flow '" + f + "' (see ./vtdfuzz flows)";
+      },
+      "");
+}
+
 CLI::Validator positive_seconds() {
   return CLI::Validator(
       [](std::string& v) -> std::string {
@@ -226,6 +236,10 @@ CLI::Validator existing_dir() {
 
 CLI::Option* add_writer_option(CLI::App& sub, std::string& writer, const std::string& help) {
   return sub.add_option("--writer", writer, help)->type_name("W")->check(writer_name());
+}
+
+CLI::Option* add_lu_option(CLI::App& sub, std::string& lu, const std::string& help) {
+  return sub.add_option("--lu", lu, help)->type_name("F")->check(flow_name());
 }
 
 }  // namespace vtd::tools

@@ -43,4 +43,9 @@ CLI::Validator existing_dir();
 // --writer W on a command that runs programs.
 CLI::Option* add_writer_option(CLI::App& sub, std::string& writer, const std::string& help);
 
+// A registered live-update flow ("unknown live-update flow 'x' (see
+// ./vtdfuzz flows)"), and --lu F on a command that runs programs.
+CLI::Validator flow_name();
+CLI::Option* add_lu_option(CLI::App& sub, std::string& lu, const std::string& help);
+
 }  // namespace vtd::tools

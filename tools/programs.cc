@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/live_update.h"
 #include "driver/writer.h"
 #include "prog/minimize.h"
 #include "prog/program.h"
@@ -33,9 +34,10 @@ prog::Program load_program(const std::string& path) {
 }
 
 harness::Result run_checked(const prog::Program& p, const std::string& path,
-                            const std::string& writer, bool trace) {
+                            const std::string& writer, const std::string& lu, bool trace) {
   harness::Options o;
   o.writer = writer;
+  o.lu = lu;
   o.trace = trace;
   harness::Result r = harness::run(p, o);
   if (!r.error.empty()) throw UsageError(path + ": " + r.error);
@@ -45,10 +47,12 @@ harness::Result run_checked(const prog::Program& p, const std::string& path,
 struct ProgramArgs {
   std::vector<std::string> files;
   std::string writer;
+  std::string lu;
   std::string out;
 };
 
 const char* const kWriterHelp = "run against writer W instead of the one the program names";
+const char* const kLuHelp = "live update with flow F instead of the one the program names";
 
 }  // namespace
 
@@ -69,6 +73,22 @@ Run add_writers(CLI::App& app) {
   };
 }
 
+// name, catalog ids, expected verdict, summary (as `writers`).
+Run add_flows(CLI::App& app) {
+  app.add_subcommand("flows",
+                     "every registered live-update flow, one line each: name, catalog ids, "
+                     "expected verdict, summary");
+  return [] {
+    for (const drv::LuFlowInfo& f : drv::lu_flows()) {
+      const std::string catalog = f.catalog.empty() ? "-" : std::string(f.catalog);
+      const std::string expect = f.expect.empty() ? "?" : std::string(f.expect);
+      std::printf("%-20.*s %-12s %-8s %.*s\n", int(f.name.size()), f.name.data(), catalog.c_str(),
+                  expect.c_str(), int(f.summary.size()), f.summary.data());
+    }
+    return 0;
+  };
+}
+
 Run add_replay(CLI::App& app) {
   auto a = std::make_shared<ProgramArgs>();
   CLI::App* sub = app.add_subcommand(
@@ -76,6 +96,7 @@ Run add_replay(CLI::App& app) {
       "runs programs (text or binary); exit 0 clean, 1 violation (report on stdout), 2 bad input");
   sub->add_option("FILE", a->files, "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_lu_option(*sub, a->lu, kLuHelp);
   return [a] {
     // Load everything first: a bad file is a usage error before anything runs.
     std::vector<prog::Program> programs;
@@ -83,12 +104,13 @@ Run add_replay(CLI::App& app) {
     int rc = 0;
     for (size_t i = 0; i < a->files.size(); ++i) {
       const std::string& path = a->files[i];
-      harness::Result r = run_checked(programs[i], path, a->writer, false);
+      harness::Result r = run_checked(programs[i], path, a->writer, a->lu, false);
       if (r.violated) {
         std::printf("%s:\n%s", path.c_str(), harness::report(r).c_str());
         rc = 1;
       } else {
-        std::printf("%s: clean (writer %s, %u ops)\n", path.c_str(), r.writer.c_str(), r.ops_run);
+        std::printf("%s: clean (writer %s%s, %u ops)\n", path.c_str(), r.writer.c_str(),
+                    r.lu.empty() ? "" : (", lu " + r.lu).c_str(), r.ops_run);
       }
     }
     return rc;
@@ -104,11 +126,13 @@ Run add_explain(CLI::App& app) {
       "between them, then the verdict with old/new/observed entries decoded");
   sub->add_option("FILE", a->files[0], "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_lu_option(*sub, a->lu, kLuHelp);
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
-    harness::Result r = run_checked(p, path, a->writer, true);
-    std::printf("# program (writer %s)\n%s\n", r.writer.c_str(), prog::to_text(p).c_str());
+    harness::Result r = run_checked(p, path, a->writer, a->lu, true);
+    std::printf("# program (writer %s%s)\n%s\n", r.writer.c_str(),
+                r.lu.empty() ? "" : (", lu " + r.lu).c_str(), prog::to_text(p).c_str());
     std::printf(
         "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
     for (size_t i = 0; i < r.trace.size(); ++i) {
@@ -135,18 +159,20 @@ Run add_minimize(CLI::App& app) {
   sub->add_option("-o", a->out, "where the minimized text form goes (default FILE.min.txt)")
       ->type_name("OUT");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_lu_option(*sub, a->lu, kLuHelp);
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
-    harness::Result r = run_checked(p, path, a->writer, false);
+    harness::Result r = run_checked(p, path, a->writer, a->lu, false);
     if (!r.violated)
       throw UsageError(path + ": no violation to keep (it replays clean on " + r.writer + ")");
     minimize::Stats st;
     prog::Program m =
-        minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature), &st);
+        minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature, r.lu), &st);
     m.writer = r.writer;
+    m.lu = r.lu;
     const std::string out = a->out.empty() ? path + ".min.txt" : a->out;
-    harness::Result mr = run_checked(m, out, "", false);
+    harness::Result mr = run_checked(m, out, "", "", false);
     std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) +
                        " ops, " + std::to_string(st.runs) + " runs)\n# " +
                        harness::summary_line(mr) + "\n" + prog::to_text(m);
