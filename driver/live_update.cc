@@ -157,6 +157,10 @@ Status LuFlow::shutdown(LuCtx& c, PhysAddr* kho) {
   if (!kho_encode(k, &words)) return Status::NoMem;
   const PhysAddr page = c.alloc_kho();
   if (!page) return Status::NoMem;
+  // The root table is the unit's: the hardware keeps walking it whatever
+  // is preserved, so it is always handed over (with the entries leading to
+  // unpreserved tables cleared, every other request faults at its root).
+  c.cpu().kho_preserve(c.root_table(), true);
   quiesce(c);
   clear_unpreserved(c);
   clear_unused_roots(c);

@@ -205,7 +205,7 @@ void Oracle::kexec() {
                " is reachable from a preserved device but not preserved",
            {"page " + hex(page) + ": " + sim::page_type_name(m_.mem.type(page)) +
             ", freed at the kexec"},
-           sim::page_type_name(m_.mem.type(page)), here());
+           sim::page_type_name(m_.mem.type(page)), "kexec");
     }
     // P11: the DID its entry carries, and the translation it names.
     const Located loc = locate(m_.mem, rt, Sid(sidv), sim::kNoPasid);
