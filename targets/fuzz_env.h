@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "driver/live_update.h"
 #include "driver/writer.h"
 
 namespace vtd::fuzz {
@@ -18,6 +19,19 @@ inline std::string writer_from_env() {
   std::string name = w && *w ? w : "entry-sync";
   if (!drv::make_writer(name)) {
     fprintf(stderr, "vtdfuzz: unknown writer '%s' in VTDFUZZ_WRITER\n", name.c_str());
+    exit(2);
+  }
+  return name;
+}
+
+// The live-update flow named by VTDFUZZ_LU (none when unset: a program's
+// live-update ops then run the flow it names, or the reference flow); an
+// unknown name ends the process with exit code 2 before any input runs.
+inline std::string lu_from_env() {
+  const char* f = getenv("VTDFUZZ_LU");
+  std::string name = f ? f : "";
+  if (!name.empty() && !drv::lu_flow_info(name)) {
+    fprintf(stderr, "vtdfuzz: unknown live-update flow '%s' in VTDFUZZ_LU\n", name.c_str());
     exit(2);
   }
   return name;

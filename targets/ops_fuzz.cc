@@ -1,7 +1,7 @@
 // The ops fuzz target (libFuzzer's LLVMFuzzerTestOneInput; AFL++ through
 // afl-clang-fast++ -fsanitize=fuzzer). Every input is a program; the writer
 // under test comes from VTDFUZZ_WRITER, not from the input, so one binary
-// fuzzes any registered writer. A violation prints one summary line and
+// fuzzes any registered writer (and a live-update flow, from VTDFUZZ_LU). A violation prints one summary line and
 // aborts so the engine keeps the input. With VTDFUZZ_PROPERTY=Pn (`hunt
 // --property`), violations of other properties are reported once per
 // signature and fuzzing goes on.
@@ -18,6 +18,7 @@
 
 namespace {
 std::string g_writer;              // set once in LLVMFuzzerInitialize, read-only afterwards
+std::string g_lu;                  // likewise
 std::string g_property;            // likewise; empty: every violation stops the engine
 std::set<uint64_t> g_passed_over;  // signatures already reported as passed over
 
@@ -37,6 +38,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
   g_writer = vtd::fuzz::writer_from_env();
+  g_lu = vtd::fuzz::lu_from_env();
   const char* prop = getenv("VTDFUZZ_PROPERTY");
   g_property = prop ? prop : "";
   return 0;
@@ -46,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   vtd::prog::Program p = vtd::prog::decode({data, size});
   vtd::harness::Options o;
   o.writer = g_writer;
+  o.lu = g_lu;
   o.feature = bump;
   vtd::harness::Result r = vtd::harness::run(p, o);
   if (r.violated) {

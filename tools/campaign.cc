@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "driver/live_update.h"
 #include "driver/writer.h"
 #include "oracle/properties.h"
 #include "prog/minimize.h"
@@ -44,12 +45,15 @@ struct Found {
 };
 
 struct Row {
-  std::string target, writer, catalog, expected, verdict;
+  std::string target, writer, lu, catalog, expected, verdict;  // lu: a live-update flow's row
   bool ok = true;
   HuntResult hunt;
   std::vector<Found> found;
   std::map<std::string, double> first;  // property -> seconds to the first violation
   std::set<std::string> seeded;         // properties first seen on an unchanged corpus input
+
+  // The first column: the writer, or the flow of a live-update row.
+  std::string label() const { return lu.empty() ? writer : "lu " + lu; }
 
   // A matrix cell: the time to the first violation, or "seed" when the corpus
   // already held an input showing it (a time that says nothing about fuzzing).
@@ -61,27 +65,31 @@ struct Row {
 
 // Minimizes an engine input (op level, same signature) and keeps it under
 // out/findings/<writer>/ and the campaign directory.
-Found keep_finding(const Finding& f, const std::string& writer, const std::string& dir) {
+Found keep_finding(const Finding& f, const std::string& writer, const std::string& lu,
+                   const std::string& dir) {
   Found k;
   k.f = f;
   std::string bytes = read_text(f.input);
   prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
   p.writer = writer;
+  if (!lu.empty()) p.lu = lu;
   k.ops_raw = p.ops.size();
   harness::Options o;
   o.writer = writer;
+  o.lu = lu;
   harness::Result r = harness::run(p, o);
   // The report line of the program as kept: after minimization the op
   // index, device and store differ from the engine's input.
   std::string line = f.line;
   if (r.violated) {
-    p = minimize::minimize(p, harness::same_signature(writer, r.violation.signature));
+    p = minimize::minimize(p, harness::same_signature(writer, r.violation.signature, lu));
     harness::Result m = harness::run(p, o);
     if (m.violated) line = harness::summary_line(m);
   }
   p.writer = writer;
+  if (!lu.empty()) p.lu = lu;
   k.ops_min = p.ops.size();
-  const std::string keep = repo_root() + "/out/findings/" + writer;
+  const std::string keep = findings_dir(writer, lu);
   const std::string stem = keep + "/" + f.property + "-" + f.sig;
   k.fresh = !file_exists(stem + ".txt");
   make_dirs(keep);
@@ -93,29 +101,42 @@ Found keep_finding(const Finding& f, const std::string& writer, const std::strin
   return k;
 }
 
-// The verdict the writer declares (driver/writer.h), held against what
-// the row found.
-void judge(Row& row, const drv::WriterInfo& info) {
+// What a writer (driver/writer.h) or a live-update flow (driver/
+// live_update.h) declares when it registers.
+struct Declared {
+  std::string_view catalog, expect;
+};
+Declared declared(const std::string& writer, const std::string& lu) {
+  if (!lu.empty()) {
+    const drv::LuFlowInfo& f = *drv::lu_flow_info(lu);
+    return {f.catalog, f.expect};
+  }
+  const drv::WriterInfo& w = *drv::writer_info(writer);
+  return {w.catalog, w.expect};
+}
+
+// The verdict declared, held against what the row found.
+void judge(Row& row, const Declared& info) {
   row.catalog = info.catalog.empty() ? "-" : std::string(info.catalog);
   if (info.expect.empty()) {
     row.expected = "?";
     row.verdict = "no expectation";
-  } else if (info.expects_clean()) {
+  } else if (info.expect == "clean") {
     row.expected = "clean";
     row.ok = row.hunt.findings.empty();
     row.verdict = row.ok ? "ok" : "UNEXPECTED violation";
   } else {
     row.expected = std::string(info.expect);
     row.ok = false;
-    for (std::string_view p : info.expected_properties())
+    for (std::string_view p : drv::expected_list(info.expect))
       row.ok |= row.first.count(std::string(p)) != 0;
     row.verdict = row.ok ? "ok" : "MISSED";
   }
 }
 
-std::vector<std::string> wanted(const drv::WriterInfo& info) {
+std::vector<std::string> wanted(const Declared& info) {
   std::vector<std::string> v;
-  for (std::string_view p : info.expected_properties()) v.emplace_back(p);
+  for (std::string_view p : drv::expected_list(info.expect)) v.emplace_back(p);
   return v;
 }
 
@@ -126,7 +147,7 @@ void print_header() {
 }
 
 void print_row(const Row& row) {
-  std::printf("%-20s %-12s", row.writer.c_str(), row.catalog.c_str());
+  std::printf("%-20s %-12s", row.label().c_str(), row.catalog.c_str());
   for (const oracle::PropertyInfo& p : oracle::properties())
     std::printf(" %7s", row.cell(p.name, "%.1fs").c_str());
   std::printf("  %-9.0f %-8s %s\n", row.hunt.exec_per_sec, row.expected.c_str(),
@@ -134,24 +155,27 @@ void print_row(const Row& row) {
   std::fflush(stdout);
 }
 
-// Fuzzes one writer on one target with its share of the time left.
+// Fuzzes one writer (or, with `lu`, one live-update flow) on one target
+// with its share of the time left.
 Row run_row(const FuzzOptions& o, const std::string& target, const std::string& w,
-            const std::string& work, const std::set<std::string>& corpus_inputs, double seconds,
-            const std::string& out) {
-  const drv::WriterInfo& info = *drv::writer_info(w);
+            const std::string& lu, const std::string& work,
+            const std::set<std::string>& corpus_inputs, double seconds, const std::string& out) {
+  const Declared info = declared(w, lu);
   HuntSpec s;
   s.target = target;
   s.writer = w;
+  s.lu = lu;
   s.engine = o.engine;
   s.seconds = seconds;
   s.keep_going = true;
   s.jobs = o.jobs;
   s.seeds = work;
   s.want = wanted(info);
-  s.out = out + "/" + target + "-" + w;
+  s.out = out + "/" + target + "-" + (lu.empty() ? w : "lu-" + lu);
   Row row;
   row.target = target;
   row.writer = w;
+  row.lu = lu;
   row.hunt = hunt(s);
   for (const Finding& f : row.hunt.findings) {
     bool seed = !f.input.empty() && corpus_inputs.count(read_text(f.input));
@@ -160,7 +184,7 @@ Row run_row(const FuzzOptions& o, const std::string& target, const std::string& 
       if (seed) row.seeded.insert(f.property);
     }
     if (!f.input.empty() && file_exists(f.input)) {
-      row.found.push_back(keep_finding(f, w, s.out));
+      row.found.push_back(keep_finding(f, w, lu, s.out));
       row.found.back().seed = seed;
     }
   }
@@ -206,7 +230,7 @@ std::string report_md(const std::string& engine, double budget, const std::vecto
   for (size_t i = 0; i < oracle::properties().size() + 4; ++i) md += "---|";
   md += "\n";
   for (const Row& r : rows) {
-    md += "| " + r.writer + " | " + r.catalog + " | ";
+    md += "| " + r.label() + " | " + r.catalog + " | ";
     for (const oracle::PropertyInfo& p : oracle::properties())
       md += r.cell(p.name, "%.1f s") + " | ";
     md += fmt("%.0f", r.hunt.exec_per_sec) + " | " + std::to_string(r.hunt.edges) + " | " +
@@ -215,7 +239,7 @@ std::string report_md(const std::string& engine, double budget, const std::vecto
   md += std::string("\n") + kLegend + "\n" + merge_note + "\n" + summary + "\n## Findings\n\n";
   for (const Row& r : rows)
     for (const Found& f : r.found)
-      md += "### " + r.writer + " " + f.f.property + " (sig " + f.f.sig + ", " +
+      md += "### " + r.label() + " " + f.f.property + " (sig " + f.f.sig + ", " +
             fmt("%.1f", f.f.seconds) + " s" + (f.fresh ? ", new" : "") +
             (f.seed ? ", a corpus input" : "") + ", " + std::to_string(f.ops_raw) + " -> " +
             std::to_string(f.ops_min) + " ops)\n\n```\n" + f.reproducer + "```\n\n";
@@ -241,6 +265,7 @@ std::string report_json(const std::string& engine, double budget, const std::vec
   for (const Row& r : rows) {
     Json row = {{"target", r.target},
                 {"writer", r.writer},
+                {"lu", r.lu},
                 {"catalog", r.catalog == "-" ? "" : r.catalog},
                 {"expected", r.expected},
                 {"verdict", r.verdict},
@@ -273,6 +298,7 @@ std::string report_json(const std::string& engine, double budget, const std::vec
 int run_campaign(const FuzzOptions& o) {
   check_fuzz_options(o, FuzzCommand::Campaign);
   const std::vector<std::string> writers = campaign_writers(o.writers);
+  const std::vector<std::string> flows = campaign_flows(o.flows);
   const std::string& engine = o.engine;
   const double budget = o.seconds;
   const std::string root = repo_root();
@@ -287,7 +313,7 @@ int run_campaign(const FuzzOptions& o) {
   std::vector<Row> rows;
   bool all_ok = true;
   double left = budget;
-  size_t runs_left = o.targets.size() * writers.size();
+  size_t runs_left = o.targets.size() * (writers.size() + flows.size());
   std::map<std::string, std::vector<std::string>> found_corpora;  // target -> work corpora
   for (const std::string& target : o.targets) {
     // The working corpus: starts as the seeds, grows by merging.
@@ -300,9 +326,14 @@ int run_campaign(const FuzzOptions& o) {
     std::set<std::string> corpus_inputs;
     for (const std::string& dir : {work, root + "/corpus/" + target})
       for (const std::string& f : list_dir(dir)) corpus_inputs.insert(read_text(dir + "/" + f));
-    for (const std::string& w : writers) {
+    // The writers' rows, then live update's (writer entry-sync, DESIGN.md
+    // section 12).
+    std::vector<std::pair<std::string, std::string>> runs;
+    for (const std::string& w : writers) runs.push_back({w, ""});
+    for (const std::string& f : flows) runs.push_back({"entry-sync", f});
+    for (const auto& [w, lu] : runs) {
       const double share = std::max(5.0, left / double(runs_left--));
-      Row row = run_row(o, target, w, work, corpus_inputs, share, out);
+      Row row = run_row(o, target, w, lu, work, corpus_inputs, share, out);
       left -= std::min(row.hunt.seconds, share);
       if (!row.hunt.corpus.empty()) found_corpora[target].push_back(row.hunt.corpus);
       all_ok &= row.ok;
@@ -334,10 +365,11 @@ Run add_campaign(CLI::App& app) {
   auto o = std::make_shared<FuzzOptions>();
   CLI::App* sub = app.add_subcommand(
       "campaign",
-      "the main job: fuzzes every writer in turn within the time budget, prints the writer x "
-      "property matrix, minimizes what it finds, writes out/campaign/report.md and report.json; "
-      "exit 0 when every writer shows the verdict it declares; the working corpus grows in "
-      "out/corpus/ and is merged back after each run");
+      "the main job: fuzzes every writer, then every live-update flow, in turn within the time "
+      "budget, prints the writer x property matrix, minimizes what it finds, writes "
+      "out/campaign/report.md and report.json; exit 0 when every writer and flow shows the "
+      "verdict it declares; the working corpus grows in out/corpus/ and is merged back after "
+      "each run");
   add_fuzz_options(*sub, *o, FuzzCommand::Campaign);
   return [o] { return run_campaign(*o); };
 }

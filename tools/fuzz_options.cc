@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <tuple>
 
+#include "driver/live_update.h"
 #include "driver/writer.h"
 #include "oracle/properties.h"
 #include "tools/cli.h"
@@ -54,10 +55,20 @@ CLI::Validator writer_or_set() {
 }
 
 // Catalog order: the number of the first id ("B1 B2 B3 B9" -> 1), none last.
-int first_catalog_id(const drv::WriterInfo& w) {
-  size_t b = w.catalog.find('B');
+int first_catalog_id(std::string_view catalog) {
+  size_t b = catalog.find('B');
   return b == std::string_view::npos ? INT_MAX
-                                     : std::atoi(std::string(w.catalog.substr(b + 1)).c_str());
+                                     : std::atoi(std::string(catalog.substr(b + 1)).c_str());
+}
+
+// A flow, or `catalog` / `all` / `none`.
+CLI::Validator flow_or_set() {
+  return CLI::Validator(
+      [](std::string& f) -> std::string {
+        if (f == "catalog" || f == "all" || f == "none" || drv::lu_flow_info(f)) return "";
+        return "unknown live-update flow '" + f + "' (see ./vtdfuzz flows; or catalog, all, none)";
+      },
+      "");
 }
 
 }  // namespace
@@ -66,7 +77,8 @@ void add_fuzz_options(CLI::App& sub, FuzzOptions& o, FuzzCommand c) {
   const bool hunt = c == FuzzCommand::Hunt;
   if (hunt) {
     sub.add_option("--target", o.targets[0], "the fuzz target (default ops)")->type_name("ops");
-    add_writer_option(sub, o.writer, "the writer to fuzz")->required();
+    add_writer_option(sub, o.writer, "the writer to fuzz (with --lu: default entry-sync)");
+    add_lu_option(sub, o.lu, "the live-update flow to fuzz");
   } else {
     sub.add_option("--targets", o.targets, "the fuzz targets (default ops)")
         ->type_name("T,...")
@@ -77,6 +89,12 @@ void add_fuzz_options(CLI::App& sub, FuzzOptions& o, FuzzCommand c) {
         ->type_name("W,...|catalog|all")
         ->delimiter(',')
         ->check(writer_or_set());
+    sub.add_option("--lu", o.flows,
+                   "the live-update flows to fuzz (with writer entry-sync): names, catalog, all "
+                   "or none (default: the catalog flows and reference)")
+        ->type_name("F,...|catalog|all|none")
+        ->delimiter(',')
+        ->check(flow_or_set());
   }
   CLI::Option* time =
       sub.add_option("--time", o.seconds,
@@ -109,6 +127,8 @@ void add_fuzz_options(CLI::App& sub, FuzzOptions& o, FuzzCommand c) {
 }
 
 void check_fuzz_options(const FuzzOptions& o, FuzzCommand c) {
+  if (c == FuzzCommand::Hunt && o.writer.empty() && o.lu.empty())
+    throw UsageError("hunt: --writer W or --lu F is required");
   for (const std::string& t : o.targets) {
     refuse_writerless_target(o.engine, t);
     const std::string bin = target_binary(o.engine, t);
@@ -137,13 +157,45 @@ std::vector<std::string> campaign_writers(const std::vector<std::string>& given)
     for (const drv::WriterInfo& w : drv::writers())
       if (g == "all" || !w.catalog.empty()) set.push_back(&w);
     auto key = [](const drv::WriterInfo* w) {
-      return std::make_tuple(w->expected_properties().empty(), first_catalog_id(*w), w->name);
+      return std::make_tuple(w->expected_properties().empty(), first_catalog_id(w->catalog),
+                             w->name);
     };
     std::stable_sort(
         set.begin(), set.end(),
         [&](const drv::WriterInfo* a, const drv::WriterInfo* b) { return key(a) < key(b); });
     for (const drv::WriterInfo* w : set) add(w->name);
   }
+  return out;
+}
+
+std::vector<std::string> campaign_flows(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view f) {
+    if (std::find(out.begin(), out.end(), f) == out.end()) out.emplace_back(f);
+  };
+  auto set = [&](bool all) {
+    std::vector<const drv::LuFlowInfo*> v;
+    for (const drv::LuFlowInfo& f : drv::lu_flows())
+      if (all || !f.catalog.empty()) v.push_back(&f);
+    std::stable_sort(v.begin(), v.end(), [](const drv::LuFlowInfo* a, const drv::LuFlowInfo* b) {
+      return std::make_tuple(a->expected_properties().empty(), first_catalog_id(a->catalog),
+                             a->name) < std::make_tuple(b->expected_properties().empty(),
+                                                        first_catalog_id(b->catalog), b->name);
+    });
+    for (const drv::LuFlowInfo* f : v) add(f->name);
+  };
+  if (given.empty()) {
+    set(false);
+    add("reference");
+  }
+  for (const std::string& g : given) {
+    if (g == "none") continue;
+    if (g == "catalog" || g == "all")
+      set(g == "all");
+    else
+      add(g);
+  }
+  if (std::find(given.begin(), given.end(), "none") != given.end()) out.clear();
   return out;
 }
 

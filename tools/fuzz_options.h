@@ -20,6 +20,8 @@ struct FuzzOptions {
   std::string engine = "libfuzzer";            // --engine libfuzzer|afl
   double seconds = 0;                          // --time S (campaign: 300 unless given)
   std::string writer;                          // hunt --writer W
+  std::string lu;                              // hunt --lu F
+  std::vector<std::string> flows;              // campaign --lu, as given
   std::vector<std::string> writers;            // campaign --writers, as given
   std::vector<std::string> targets = {"ops"};  // hunt --target, campaign --targets
   int jobs = 1;                                // campaign --jobs N
@@ -41,6 +43,12 @@ void check_fuzz_options(const FuzzOptions& o, FuzzCommand c);
 // need goes to the clean ones), each writer once. Empty: the seven of
 // DESIGN.md section 5, the ones likely to stop early first.
 std::vector<std::string> campaign_writers(const std::vector<std::string>& given);
+
+// campaign --lu: flow names, `catalog` (every flow that declares catalog
+// ids, in catalog order), `all` (those, then the rest) or `none`, each flow
+// once. Empty: every catalog flow, then `reference` (live update's rows
+// after the writers').
+std::vector<std::string> campaign_flows(const std::vector<std::string>& given);
 
 // hunt and campaign judge writers: a target that fuzzes the simulator itself
 // (queue) is bad input for them, with a pointer to its binary.

@@ -49,11 +49,13 @@ std::string seeds_dir(const HuntSpec& s) {
 
 // What an engine input shows: its violation (property and signature) when
 // it replays with one, else "crash" (a sanitizer report or a timeout).
-Finding classify(const std::string& path, const std::string& writer, double t) {
+Finding classify(const std::string& path, const std::string& writer, const std::string& lu,
+                 double t) {
   std::string bytes = read_text(path);
   prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
   harness::Options o;
   o.writer = writer;
+  o.lu = lu;
   harness::Result hr = harness::run(p, o);
   if (!hr.violated)
     return {"crash", path.substr(path.rfind('-') + 1, 16), "crash without a violation", t, path};
@@ -65,12 +67,15 @@ Finding classify(const std::string& path, const std::string& writer, double t) {
 
 // What --empty starts from, for both engines: one header-only program (the
 // default setup, no more ops), so that the first ops an engine inserts are
-// read as ops rather than as header bytes.
+// read as ops rather than as header bytes. Hunting a live-update flow, the
+// header asks for the live-update setup (prog/binary.cc): the machine is
+// the same, with its first domain and device preserved.
 std::string empty_seed(const HuntSpec& s) {
   const std::string dir = s.out + "/seed-empty";
   make_dirs(dir);
   // The default setup, and no writer, flow or propagator name.
-  write_bytes(dir + "/empty", {prog::kVersion, 0, 0, 0, 0, 0});
+  const uint8_t flags = s.lu.empty() ? 0 : prog::kLiveUpdateSetup;
+  write_bytes(dir + "/empty", {prog::kVersion, flags, 0, 0, 0, 0});
   return dir;
 }
 
@@ -99,7 +104,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
   const std::string checked_in = repo_root() + "/corpus/" + s.target;
   if (!s.empty && seeds_dir(s) != checked_in && file_exists(checked_in)) argv.push_back(checked_in);
   std::vector<std::string> env = {
-      "VTDFUZZ_WRITER=" + s.writer,
+      "VTDFUZZ_WRITER=" + s.writer, "VTDFUZZ_LU=" + s.lu,
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
   if (!s.keep_going && !s.want.empty()) env.push_back("VTDFUZZ_PROPERTY=" + s.want.front());
   std::vector<Finding> pending;  // violation line seen, input path not yet
@@ -110,7 +115,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
     bool wanted = false;
     for (const std::string& name : list_dir(s.out)) {
       if (name.rfind("crash-", 0) != 0 || !seen_files.insert(name).second) continue;
-      Finding f = classify(s.out + "/" + name, s.writer, t);
+      Finding f = classify(s.out + "/" + name, s.writer, s.lu, t);
       if (std::any_of(r.findings.begin(), r.findings.end(),
                       [&](const Finding& x) { return x.sig == f.sig; }))
         continue;
@@ -174,11 +179,14 @@ HuntResult afl(const HuntSpec& s) {
   if (s.empty || list_dir(seeds).empty()) seeds = empty_seed(s);
   const std::string out = s.out + "/afl";
   const std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
-  std::vector<std::string> env = {
-      "VTDFUZZ_WRITER=" + s.writer, "AFL_NO_UI=1",
-      "AFL_SKIP_CPUFREQ=1",         "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
-      "AFL_NO_AFFINITY=1",          "AFL_FAST_CAL=1",
-      "AFL_SKIP_BIN_CHECK=1"};
+  std::vector<std::string> env = {"VTDFUZZ_WRITER=" + s.writer,
+                                  "VTDFUZZ_LU=" + s.lu,
+                                  "AFL_NO_UI=1",
+                                  "AFL_SKIP_CPUFREQ=1",
+                                  "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
+                                  "AFL_NO_AFFINITY=1",
+                                  "AFL_FAST_CAL=1",
+                                  "AFL_SKIP_BIN_CHECK=1"};
   // The record mutator (build/release/targets/libvtdfuzz_afl_mutator.so) is
   // opt-in, through AFL_CUSTOM_MUTATOR_LIBRARY in the caller's environment:
   // on `legacy` P1 it slowed AFL++ down (README, "Programs").
@@ -221,7 +229,7 @@ HuntResult afl(const HuntSpec& s) {
       size_t t = file.find("time:");
       double secs =
           t == std::string::npos ? r.seconds : strtod(file.c_str() + t + 5, nullptr) / 1000.0;
-      Finding f = classify(path, s.writer, secs);
+      Finding f = classify(path, s.writer, s.lu, secs);
       auto same = std::find_if(r.findings.begin(), r.findings.end(),
                                [&](const Finding& x) { return x.sig == f.sig; });
       if (same == r.findings.end())
@@ -236,6 +244,10 @@ HuntResult afl(const HuntSpec& s) {
 }
 
 }  // namespace
+
+std::string findings_dir(const std::string& writer, const std::string& lu) {
+  return repo_root() + "/out/findings/" + (lu.empty() ? writer : "lu-" + lu);
+}
 
 std::string target_binary(const std::string& engine, const std::string& target) {
   return repo_root() +
@@ -262,10 +274,11 @@ HuntResult hunt(const HuntSpec& s) {
 }
 
 prog::Program save_reproducer(const std::string& input, const std::string& writer,
-                              const std::string& stem) {
+                              const std::string& stem, const std::string& lu) {
   std::string bytes = read_text(input);
   prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
   p.writer = writer;
+  if (!lu.empty()) p.lu = lu;
   write_text(stem + ".txt", prog::to_text(p));
   write_bytes(stem + ".bin", prog::encode(p));
   return p;
@@ -279,13 +292,15 @@ int run_hunt(const FuzzOptions& o) {
   check_fuzz_options(o, FuzzCommand::Hunt);
   HuntSpec s;
   s.target = o.targets.front();
-  s.writer = o.writer;
+  s.writer = o.writer.empty() ? "entry-sync" : o.writer;  // --lu alone: the reference writer
+  s.lu = o.lu;
   s.engine = o.engine;
   s.seconds = o.seconds;
   s.empty = o.empty;
   // Chasing one property: the target passes over the others (listed).
   if (!o.property.empty()) s.want = {o.property};
-  s.out = repo_root() + "/out/hunt/" + s.target + "-" + s.writer + "-" + s.engine;
+  s.out = repo_root() + "/out/hunt/" + s.target + "-" + s.writer +
+          (s.lu.empty() ? "" : "-lu-" + s.lu) + "-" + s.engine;
   HuntResult r = hunt(s);
   int rc = 0;
   auto wanted = std::find_if(r.findings.begin(), r.findings.end(), [&](const Finding& f) {
@@ -299,11 +314,11 @@ int run_hunt(const FuzzOptions& o) {
     std::printf("%s\n", f.line.c_str());
     if (!f.input.empty() && file_exists(f.input)) {
       // Kept across runs, one per signature.
-      std::string dir = repo_root() + "/out/findings/" + s.writer;
+      std::string dir = findings_dir(s.writer, s.lu);
       make_dirs(dir);
       std::string stem = dir + "/" + f.property + "-" + f.sig;
-      save_reproducer(f.input, s.writer, stem);
-      save_reproducer(f.input, s.writer, s.out + "/reproducer");
+      save_reproducer(f.input, s.writer, stem, s.lu);
+      save_reproducer(f.input, s.writer, s.out + "/reproducer", s.lu);
       std::printf("reproducer: %s.txt (and .bin)\n", stem.c_str());
     }
     rc = 1;
@@ -325,9 +340,10 @@ Run add_hunt(CLI::App& app) {
   auto o = std::make_shared<FuzzOptions>();
   CLI::App* sub = app.add_subcommand(
       "hunt",
-      "fuzzes one writer until the first violation (with --property, until one of that property, "
-      "listing the others): 'found P1 after 31.7 s, 228797 execs', 'exec/s ...'; the reproducer "
-      "lands in out/findings/W/");
+      "fuzzes one writer, or one live-update flow (--lu; writer entry-sync unless given), until "
+      "the first violation (with --property, until one of that property, listing the others): "
+      "'found P1 after 31.7 s, 228797 execs', 'exec/s ...'; the reproducer lands in "
+      "out/findings/W/ (out/findings/lu-F/)");
   add_fuzz_options(*sub, *o, FuzzCommand::Hunt);
   return [o] { return run_hunt(*o); };
 }

@@ -14,6 +14,7 @@ namespace vtd::tools {
 struct HuntSpec {
   std::string target = "ops";
   std::string writer;
+  std::string lu;                    // live-update flow (VTDFUZZ_LU); empty: none named
   std::string engine = "libfuzzer";  // or "afl"
   double seconds = 60;
   bool empty = false;       // start from an empty corpus (no seeds)
@@ -62,8 +63,12 @@ MergeResult merge_corpus(const std::string& target, const std::string& writer,
 size_t count_files(const std::string& dir);
 
 // Writes `<stem>.txt` and `<stem>.bin` for an engine input, with the
-// program's writer set; returns the program.
+// program's writer (and live-update flow, when given) set; returns the
+// program.
 prog::Program save_reproducer(const std::string& input, const std::string& writer,
-                              const std::string& stem);
+                              const std::string& stem, const std::string& lu = "");
+// Where a hunt or campaign keeps findings: out/findings/<writer>/, or
+// out/findings/lu-<flow>/ for a live-update flow.
+std::string findings_dir(const std::string& writer, const std::string& lu);
 
 }  // namespace vtd::tools
