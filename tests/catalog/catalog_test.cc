@@ -1,21 +1,23 @@
-// The bug catalog (DESIGN.md section 7): each corpus/catalog/Bnn-*.txt names
-// the flow it reproduces and, on a `# expect: <property> <writer>` line,
-// what the oracle must say. The buggy writer is caught with that property;
-// the correct writers (entry-sync, entry-sync-tempdid) run the same
+// The bug catalog (DESIGN.md sections 7 and 12): each corpus/catalog/Bnn-*.txt
+// names the flow it reproduces and, on a `# expect: <property> <name>` line,
+// what the oracle must say. <name> is the buggy writer, or for a live-update
+// reproducer (B15-B28, a program with an `lu` line) the buggy live-update
+// flow. The buggy one is caught with that property; the correct writers
+// (entry-sync, entry-sync-tempdid) with the `reference` flow run the same
 // schedule clean.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 
 #include "oracle/oracle.h"
-#include "targets/harness.h"
 #include "prog/program.h"
+#include "targets/harness.h"
 #include "tests/catalog/catalog_util.h"
 
 namespace vtd::catalogtest {
 namespace {
 
-constexpr int kCatalogSize = 14;
+constexpr int kCatalogSize = 28;
 const char* const kCorrectWriters[] = {"entry-sync", "entry-sync-tempdid"};
 
 std::filesystem::path catalog_dir() {
@@ -26,7 +28,7 @@ struct Reproducer {
   std::filesystem::path path;
   std::string stem;      // B02-pasid-zeroed-while-present
   std::string property;  // from `# expect:`, e.g. P1
-  std::string writer;    // from `# expect:`, e.g. legacy
+  std::string writer;    // from `# expect:`, e.g. legacy, or the flow (live update)
 };
 
 // The `# expect: <property> <writer>` line; empty fields when absent.
@@ -73,9 +75,18 @@ class CatalogReproducer : public ::testing::TestWithParam<Reproducer> {
     ASSERT_TRUE(prog::parse(read_file(r.path), &program, &err)) << r.path << ": " << err;
   }
 
-  harness::Result run(const std::string& writer) const {
+  // A live-update reproducer names its flow; the writer is the program's.
+  bool live_update() const { return !program.lu.empty(); }
+  harness::Result run(const std::string& name) const {
+    harness::Options o;
+    o.writer = live_update() ? program.writer : name;
+    o.lu = live_update() ? name : "";
+    return harness::run(program, o);
+  }
+  harness::Result run_correct(const std::string& writer) const {
     harness::Options o;
     o.writer = writer;
+    if (live_update()) o.lu = "reference";
     return harness::run(program, o);
   }
 
@@ -83,8 +94,8 @@ class CatalogReproducer : public ::testing::TestWithParam<Reproducer> {
 };
 
 TEST_P(CatalogReproducer, NamesTheWriterItExpects) {
-  EXPECT_EQ(program.writer, GetParam().writer)
-      << "the program's writer line and its '# expect:' line disagree";
+  EXPECT_EQ(live_update() ? program.lu : program.writer, GetParam().writer)
+      << "the program's writer (or lu) line and its '# expect:' line disagree";
 }
 
 TEST_P(CatalogReproducer, BuggyWriterViolatesExpectedProperty) {
@@ -98,7 +109,7 @@ TEST_P(CatalogReproducer, BuggyWriterViolatesExpectedProperty) {
 
 TEST_P(CatalogReproducer, CorrectWritersAreClean) {
   for (const char* w : kCorrectWriters) {
-    harness::Result res = run(w);
+    harness::Result res = run_correct(w);
     ASSERT_TRUE(res.error.empty()) << w << ": " << res.error;
     EXPECT_FALSE(res.violated) << w << ":\n" << harness::report(res);
     EXPECT_EQ(res.ops_run, program.ops.size()) << w;
@@ -109,7 +120,7 @@ INSTANTIATE_TEST_SUITE_P(Catalog, CatalogReproducer, ::testing::ValuesIn(reprodu
                          param_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CatalogReproducer);
 
-TEST(Catalog, HasEveryBugB01ToB14) {
+TEST(Catalog, HasEveryBugB01ToB28) {
   std::vector<std::string> names;
   for (const auto& p : files_in(catalog_dir(), ".txt")) names.push_back(p.filename().string());
   std::string missing;
