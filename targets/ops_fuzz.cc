@@ -1,10 +1,10 @@
 // The ops fuzz target (libFuzzer's LLVMFuzzerTestOneInput; AFL++ through
 // afl-clang-fast++ -fsanitize=fuzzer). Every input is a program; the writer
 // under test comes from VTDFUZZ_WRITER, not from the input, so one binary
-// fuzzes any registered writer (and a live-update flow, from VTDFUZZ_LU). A violation prints one summary line and
-// aborts so the engine keeps the input. With VTDFUZZ_PROPERTY=Pn (`hunt
-// --property`), violations of other properties are reported once per
-// signature and fuzzing goes on.
+// fuzzes any registered writer (and a live-update flow, from VTDFUZZ_LU).
+// A violation prints one summary line and aborts so the engine keeps the
+// input. With VTDFUZZ_PROPERTY=Pn (`hunt --property`), violations of other
+// properties are reported once per signature and fuzzing goes on.
 #include <cstdio>
 #include <cstdlib>
 #include <set>
