@@ -1,12 +1,50 @@
 // The engines' dictionary for the binary form, generated from the op table.
 #include <cctype>
 #include <cstdio>
+#include <utility>
 
 #include "prog/table.h"
 
 namespace vtd::prog {
 
 using namespace detail;
+
+namespace {
+
+// The ops of the live-update setup on the default machine (setup byte 0,
+// header flag kLiveUpdateSetup).
+constexpr const char* kLuSetup =
+    "writer -\nconfig scalable\nprobe dev=00:02.0\nprobe dev=00:03.0\n"
+    "domain 1 first-stage\nmap 1 iova=0x0 pa=0x80000 rw\ndomain 2 first-stage\n"
+    "map 2 iova=0x0 pa=0x81000 rw\nattach dev=00:02.0 domain=1\nattach dev=00:03.0 domain=1\n"
+    "preserve-domain 1\npreserve dev=00:02.0\n";
+
+constexpr std::pair<const char*, const char*> kLuIdioms[] = {
+    {"lu_kexec_restore_probe", "kexec\nrestore\nprobe dev=00:02.0\n"},
+    {"lu_restore_probe", "restore\nprobe dev=00:02.0\n"},
+    {"lu_late_upper",
+     "probe dev=00:10.0\nattach dev=00:10.0 domain=1\npreserve dev=00:10.0\nkexec\n"},
+    {"lu_late_vf", "vfs dev=00:02.0\nattach dev=01:00.0 domain=1\npreserve dev=01:00.0\nkexec\n"},
+    {"lu_map_preserved", "map 1 iova=0x200000 pa=0x82000 rw\nkexec\n"},
+    {"lu_unpreserve_domain", "unpreserve-domain 1\nkexec\n"},
+    {"lu_preserve_unpreserve", "preserve dev=00:03.0\nunpreserve dev=00:03.0\nkexec\n"},
+    {"lu_restore_attach_other",
+     "kexec\nrestore\nprobe dev=00:03.0\ndomain 3 first-stage\nattach dev=00:03.0 domain=3\n"},
+    {"lu_handover_finish", "kexec\nrestore\nprobe dev=00:02.0\nfinish\n"},
+    {"lu_kexec_cpu2_replace", "kexec\n  @wait 1: cpu2 replace dev=00:03.0 domain=2\n"},
+};
+
+// An idiom's records: the program's encoding past the setup's.
+std::vector<uint8_t> lu_idiom(const char* ops) {
+  Program setup, all;
+  std::string err;
+  parse(kLuSetup, &setup, &err);
+  parse(std::string(kLuSetup) + ops, &all, &err);
+  const std::vector<uint8_t> head = encode(setup), b = encode(all);
+  return std::vector<uint8_t>(b.begin() + long(head.size()), b.end());
+}
+
+}  // namespace
 
 std::vector<Token> tokens() {
   std::vector<Token> out;
@@ -64,14 +102,16 @@ std::vector<Token> tokens() {
   }
   // A schedule choice (a store delay, a chunk order) for the op before it.
   add("choice_1", {kChoiceRecord, 1});
-  // Live update (DESIGN.md section 12). The whole handover in one token:
-  // kexec, the new kernel's restore, and a probe whose fresh device is the
-  // first one the old kernel had (the one the live-update setup preserves;
-  // prog/table.h Refs). And a second CPU attaching or probing while the
-  // shutdown runs: at its first store, and while it waits for its flush.
-  add("lu_kexec_restore_probe",
-      {record_of(OpKind::Kexec), record_of(OpKind::Restore), record_of(OpKind::Probe), 0, 0, 0});
-  add("lu_restore_probe", {record_of(OpKind::Restore), record_of(OpKind::Probe), 0, 0, 0});
+  // Live update (DESIGN.md section 12): idioms, written as program text and
+  // encoded after the machine the live-update setup builds (prog/binary.cc:
+  // 00:02.0 preserved on domain 1, 00:03.0 sharing it, domain 2), so their
+  // references name those. The whole handover (a fresh probe after kexec
+  // names the old kernel's first device: prog/table.h Refs); a device or a
+  // VF preserved after the first, on a context table of its own; a map on
+  // the preserved domain; an unpreserve; the new kernel attaching another
+  // device before the preserved one is probed; finish after the probe; a
+  // second CPU replacing a device while the shutdown waits for its flush.
+  for (const auto& [name, text] : kLuIdioms) add(name, lu_idiom(text));
   for (OpKind sub : {OpKind::Attach, OpKind::Probe}) {
     add(std::string("sched_cpu2-") + op_name(sub), point(OpKind::Cpu2, sub));
     std::vector<uint8_t> b;

@@ -80,7 +80,9 @@ Mutated mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed,
           heads.push_back(&t);
       if (heads.empty()) return m;
       const Token& t = *heads[rng.below(heads.size())];
-      data[1] = t.bytes[1];
+      // The live-update setup stays once there (version 3): losing it would
+      // drop what the ops after the setup were built on.
+      data[1] = uint8_t(t.bytes[1] | (data[0] >= 3 ? data[1] & kLiveUpdateSetup : 0));
       data[2] = t.bytes[2];
       return {Mutation::HeaderToken, size, 1, 2};
     }
