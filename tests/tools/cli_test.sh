@@ -41,6 +41,7 @@ expect() {
 
 B01=$root/corpus/catalog/B01-context-halves-reordered.txt
 B05=$root/corpus/catalog/B05-fs-pointer-before-did.txt
+B15=$root/corpus/catalog/B15-restore-fresh-root.txt
 printf 'writer legacy\nfrobnicate 1\n' >"$tmp/bad-op.txt"
 printf 'writer legacy\nmap 1 iova=zz pa=0x80000 rw\n' >"$tmp/bad-arg.txt"
 printf '\377\000\023\067\102\231\000\001\002' >"$tmp/bytes.bin"
@@ -76,13 +77,17 @@ expect 2 "writers" "$cli" writers extra
 expect 2 "--writer" "$cli" explain "$B01" --writer
 expect 2 "explain" "$cli" explain "$B01" "$B05"
 expect 2 "--to-text" "$cli" convert --to-text --to-binary "$B01" "$tmp/x"
-expect 2 "'P9'" "$cli" hunt --writer legacy --time 1 --property P9
+expect 2 "'P99'" "$cli" hunt --writer legacy --time 1 --property P99
 expect 2 "--writer" "$cli" hunt --time 1
 expect 2 "--time" "$cli" hunt --writer legacy
 expect 2 "nosuch" "$cli" campaign --writers catalog,nosuch
 expect 2 "'32'" "$cli" transitions --writer legacy --quantum 32
 expect 2 "'0'" "$cli" bench --iterations 0
 expect 2 "dict" "$cli" dict extra
+expect 2 "flows" "$cli" flows extra
+expect 2 "nosuch" "$cli" replay "$B15" --lu nosuch
+expect 2 "nosuch" "$cli" hunt --lu nosuch --time 1
+expect 2 "nosuch" "$cli" campaign --lu catalog,nosuch
 expect 2 "nosuch" "$cli" help nosuch
 expect 2 "--frob" "$cli" --frob
 # Without a fuzzing build, hunt and campaign stop before they print anything.
@@ -103,6 +108,10 @@ expect 1 "VIOLATION P5" "$cli" replay "$B05"
 expect 0 "" "$cli" replay "$B01" --writer entry-sync
 expect 1 "VIOLATION P1" "$cli" replay "$B01" "$B05" --writer legacy
 expect 1 "VIOLATION" "$cli" explain "$B01"
+# Live update: a reproducer names its flow; --lu overrides it.
+expect 1 "VIOLATION P9 writer=entry-sync lu=fresh-root" "$cli" replay "$B15"
+expect 0 "" "$cli" replay "$B15" --lu reference
+expect 1 "restore: the new kernel" "$cli" explain "$B15"
 # Binary and text forms are the same program.
 expect 0 "" "$cli" convert --to-binary "$B01" "$tmp/b01.bin"
 expect 0 "" "$cli" convert --to-text "$tmp/b01.bin" "$tmp/b01.txt"
@@ -119,6 +128,10 @@ cases=$((cases + 1))
 "$cli" writers >"$tmp/writers" 2>&1 || fail "writers: exit $?"
 grep -qE '^legacy +B1 B2 B3 B9 +P1 +before' "$tmp/writers" || fail "writers: no catalog ids and verdict for legacy"
 grep -qE '^entry-sync +- +clean ' "$tmp/writers" || fail "writers: entry-sync is not declared clean"
+cases=$((cases + 1))
+"$cli" flows >"$tmp/flows" 2>&1 || fail "flows: exit $?"
+grep -qE '^reference +- +clean ' "$tmp/flows" || fail "flows: reference is not declared clean"
+grep -qE '^fresh-root +B15 +P9 ' "$tmp/flows" || fail "flows: no catalog id and verdict for fresh-root"
 
 # Help is generated from the options: exit 0, on stdout, for every command;
 # the README's table (command and what it does) is the same text.
