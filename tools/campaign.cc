@@ -354,8 +354,8 @@ int run_campaign(const FuzzOptions& o) {
   write_text(out + "/report.json", report_json(engine, budget, rows, min_ops, all_ok));
   std::printf("\n%s%s%s", kLegend, merge_note.c_str(), summary.c_str());
   std::printf("%s (out/campaign/report.md, report.json)\n",
-              all_ok ? "verdict ok: every writer shows the verdict it declares"
-                     : "verdict FAILED: some writers do not show the verdict they declare");
+              all_ok ? "verdict ok: every writer and flow shows the verdict it declares"
+                     : "verdict FAILED: some writers or flows do not show the verdict they declare");
   return all_ok ? 0 : 1;
 }
 
