@@ -51,6 +51,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
       : p_(p), m_(p.config), d_(m_.cpu0, w), o_(m_, w, name), trace_(opt.trace), opt_(opt) {
     m_.set_schedule(this);
     m_.iommu.set_observer(this);
+    d_.set_observer(&o_);
   }
 
   Result go() {

@@ -394,5 +394,30 @@ TEST(CacheEviction, Evict_NextRequestWalksAgain) {
   EXPECT_EQ(env.rec.count(EventKind::EntryFetched), 4u);  // root, context, dir, PASID entry
 }
 
+// An eviction event names the line it evicted (its tag fields), as fills
+// and invalidations do: a trace shows which translation the hardware lost.
+TEST(CacheEviction, EvictEvent_NamesTheEvictedLine) {
+  Env env;
+  add_scalable(env, kSidA, 0, kPgttSecond, 5, kIova, data_page(1));
+  ASSERT_TRUE(env.translate(kSidA, kNoPasid, kIova).ok());
+  env.rec.clear();
+  ASSERT_TRUE(env.iommu().evict(CacheKind::Iotlb, 0));
+  ASSERT_TRUE(env.iommu().evict(CacheKind::Pasid, 0));
+  ASSERT_TRUE(env.iommu().evict(CacheKind::Context, 0));
+  std::vector<Recorder::Rec> ev;
+  for (const Recorder::Rec& r : env.rec.events)
+    if (r.e.kind == EventKind::CacheEvict) ev.push_back(r);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].e.did, 5);
+  EXPECT_EQ(ev[0].e.iova, kIova & ~(kPageSize - 1));
+  ASSERT_TRUE(ev[0].xlat.has_value());
+  EXPECT_EQ(ev[0].xlat->pa, data_page(1));
+  EXPECT_EQ(ev[1].e.sid, kSidA);
+  EXPECT_EQ(ev[1].e.did, 5);
+  ASSERT_TRUE(ev[1].entry.has_value());
+  EXPECT_EQ(ev[1].entry->get(Field::DID), 5u);
+  EXPECT_EQ(ev[2].e.sid, kSidA);
+}
+
 }  // namespace
 }  // namespace vtd::sim

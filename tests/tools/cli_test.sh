@@ -99,7 +99,7 @@ rc=$?
 [ $rc -le 1 ] || fail "replay of arbitrary bytes: exit $rc, want 0 or 1"
 # Verdicts.
 expect 1 "VIOLATION P1" "$cli" replay "$B01"
-expect 1 "VIOLATION P5" "$cli" replay "$B05"
+expect 1 "VIOLATION P1" "$cli" replay "$B05"
 expect 0 "" "$cli" replay "$B01" --writer entry-sync
 expect 1 "VIOLATION P1" "$cli" replay "$B01" "$B05" --writer legacy
 expect 1 "VIOLATION" "$cli" explain "$B01"
