@@ -14,6 +14,7 @@
 #include "targets/harness.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/process.h"
 
 namespace vtd::tools {
 namespace {
@@ -46,9 +47,41 @@ struct ProgramArgs {
   std::vector<std::string> files;
   std::string writer;
   std::string out;
+  unsigned repeat = 1;
 };
 
+// What `replay` prints for one program.
+std::string replay_text(const std::string& path, const harness::Result& r) {
+  if (r.violated) return path + ":\n" + harness::report(r);
+  return path + ": clean (writer " + r.writer + ", " + std::to_string(r.ops_run) + " ops)\n";
+}
+
 const char* const kWriterHelp = "run against writer W instead of the one the program names";
+
+// Same input, same result (DESIGN.md section 6): the program again, `n`
+// times here and `n` times in a process of its own, must print `first`
+// byte for byte. A difference is a bug of the tool, reported on stderr.
+bool same_every_time(const std::string& path, const prog::Program& p, const std::string& writer,
+                     unsigned n, const std::string& first) {
+  for (unsigned k = 2; k <= n; ++k)
+    if (replay_text(path, run_checked(p, path, writer, false)) != first) {
+      std::fprintf(stderr, "vtdfuzz: %s: run %u in this process differs from run 1\n", path.c_str(),
+                   k);
+      return false;
+    }
+  std::vector<std::string> argv = {"/proc/self/exe", "replay", path};
+  if (!writer.empty()) argv.insert(argv.end(), {"--writer", writer});
+  for (unsigned k = 1; k <= n; ++k) {
+    const ProcResult pr = run_process(argv, {}, 60, "/dev/null");
+    if (pr.log != first) {
+      std::fprintf(stderr, "vtdfuzz: %s: process %u printed something else than run 1\n",
+                   path.c_str(), k);
+      return false;
+    }
+  }
+  std::printf("%s: identical in %u runs in this process and %u processes\n", path.c_str(), n, n);
+  return true;
+}
 
 }  // namespace
 
@@ -76,7 +109,13 @@ Run add_replay(CLI::App& app) {
       "runs programs (text or binary); exit 0 clean, 1 violation (report on stdout), 2 bad input");
   sub->add_option("FILE", a->files, "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  sub->add_option("--repeat", a->repeat,
+                  "run each program N times in this process and in N processes of its own; "
+                  "exit 1 unless every output is byte-identical")
+      ->type_name("N");
   return [a] {
+    if (a->repeat < 1 || a->repeat > 100000)
+      throw UsageError("--repeat: needs 1..100000 runs, got " + std::to_string(a->repeat));
     // Load everything first: a bad file is a usage error before anything runs.
     std::vector<prog::Program> programs;
     for (const std::string& path : a->files) programs.push_back(load_program(path));
@@ -84,12 +123,10 @@ Run add_replay(CLI::App& app) {
     for (size_t i = 0; i < a->files.size(); ++i) {
       const std::string& path = a->files[i];
       harness::Result r = run_checked(programs[i], path, a->writer, false);
-      if (r.violated) {
-        std::printf("%s:\n%s", path.c_str(), harness::report(r).c_str());
-        rc = 1;
-      } else {
-        std::printf("%s: clean (writer %s, %u ops)\n", path.c_str(), r.writer.c_str(), r.ops_run);
-      }
+      const std::string text = replay_text(path, r);
+      std::fputs(text.c_str(), stdout);
+      if (r.violated) rc = 1;
+      if (a->repeat > 1 && !same_every_time(path, programs[i], a->writer, a->repeat, text)) rc = 1;
     }
     return rc;
   };
