@@ -290,7 +290,16 @@ void Oracle::on_cache_tag(DomainId dom, const drv::CacheTag& t, bool added) {
     for (const Move& m : f.moves) {
       if (m.sid != t.sid || m.key != t.pasid || !m.from || !m.to || (dom != m.from && dom != m.to))
         continue;
-      auto other = tagged_.find({dom == m.from ? m.to : m.from, t.sid.v, t.pasid});
+      const DomainId peer = dom == m.from ? m.to : m.from;
+      // An identity or blocking domain has no page table, so nothing an
+      // unmap would flush: the driver tags it with nothing, and a DID
+      // tagged on the side with tables is all a temporary DID needs.
+      const int type = model_.domain_type(peer);
+      if (type == int(drv::DomainType::Identity) || type == int(drv::DomainType::Blocking)) {
+        temps_[{t.sid.v, t.pasid}].push_back(t.did);
+        continue;
+      }
+      auto other = tagged_.find({peer, t.sid.v, t.pasid});
       if (other == tagged_.end()) continue;
       auto d = other->second.find(t.did);
       if (d != other->second.end() && d->second > 0) temps_[{t.sid.v, t.pasid}].push_back(t.did);
