@@ -152,7 +152,7 @@ Run add_explain(CLI::App& app) {
       const harness::OpTrace& t = r.trace[i];
       std::printf("op %zu: %s%s%s\n", i, t.op.c_str(), t.status.empty() ? "" : " -> ",
                   t.status.c_str());
-      for (const std::string& l : t.lines) std::printf("    %s\n", l.c_str());
+      for (const std::string& l : t.lines()) std::printf("    %s\n", l.c_str());
     }
     std::printf("\n%s", harness::report(r).c_str());
     return r.violated ? 1 : 0;
