@@ -40,6 +40,24 @@ bool same_line(const Event& a, const Event& b) {
 
 }  // namespace
 
+// The read that began the assembly of entry `e` when it was in an earlier
+// op: the walk was parked across ops (split walks, resume-walks).
+Ref Recorder::parked(const Event& e, Ref self) const {
+  Ref first;
+  for (uint32_t op = self.op + 1; op-- > 0;) {
+    const std::vector<Event>& ev = (*out_)[op].events;
+    for (uint32_t i = op == self.op ? self.ev : uint32_t(ev.size()); i-- > 0;) {
+      const Event& x = ev[i];
+      if (x.kind != Kind::Hw || x.actor != Actor::Walker) continue;
+      if (x.hw != EventKind::Read || x.entry_kind != e.entry_kind || x.addr < e.addr ||
+          x.addr >= e.addr + 8u * e.words)
+        return first.op == self.op ? Ref{} : first;
+      first = {op, i};
+    }
+  }
+  return first.op == self.op ? Ref{} : first;
+}
+
 Event& Recorder::add(Kind k, Actor a, std::string text) {
   Event& e = out_->back().events.emplace_back();
   e.kind = k;
@@ -61,7 +79,7 @@ void Recorder::end_op(std::string status) {
   t.status = std::move(status);
   // What each quantum the walker read holds now that the op returned.
   for (Event& e : t.events)
-    if (e.kind == Kind::Hw && e.hw == EventKind::Read)
+    if (e.kind == Kind::Hw && (e.hw == EventKind::Read || e.hw == EventKind::EntryFetched))
       for (int i = 0; i < e.words; ++i) e.after[i] = mem_.load(e.addr + 8 * uint64_t(i));
 }
 
@@ -89,9 +107,18 @@ void Recorder::point(const sim::PreemptPoint& pp, sim::PointKind kind, uint32_t 
   // A 128-bit store wrote both words of its quantum with one tag.
   const sim::StoreTag tag = mem_.last_tag(pp.pa);
   e.words = pp.pa % 16 == 0 && tag && mem_.last_tag(pp.pa + 8) == tag ? 2 : 1;
+  // What each word held before this store: the op's last store to it, or
+  // the value when the op began.
   for (int i = 0; i < e.words; ++i) {
-    e.v[i] = i ? mem_.load(pp.pa + 8) : pp.value;
-    e.before[i] = mem_.epoch_value(pp.pa + 8 * uint64_t(i));
+    const sim::PhysAddr w = pp.pa + 8 * uint64_t(i);
+    e.v[i] = i ? mem_.load(w) : pp.value;
+    e.before[i] = mem_.epoch_value(w);
+    const std::vector<Event>& ev = out_->back().events;
+    for (size_t k = ev.size() - 1; k-- > 0;)
+      if (ev[k].kind == Kind::Store && w >= ev[k].addr && w < ev[k].addr + 8u * ev[k].words) {
+        e.before[i] = ev[k].v[(w - ev[k].addr) / 8];
+        break;
+      }
   }
 }
 
@@ -178,6 +205,16 @@ void Recorder::hw(const sim::HwEvent& h) {
       walker_ = self;
       break;
     case EventKind::EntryFetched:
+      if (h.entry) {
+        e.words = sim::format_of(h.entry_kind).fetch_words;
+        for (int i = 0; i < e.words; ++i) {
+          e.v[i] = h.entry->w[i];
+          e.before[i] = mem_.epoch_value(h.addr + 8 * uint64_t(i));
+        }
+        e.from = parked(e, self);
+      }
+      walker_ = self;
+      break;
     case EventKind::UnsafeRead:
       walker_ = self;
       break;
@@ -201,6 +238,12 @@ void Recorder::hw(const sim::HwEvent& h) {
           }
       }
       if (h.cache == sim::CacheKind::Iotlb || h.cache == sim::CacheKind::DevTlb) xlat_ = self;
+      break;
+    case EventKind::Descriptor:
+    case EventKind::QueueError:
+      e.words = 2;
+      e.v[0] = h.v0;
+      e.v[1] = h.v1;
       break;
     case EventKind::Dma:
       e.from = xlat_;

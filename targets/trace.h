@@ -9,6 +9,7 @@
 // drawn from them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,11 +60,13 @@ struct Event {
   uint16_t did = 0;
   sim::PhysAddr addr = 0;
   sim::Iova iova = 0;
-  // Store: the value (two words for a 128-bit store). Read: the quantum
-  // read, with what those words held when the op began (hardware view) and
-  // when it returned (CPU view): old and new.
+  // Store: the value (two words for a 128-bit store) and what the words
+  // held before it. Read: the quantum read, and EntryFetched: the words the
+  // walker assembled, each with what those words held when the op began
+  // (hardware view) and when it returned (CPU view): old and new.
+  // Descriptor: its two words.
   uint8_t words = 0;
-  uint64_t v[2] = {}, before[2] = {}, after[2] = {};
+  std::array<uint64_t, sim::kMaxWords> v{}, before{}, after{};
   sim::PageType page = sim::PageType::Free;  // Store: the page written
   sim::EntryKind entry_kind = sim::EntryKind::LegacyRoot;
   sim::Hazard hazard = sim::Hazard::None;
@@ -73,7 +76,9 @@ struct Event {
   std::optional<sim::Entry> entry;
   std::optional<sim::Translation> xlat;
   // A fill: the walker read it came from; a hit: the fill that made the
-  // line; a DMA: the fill, hit or fault that gave its translation.
+  // line; a DMA: the fill, hit or fault that gave its translation; an
+  // entry: the read that began it when that was in an earlier op (a walk
+  // parked across ops).
   Ref from;
   std::string what;  // Step, Nested, Note: the op or line
   std::string text;  // the line explain prints
@@ -114,6 +119,7 @@ class Recorder {
 
  private:
   Event& add(Kind k, Actor a, std::string text);
+  Ref parked(const Event& e, Ref self) const;
 
   Trace* out_;
   const sim::PhysMemory& mem_;

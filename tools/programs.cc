@@ -2,6 +2,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/process.h"
+#include "tools/timeline.h"
 
 namespace vtd::tools {
 namespace {
@@ -47,8 +49,21 @@ struct ProgramArgs {
   std::vector<std::string> files;
   std::string writer;
   std::string out;
+  std::string svg;  // --svg OUT: the timeline picture (tools/timeline.h)
   unsigned repeat = 1;
 };
+
+// The timeline of a traced run, titled with the program's file name.
+void write_svg(const std::string& out, const std::string& path, const prog::Program& p,
+               const harness::Result& r) {
+  TimelineOptions o;
+  o.title = std::filesystem::path(path).filename().string();
+  std::ofstream f(out, std::ios::binary);
+  f << timeline_svg(p, r, o);
+  if (!f) throw UsageError("cannot write '" + out + "'");
+}
+
+const char* const kSvgHelp = "also draw the run's timeline to OUT (SVG)";
 
 // What `replay` prints for one program.
 std::string replay_text(const std::string& path, const harness::Result& r) {
@@ -141,10 +156,12 @@ Run add_explain(CLI::App& app) {
       "between them, then the verdict with old/new/observed entries decoded");
   sub->add_option("FILE", a->files[0], "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  sub->add_option("--svg", a->svg, kSvgHelp)->type_name("OUT");
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
     harness::Result r = run_checked(p, path, a->writer, true);
+    if (!a->svg.empty()) write_svg(a->svg, path, p, r);
     std::printf("# program (writer %s)\n%s\n", r.writer.c_str(), prog::to_text(p).c_str());
     std::printf(
         "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
