@@ -189,6 +189,8 @@ Run add_minimize(CLI::App& app) {
   sub->add_option("-o", a->out, "where the minimized text form goes (default FILE.min.txt)")
       ->type_name("OUT");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  sub->add_option("--svg", a->svg, "also draw the minimized program's timeline into the file SVG")
+      ->type_name("SVG");
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
@@ -200,13 +202,14 @@ Run add_minimize(CLI::App& app) {
         minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature), &st);
     m.writer = r.writer;
     const std::string out = a->out.empty() ? path + ".min.txt" : a->out;
-    harness::Result mr = run_checked(m, out, "", false);
+    harness::Result mr = run_checked(m, out, "", !a->svg.empty());
     std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) +
                        " ops, " + std::to_string(st.runs) + " runs)\n# " +
                        harness::summary_line(mr) + "\n" + prog::to_text(m);
     std::ofstream f(out, std::ios::binary);
     f << text;
     if (!f) throw UsageError("cannot write '" + out + "'");
+    if (!a->svg.empty()) write_svg(a->svg, out, m, mr);
     std::printf("%s: %zu ops -> %zu ops in %u runs, %s %s\n", path.c_str(), st.ops_before,
                 st.ops_after, st.runs, oracle::property_name(mr.violation.property), out.c_str());
     return 0;
