@@ -153,7 +153,8 @@ Run add_explain(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "explain",
       "the program, then per op its CPU stores in order with the hardware reads, fills and hits "
-      "between them, then the verdict with old/new/observed entries decoded");
+      "between them, then the verdict with old/new/observed entries decoded; --svg draws the same "
+      "run as a timeline, one lane per actor");
   sub->add_option("FILE", a->files[0], "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
   sub->add_option("--svg", a->svg, kSvgHelp)->type_name("OUT");

@@ -503,11 +503,13 @@ std::string Drawer::svg() {
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
          "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" +
          n(kWidth) + "\" height=\"" + n(h) + "\" viewBox=\"0 0 " + n(kWidth) + " " + n(h) +
-         "\" class=\"timeline\">\n<style>text{font-family:'DejaVu Sans Mono',Menlo,Consolas,"
-         "monospace;font-size:10px}.h{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;"
-         "font-size:16px;font-weight:bold}.v{font-size:12px;font-weight:bold}.l{font-family:"
-         "'DejaVu Sans',Verdana,Arial,sans-serif;font-size:12px;font-weight:bold}.d{font-size:"
-         "11px}</style>\n<rect width=\"" +
+         "\" class=\"timeline\">\n"
+         // Scoped to the picture: an HTML page may hold several (report.html).
+         "<style>.timeline text{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;"
+         "font-size:10px}.timeline .h{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;"
+         "font-size:16px;font-weight:bold}.timeline .v{font-size:12px;font-weight:bold}"
+         ".timeline .l{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:12px;"
+         "font-weight:bold}.timeline .d{font-size:11px}</style>\n<rect width=\"" +
          n(kWidth) + "\" height=\"" + n(h) + "\" fill=\"#ffffff\"/>\n" + out_ + "</svg>\n";
 }
 
