@@ -75,7 +75,7 @@ class Drawer {
   int header(int y);
   void strips(int y);
   void draw_strip(const Strip& s, size_t index);
-  void draw_mark(const Mark& mk, int cx, int cy, int w);
+  void draw_mark(const Mark& mk, int cx, int cy, int w, const char* cls = "mark");
   int details(int y);
   void text(int x, int y, const std::string& s, const std::string& attrs = "") {
     // Presentation attributes, not CSS, give the colour (CSS would win over them).
@@ -132,18 +132,29 @@ int Drawer::header(int y) {
     text(x + 14, y, kMeaning[i]);
     x += 14 + text_width(kMeaning[i]) + 16;
   }
-  out_ +=
-      "<circle cx=\"" + n(x + 5) + "\" cy=\"" + n(y - 4) + "\" r=\"5\" fill=\"" + kLink + "\"/>\n";
-  text(x + 14, y, "fill");
-  x += 50;
-  out_ += "<circle cx=\"" + n(x + 5) + "\" cy=\"" + n(y - 4) +
-          "\" r=\"5\" fill=\"#fff\" stroke=\"" + kLink + "\" stroke-width=\"2\"/>\n";
-  text(x + 14, y, "hit");
-  x += 44;
+  // The shapes, drawn as the lanes draw them.
+  y += 20;
+  x = kMargin;
+  static const std::pair<Glyph, const char*> kShapes[] = {
+      {Glyph::Store, "CPU store"},   {Glyph::Writeback, "clflush"}, {Glyph::Wait, "wait"},
+      {Glyph::Nested, "CPU 1 op"},   {Glyph::Fill, "cache fill"},   {Glyph::Hit, "cache hit"},
+      {Glyph::Inval, "invalidated"}, {Glyph::Desc, "descriptor"},   {Glyph::Dma, "DMA"},
+      {Glyph::Fault, "fault"},       {Glyph::Unsafe, "unsafe read"}};
+  for (const auto& [g, what] : kShapes) {
+    Mark mk;
+    mk.glyph = g;
+    draw_mark(mk, x + 8, y - 4, 16, "key");
+    text(x + 20, y, what);
+    x += 20 + text_width(what) + 14;
+  }
+  out_ += "<path d=\"M" + n(x) + " " + n(y - 4) + " h24\" stroke=\"" + kLink +
+          "\" stroke-width=\"1.2\" stroke-dasharray=\"3 2\"/>\n";
+  text(x + 30, y, "came from");
+  x += 30 + text_width("came from") + 14;
   out_ += "<line x1=\"" + n(x + 4) + "\" y1=\"" + n(y - 10) + "\" x2=\"" + n(x + 4) + "\" y2=\"" +
           n(y + 2) + "\" stroke=\"#868e96\" stroke-dasharray=\"3 2\"/>\n";
   text(x + 12, y, "schedule point");
-  x += 110;
+  x += 12 + text_width("schedule point") + 14;
   out_ += "<path d=\"M" + n(x + 5) + " " + n(y - 10) + " l6 6 l-6 6 l-6 -6 z\" fill=\"" + kRed +
           "\"/>\n";
   text(x + 16, y, "violation");
@@ -237,11 +248,11 @@ void Drawer::strips(int y) {
   }
 }
 
-void Drawer::draw_mark(const Mark& mk, int cx, int cy, int w) {
+void Drawer::draw_mark(const Mark& mk, int cx, int cy, int w, const char* cls) {
   static const char* const kKind[] = {"store", "writeback",   "wait", "note", "cpu2",  "read",
                                       "fault", "unsafe",      "fill", "hit",  "evict", "inval",
                                       "desc",  "queue-error", "dma",  "fold", "end"};
-  out_ += std::string("<g class=\"mark\" data-kind=\"") + kKind[int(mk.glyph)] + "\"" +
+  out_ += std::string("<g class=\"") + cls + "\" data-kind=\"" + kKind[int(mk.glyph)] + "\"" +
           (mk.faded ? " opacity=\"0.4\"" : "") + ">";
   if (!mk.title.empty()) out_ += "<title>" + xml_escape(mk.title) + "</title>";
   out_ += "\n";
