@@ -7,7 +7,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-export SRC="$TMP/src" OUT="$TMP/out" WORK="$TMP/work"
+# CFLITE_WORK=DIR keeps the build directory across runs, as the builder's
+# cache does (ci/repeat.sh runs this check 20 times in a row); by default
+# every run builds from nothing.
+export SRC="$TMP/src" OUT="$TMP/out" WORK="${CFLITE_WORK:-$TMP/work}"
 mkdir -p "$SRC" "$OUT" "$WORK"
 ln -s "$ROOT" "$SRC/vtdfuzz"
 export CC=clang CXX=clang++
