@@ -19,7 +19,7 @@ export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address
 export CXXFLAGS="$CFLAGS"
 export LIB_FUZZING_ENGINE="-fsanitize=fuzzer"
 
-bash "$ROOT/.clusterfuzzlite/build.sh" > "$TMP/build.log" 2>&1 || {
+bash -eu "$ROOT/.clusterfuzzlite/build.sh" > "$TMP/build.log" 2>&1 || {
   tail -30 "$TMP/build.log"
   echo "check-clusterfuzzlite: build.sh failed" >&2
   exit 1

@@ -51,6 +51,11 @@ expect 2 "frobnicate" "$cli" frobnicate
 expect 2 "FILE" "$cli" replay
 expect 2 "/nonexistent" "$cli" replay /nonexistent
 expect 2 "nosuch" "$cli" replay "$B01" --writer nosuch
+# soak: its options are checked before anything is fuzzed.
+expect 2 "--raw" "$cli" soak --runs 5
+expect 2 "--time" "$cli" soak --time 0
+expect 2 "nosuch" "$cli" soak --writers entry-sync,nosuch
+expect 2 "--writers" "$cli" soak --raw --writers entry-sync
 expect 2 "--writer" "$cli" replay --writer
 expect 2 "--frob" "$cli" replay "$B01" --frob
 expect 2 "FILE" "$cli" explain
