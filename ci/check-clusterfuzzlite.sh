@@ -10,9 +10,11 @@ trap 'rm -rf "$TMP"' EXIT
 # CFLITE_WORK=DIR keeps the build directory across runs, as the builder's
 # cache does (ci/repeat.sh runs this check 20 times in a row); by default
 # every run builds from nothing.
-export SRC="$TMP/src" OUT="$TMP/out" WORK="${CFLITE_WORK:-$TMP/work}"
+# The source path is part of CMake's cache, so it lives there too.
+export WORK="${CFLITE_WORK:-$TMP/work}" OUT="$TMP/out"
+export SRC="$WORK/src"
 mkdir -p "$SRC" "$OUT" "$WORK"
-ln -s "$ROOT" "$SRC/vtdfuzz"
+ln -sfn "$ROOT" "$SRC/vtdfuzz"
 export CC=clang CXX=clang++
 export SANITIZER=address FUZZING_ENGINE=libfuzzer ARCHITECTURE=x86_64
 export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address -fsanitize-address-use-after-scope -fsanitize=fuzzer-no-link"
