@@ -216,6 +216,7 @@ class Driver::Lu final : public LuCtx {
         dom.tags.add(t);
       else
         dom.tags.remove(t);
+      if (d_.observer_) d_.observer_->on_cache_tag(dom.id, t, add);  // Driver::Ctx::tags
       cpu().unlock(lock_id(LockClass::Cache, dom.id));
     };
     edit({CacheTag::Kind::Iotlb, dom.did, v.sid, kRidPasid, dom.first_stage()});

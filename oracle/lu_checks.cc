@@ -214,6 +214,10 @@ void Oracle::kexec() {
   }
   for (auto& [sidv, dev] : model_.devices())
     if (!model_.preserved_devices().count(sidv)) isolated_.insert(sidv);
+  // The old driver's cache tags go with it; the new one tags what it
+  // restores (driver/lu.cc) and attaches.
+  dom_dids_.clear();
+  tagged_.clear();
 }
 
 // ----------------------------------------------------------------- P11 --

@@ -29,7 +29,7 @@ bool LiveUpdate::admits(OpKind k, drv::Status* st) const {
 }
 
 drv::Status LiveUpdate::kexec(sim::Machine& m, oracle::Oracle& o, std::unique_ptr<drv::Driver>& d,
-                              std::vector<std::string>* trace) {
+                              trace::Recorder* trace) {
   sim::PhysAddr kho = 0;
   drv::Status st = d->shutdown(&kho);
   if (!drv::ok(st)) return st;  // failed before its first store: no kexec
@@ -42,20 +42,21 @@ drv::Status LiveUpdate::kexec(sim::Machine& m, oracle::Oracle& o, std::unique_pt
   flow_.reset();
   phase_ = Phase::Dark;
   if (trace) {
-    trace->push_back("kexec: the old kernel is gone; KHO page " + sim::hex(kho) + ", " +
-                     std::to_string(m.mem.pages_in_use()) + " pages handed over, " +
-                     std::to_string(freed) + " freed (poisoned)");
-    trace->push_back("dark window: no kernel; the unit keeps root " + sim::hex(m.iommu.rtaddr()) +
-                     ", TE " + (m.iommu.translating() ? "on" : "off") + ", its caches and " +
-                     std::to_string(m.iommu.parked_walks()) + " parked walks");
+    trace->note("kexec: the old kernel is gone; KHO page " + sim::hex(kho) + ", " +
+                std::to_string(m.mem.pages_in_use()) + " pages handed over, " +
+                std::to_string(freed) + " freed (poisoned)");
+    trace->note("dark window: no kernel; the unit keeps root " + sim::hex(m.iommu.rtaddr()) +
+                ", TE " + (m.iommu.translating() ? "on" : "off") + ", its caches and " +
+                std::to_string(m.iommu.parked_walks()) + " parked walks");
   }
   return drv::Status::Ok;
 }
 
-drv::Status LiveUpdate::restore(sim::Machine& m, std::unique_ptr<drv::Driver>& d, uint32_t fail_nth,
-                                std::vector<std::string>* trace) {
+drv::Status LiveUpdate::restore(sim::Machine& m, oracle::Oracle& o, std::unique_ptr<drv::Driver>& d,
+                                uint32_t fail_nth, trace::Recorder* trace) {
   flow_ = drv::make_lu_flow(name_);
   d = std::make_unique<drv::Driver>(m.cpu0, writer_, flow_.get());
+  d->set_observer(&o);
   if (fail_nth) d->fail_nth_alloc(fail_nth);
   const drv::Status st = d->restore(m.mem.kho());
   if (!drv::ok(st)) {  // no kernel came up: still dark
@@ -65,9 +66,9 @@ drv::Status LiveUpdate::restore(sim::Machine& m, std::unique_ptr<drv::Driver>& d
   }
   phase_ = Phase::New;
   if (trace)
-    trace->push_back("restore: the new kernel took over KHO page " + sim::hex(m.mem.kho()) +
-                     "; root table in use " + sim::hex(m.iommu.rtaddr()) + ", TE " +
-                     (m.iommu.translating() ? "on" : "off"));
+    trace->note("restore: the new kernel took over KHO page " + sim::hex(m.mem.kho()) +
+                "; root table in use " + sim::hex(m.iommu.rtaddr()) + ", TE " +
+                (m.iommu.translating() ? "on" : "off"));
   return st;
 }
 

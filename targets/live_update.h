@@ -18,6 +18,7 @@
 #include "driver/live_update.h"
 #include "oracle/oracle.h"
 #include "simulator/machine.h"
+#include "targets/trace.h"
 
 namespace vtd::harness {
 
@@ -36,11 +37,12 @@ class LiveUpdate {
   // Whether an API op of this kind can run in this phase (-EINVAL or
   // -ENODEV otherwise: *st).
   bool admits(prog::OpKind k, drv::Status* st) const;
-  // The kexec and the restore; `trace` gets what `explain` shows (may be null).
+  // The kexec and the restore; `trace` gets what `explain` shows (may be
+  // null). The new kernel's driver reports its cache tags to `o`.
   drv::Status kexec(sim::Machine& m, oracle::Oracle& o, std::unique_ptr<drv::Driver>& d,
-                    std::vector<std::string>* trace);
-  drv::Status restore(sim::Machine& m, std::unique_ptr<drv::Driver>& d, uint32_t fail_nth,
-                      std::vector<std::string>* trace);
+                    trace::Recorder* trace);
+  drv::Status restore(sim::Machine& m, oracle::Oracle& o, std::unique_ptr<drv::Driver>& d,
+                      uint32_t fail_nth, trace::Recorder* trace);
 
  private:
   std::string name_;
