@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "driver/writer.h"
+#include "prog/mutator.h"
 #include "targets/fuzz_env.h"
 #include "targets/harness.h"
-#include "prog/mutator.h"
 
 namespace {
 std::string g_writer;              // set once in LLVMFuzzerInitialize, read-only afterwards
@@ -23,13 +23,16 @@ std::set<uint64_t> g_passed_over;  // signatures already reported as passed over
 
 // libFuzzer treats these as coverage: the harness's abstract-state features
 // land here, so inputs reaching new states are kept. Engine feedback only:
-// nothing reads them back, so runs stay deterministic.
+// nothing reads them back, so runs stay deterministic. A feature is there
+// or not (the counter is set, never counted up): how often one execution
+// reaches a state would multiply each feature by libFuzzer's eight count
+// buckets, and the counts that matter (devices sharing a DID, roots under
+// one tag) are dimensions of the features themselves.
 constexpr size_t kFeatures = 1 << 13;
 __attribute__((section("__libfuzzer_extra_counters"))) uint8_t g_features[kFeatures];
 
-void bump(uint32_t f, void*) {
-  uint8_t& c = g_features[f % kFeatures];
-  if (c < 255) ++c;
+void mark(uint32_t f, void*) {
+  g_features[f % kFeatures] = 1;
 }
 }  // namespace
 
@@ -46,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   vtd::prog::Program p = vtd::prog::decode({data, size});
   vtd::harness::Options o;
   o.writer = g_writer;
-  o.feature = bump;
+  o.feature = mark;
   vtd::harness::Result r = vtd::harness::run(p, o);
   if (r.violated) {
     std::string line = vtd::harness::summary_line(r);

@@ -242,14 +242,31 @@ std::string target_binary(const std::string& engine, const std::string& target) 
          (engine == "afl" ? "/build/afl/targets/fuzz_" : "/build/fuzz/targets/fuzz_") + target;
 }
 
-// With the custom mutator libFuzzer turns -len_control off; without a cap
-// the working corpus filled with 4 KiB programs that ran at a third of the
-// speed.
+// The [libfuzzer] section of corpus/<target>.options, as OSS-Fuzz reads it:
+// every `name = value` line is a flag. For ops: max_len (with the custom
+// mutator libFuzzer turns -len_control off; without a cap the working
+// corpus filled with 4 KiB programs that ran at a third of the speed) and
+// use_counters = 0 (edges, not hit counts: corpus/ops.options says why).
 std::vector<std::string> libfuzzer_options(const std::string& target) {
-  const std::string options = repo_root() + "/corpus/" + target + ".options";
-  if (uint64_t max_len = stat_u64(read_text(options), "max_len = "))
-    return {"-max_len=" + std::to_string(max_len)};
-  return {};
+  std::istringstream in(read_text(repo_root() + "/corpus/" + target + ".options"));
+  std::vector<std::string> flags;
+  bool section = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '[') {
+      section = line.rfind("[libfuzzer]", 0) == 0;
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (!section || eq == std::string::npos) continue;
+    auto trim = [](std::string x) {
+      x.erase(0, x.find_first_not_of(" \t"));
+      x.erase(x.find_last_not_of(" \t\r") + 1);
+      return x;
+    };
+    flags.push_back("-" + trim(line.substr(0, eq)) + "=" + trim(line.substr(eq + 1)));
+  }
+  return flags;
 }
 
 HuntResult hunt(const HuntSpec& s) {
