@@ -20,12 +20,19 @@
 #include "simulator/formats.h"
 #include "simulator/types.h"
 
+namespace vtd::prog {
+struct Op;
+}
+
 namespace vtd::oracle {
 
 // One call as the model sees it: the op and its arguments.
 struct ApiCall {
   prog::OpKind kind = prog::OpKind::Dma;
   std::string text;  // the op's text form (reports name it)
+  // Or the op itself, whose text is made only when a report needs it (the
+  // harness: no string per op); must outlive the call.
+  const prog::Op* op = nullptr;
   drv::DomainId dom = 0, parent = 0;
   drv::DomainType dtype = drv::DomainType::SecondStage;
   sim::Sid sid;

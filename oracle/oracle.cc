@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "prog/program.h"
 #include "simulator/invq.h"
 #include "simulator/registers.h"
 
@@ -279,7 +280,8 @@ void Oracle::check_deferred(const InFlight& f) {
                 seen = used(x.observed);
     // What the entry legally held while the op ran: its value when the op
     // began and when it returned, and what nested ops left in it.
-    std::vector<Entry> held = {old, now};
+    std::vector<Entry>& held = held_;  // scratch: no allocation per fetched entry
+    held.assign({old, now});
     if (auto settled = f.settled.find(x.at.pa); settled != f.settled.end())
       for (const Entry& b : settled->second) held.push_back(used(b));
     if (legal_configuration(seen, held)) continue;
@@ -351,14 +353,20 @@ Entry Oracle::effective_entry(Sid sid, uint32_t pasid_eff, bool* present) const 
 // Consumers of IOTLB / paging-structure tags: (device, PASID) pairs whose
 // effective entry is present and translates (spec 6.2.1: second-stage fills
 // are tagged by DID, first-stage and nested fills by DID and PASID).
-std::vector<Oracle::Consumer> Oracle::consumers() const {
-  std::set<std::pair<uint16_t, uint32_t>> pairs;  // (sid, key), each once
+const std::vector<Oracle::Consumer>& Oracle::consumers() const {
+  // (sid, key) pairs, each once, in order: sorted scratch, no allocation
+  // once the buffers have grown.
+  std::vector<std::pair<uint16_t, uint32_t>>& pairs = pairs_;
+  pairs.clear();
   for (auto& [sidv, dev] : model_.devices()) {
-    pairs.insert({sidv, 0});
-    for (auto& [key, dom] : dev.att) pairs.insert({sidv, key});
+    pairs.push_back({sidv, 0});
+    for (auto& [key, dom] : dev.att) pairs.push_back({sidv, key});
   }
-  for (auto& [k, line] : m_.iommu.caches().pasid()) pairs.insert(k);
-  std::vector<Consumer> out;
+  for (auto& [k, line] : m_.iommu.caches().pasid()) pairs.push_back(k);
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  std::vector<Consumer>& out = consumers_;
+  out.clear();
   for (auto [sidv, key] : pairs) {
     bool present;
     Entry e = effective_entry(Sid(sidv), key, &present);
@@ -405,7 +413,7 @@ void Oracle::check_caches(bool outer_end) {
                      " differs from memory",
                  {"cached: " + line.entry.str(), "memory: " + mem.str()}, "pasid");
   }
-  const std::vector<Consumer> live = c.iotlb().empty() ? std::vector<Consumer>{} : consumers();
+  const std::vector<Consumer>& live = c.iotlb().empty() ? consumers_ : consumers();
   for (auto& [k, t] : c.iotlb()) {
     for (const Consumer& u : live) {
       if (!u.uses(k.did, k.pasid_tag)) continue;
@@ -474,7 +482,9 @@ void Oracle::fail(Property p, const std::string& what, std::vector<std::string> 
   v.property = p;
   const InFlight* f = stack_.empty() ? nullptr : &stack_.front();
   v.op_index = f ? f->op_index : 0;
-  v.op_text = f ? f->call.text : "";
+  v.op_text = !f                                   ? ""
+              : f->call.op && f->call.text.empty() ? prog::op_text(*f->call.op)
+                                                   : f->call.text;
   v.point = point;
   v.what = what;
   v.details = std::move(details);

@@ -103,7 +103,8 @@ class Oracle final : public sim::Observer {
     uint8_t pgtt;
     bool uses(uint16_t d, uint32_t t) const { return did == d && tag == t; }
   };
-  std::vector<Consumer> consumers() const;  // every live one, each pair once
+  // Every live one, each pair once (in a buffer the next call reuses).
+  const std::vector<Consumer>& consumers() const;
 
   // Records a finding. Inside an op it stays pending until the outer op
   // returns, and the root cause is reported first (the property's rank).
@@ -130,6 +131,10 @@ class Oracle final : public sim::Observer {
   std::map<TagKey, std::map<Source, std::set<Requester>>> fills_;
   std::vector<Ring> ring_;
   size_t ring_next_ = 0;
+  // Scratch buffers, reused so that per-event checks do not allocate.
+  mutable std::vector<std::pair<uint16_t, uint32_t>> pairs_;
+  mutable std::vector<Consumer> consumers_;
+  std::vector<sim::Entry> held_;
   bool violated_ = false;
   Violation v_;
   std::vector<Violation> pending_;

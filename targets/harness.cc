@@ -28,7 +28,7 @@ uint32_t pasid_arg(const Op& op) {
 oracle::ApiCall call_of(const Op& op) {
   oracle::ApiCall c;
   c.kind = op.kind;
-  c.text = prog::op_text(op);
+  c.op = &op;  // the text only when a report needs it
   c.dom = drv::DomainId(op.get(Arg::Dom));
   c.parent = drv::DomainId(op.get(Arg::Parent));
   c.dtype = drv::DomainType(op.get(Arg::DType));
@@ -47,7 +47,12 @@ oracle::ApiCall call_of(const Op& op) {
 class Runner final : public sim::Schedule, public sim::Observer {
  public:
   Runner(const prog::Program& p, drv::Writer& w, const std::string& name, const Options& opt)
-      : p_(p), m_(p.config), d_(m_.cpu0, w), o_(m_, w, name), trace_(opt.trace), opt_(opt) {
+      : p_(p),
+        m_(p.config, opt.pages),
+        d_(m_.cpu0, w),
+        o_(m_, w, name),
+        trace_(opt.trace),
+        opt_(opt) {
     m_.set_schedule(this);
     m_.iommu.set_observer(this);
   }

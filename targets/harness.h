@@ -22,6 +22,10 @@ struct Options {
   // point that ran inside a replace...) are kept even when no new code runs.
   void (*feature)(uint32_t f, void* ctx) = nullptr;
   void* feature_ctx = nullptr;
+  // Where the machine's memory takes its pages from and leaves them
+  // (simulator/memory.h): a fuzz target keeps one for all its inputs. Never
+  // changes a run.
+  sim::PagePool* pages = nullptr;
 };
 
 struct OpTrace {
