@@ -1,8 +1,10 @@
 // `vtdfuzz campaign`: the main job. Hunts each writer in turn within a total
 // time budget (time a writer does not need goes to the ones after it),
-// keeps fuzzing past violations (libFuzzer -fork -ignore_crashes, AFL++
-// keeps going) and deduplicates them by signature, minimizes every new
-// finding, merges the inputs found into the working corpus, and prints the
+// keeps fuzzing past violations (one plain libFuzzer process per writer:
+// the target keeps the first input of each signature, VTDFUZZ_FINDINGS;
+// AFL++ keeps going by itself) and deduplicates them by signature,
+// minimizes every new finding, merges the inputs found into the working
+// corpus, and prints the
 // writer x property matrix (properties from oracle/properties.def) with the
 // time to the first violation of each property. Writes
 // out/campaign/report.md and report.json. Exits 0 when every writer shows

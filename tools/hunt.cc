@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -74,10 +75,17 @@ std::string empty_seed(const HuntSpec& s) {
   return dir;
 }
 
+// One libFuzzer process (plain mode, never -fork): a hunt stops at the
+// first violation it wants; a campaign row (keep_going) runs with
+// VTDFUZZ_FINDINGS, so the target keeps the first input of each signature
+// and goes on, and the row lasts its whole share unless a wanted property
+// turns up. With jobs > 1, that many processes share the corpus directory.
 HuntResult libfuzzer(const HuntSpec& s) {
   HuntResult r;
   std::string corpus = s.out + "/corpus";
   make_dirs(corpus);
+  const std::string findings = s.out + "/findings";
+  if (s.keep_going) make_dirs(findings);
   std::vector<std::string> argv = {target_binary("libfuzzer", s.target),
                                    "-max_total_time=" + std::to_string(int(s.seconds + 0.5)),
                                    "-print_final_stats=1",
@@ -87,10 +95,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
   std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
   if (file_exists(dict)) argv.push_back("-dict=" + dict);
   for (const std::string& o : libfuzzer_options(s.target)) argv.push_back(o);
-  if (s.keep_going) {
-    argv.push_back("-fork=" + std::to_string(std::max(1, s.jobs)));
-    argv.push_back("-ignore_crashes=1");
-  }
+  if (s.jobs > 1) argv.push_back("-reload=1");  // pick up what the other processes keep
   argv.push_back(corpus);
   if (!s.empty && file_exists(seeds_dir(s))) argv.push_back(seeds_dir(s));
   if (s.empty) argv.push_back(empty_seed(s));
@@ -101,70 +106,86 @@ HuntResult libfuzzer(const HuntSpec& s) {
   std::vector<std::string> env = {
       "VTDFUZZ_WRITER=" + s.writer,
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
-  if (!s.keep_going && !s.want.empty()) env.push_back("VTDFUZZ_PROPERTY=" + s.want.front());
-  std::vector<Finding> pending;  // violation line seen, input path not yet
-  // Fork mode keeps the crashing child's output to itself: watch the
-  // artifacts instead, and classify each new one by replaying it here.
-  std::set<std::string> seen_files;
-  auto scan_artifacts = [&](double t) {
-    bool wanted = false;
-    for (const std::string& name : list_dir(s.out)) {
-      if (name.rfind("crash-", 0) != 0 || !seen_files.insert(name).second) continue;
-      Finding f = classify(s.out + "/" + name, s.writer, t);
-      if (std::any_of(r.findings.begin(), r.findings.end(),
-                      [&](const Finding& x) { return x.sig == f.sig; }))
-        continue;
-      r.findings.push_back(f);
-      for (const std::string& want : s.want) wanted |= f.property == want;
-    }
-    return wanted;
+  if (s.keep_going) env.push_back("VTDFUZZ_FINDINGS=" + findings);
+  if (!s.keep_going && !s.want.empty()) {
+    std::string want;  // "P4|P2": any of them stops the target
+    for (const std::string& p : s.want) want += (want.empty() ? "" : "|") + p;
+    env.push_back("VTDFUZZ_PROPERTY=" + want);
+  }
+  std::mutex mu;  // the findings, shared by the processes' output readers
+  bool done = false;
+  auto record = [&](Finding f) {  // under mu; true when a wanted property is in
+    if (std::any_of(r.findings.begin(), r.findings.end(),
+                    [&](const Finding& x) { return x.sig == f.sig; }))
+      return done;
+    r.findings.push_back(f);
+    for (const std::string& want : s.want) done |= f.property == want;
+    return done;
   };
-  auto on_line = [&](const std::string& line, double t) {
-    if (s.keep_going) return line.rfind("#", 0) == 0 && scan_artifacts(t);
-    std::string prop, sig;
-    if (parse_violation(line, &prop, &sig)) {
-      if (line.find("vtdfuzz: passed over") != std::string::npos) {
-        // hunt --property: another property, reported once, no input kept.
-        r.findings.push_back({prop, sig, line, t, ""});
+  auto watch = [&]() {
+    std::vector<Finding> pending;  // violation line seen, input path not yet
+    return [&, pending](const std::string& line, double t) mutable {
+      std::lock_guard<std::mutex> lock(mu);
+      if (done) return true;  // another process found what the row wants
+      std::string prop, sig;
+      if (line.rfind("vtdfuzz: found ", 0) == 0 && parse_violation(line, &prop, &sig)) {
+        // keep_going: the target kept the input in the findings directory.
+        const std::string path = line.substr(15, line.find(' ', 15) - 15);
+        return record({prop, sig, "vtdfuzz: " + line.substr(line.find("VIOLATION")), t, path});
+      }
+      if (parse_violation(line, &prop, &sig)) {
+        if (line.find("vtdfuzz: passed over") != std::string::npos) {
+          // hunt --property: another property, reported once, no input kept.
+          record({prop, sig, line, t, ""});
+          return false;
+        }
+        pending.push_back({prop, sig, line.substr(line.find("vtdfuzz: VIOLATION")), t, ""});
         return false;
       }
-      bool seen = std::any_of(r.findings.begin(), r.findings.end(),
-                              [&](const Finding& f) { return f.sig == sig; });
-      if (!seen)
-        pending.push_back({prop, sig, line.substr(line.find("vtdfuzz: VIOLATION")), t, ""});
-      return false;
-    }
-    if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
-        line.find("runtime error:") != std::string::npos)
-      pending.push_back({"crash", "sanitizer", line, t, ""});
-    size_t w = line.find("Test unit written to ");
-    if (w != std::string::npos && !pending.empty()) {
-      Finding f = pending.back();
-      pending.clear();
-      f.input = line.substr(w + 21);
-      r.findings.push_back(f);
-      for (const std::string& want : s.want)
-        if (f.property == want) return true;  // a campaign has what it came for
-    }
-    return false;  // plain mode: libFuzzer stops by itself after a crash
+      if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
+          line.find("runtime error:") != std::string::npos)
+        pending.push_back({"crash", "sanitizer", line, t, ""});
+      size_t w = line.find("Test unit written to ");
+      if (w != std::string::npos && !pending.empty()) {
+        Finding f = pending.back();
+        pending.clear();
+        f.input = line.substr(w + 21);
+        return record(f);
+      }
+      return false;  // plain mode: libFuzzer stops by itself after a crash
+    };
   };
-  ProcResult p = run_process(argv, env, s.seconds + 60, s.out + "/fuzz.log", on_line);
-  if (s.keep_going) scan_artifacts(p.seconds);
-  r.seconds = p.seconds;
-  r.log = p.log;
-  r.corpus = corpus;
-  size_t cov = p.log.rfind(" cov: ");
-  if (cov != std::string::npos) r.edges = strtoull(p.log.c_str() + cov + 6, nullptr, 10);
-  // Fork mode reports progress as "#N: cov: ... exec/s: X"; plain mode prints final stats.
-  r.execs = stat_u64(p.log, "stat::number_of_executed_units: ");
-  r.exec_per_sec = stat_f(p.log, "stat::average_exec_per_sec: ");
-  if (!r.execs) {
-    size_t h = p.log.rfind("\n#");
-    if (h != std::string::npos) r.execs = strtoull(p.log.c_str() + h + 2, nullptr, 10);
+  const int n = std::max(1, s.jobs);
+  std::vector<ProcResult> procs(static_cast<size_t>(n));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    std::string log = s.out + (n == 1 ? "/fuzz.log" : "/fuzz-" + std::to_string(i) + ".log");
+    threads.emplace_back(
+        [&, i, log] { procs[size_t(i)] = run_process(argv, env, s.seconds + 60, log, watch()); });
   }
-  // libFuzzer's own figure is missing in fork mode and can read 0 in the
-  // stats it prints from a crash handler: then executions over wall time.
-  if (r.exec_per_sec <= 0 && r.seconds > 0) r.exec_per_sec = double(r.execs) / r.seconds;
+  for (std::thread& t : threads) t.join();
+  r.corpus = corpus;
+  for (const ProcResult& p : procs) {
+    r.seconds = std::max(r.seconds, p.seconds);
+    r.log += p.log;
+    size_t cov = p.log.rfind(" cov: ");
+    if (cov != std::string::npos)
+      r.edges = std::max<uint64_t>(r.edges, strtoull(p.log.c_str() + cov + 6, nullptr, 10));
+    // Final stats when libFuzzer ran its time; the last status line ("#N
+    // ...") when it was stopped early or crashed.
+    uint64_t execs = stat_u64(p.log, "stat::number_of_executed_units: ");
+    if (!execs) {
+      size_t h = p.log.rfind("\n#");
+      if (h != std::string::npos) execs = strtoull(p.log.c_str() + h + 2, nullptr, 10);
+    }
+    r.execs += execs;
+    // libFuzzer's own figure can read 0 in the stats it prints from a crash
+    // handler: then executions over wall time.
+    double eps = stat_f(p.log, "stat::average_exec_per_sec: ");
+    r.exec_per_sec += eps > 0 ? eps : p.seconds > 0 ? double(execs) / p.seconds : 0;
+  }
+  std::sort(r.findings.begin(), r.findings.end(),
+            [](const Finding& a, const Finding& b) { return a.seconds < b.seconds; });
   return r;
 }
 

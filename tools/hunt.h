@@ -17,7 +17,7 @@ struct HuntSpec {
   std::string engine = "libfuzzer";  // or "afl"
   double seconds = 60;
   bool empty = false;       // start from an empty corpus (no seeds)
-  bool keep_going = false;  // campaign: continue after a violation (libFuzzer -fork)
+  bool keep_going = false;  // campaign: continue after a violation (VTDFUZZ_FINDINGS)
   int jobs = 1;
   std::vector<std::string> want;  // stop early once one of these properties is found
   std::string out;                // output directory
