@@ -31,5 +31,6 @@ Run add_convert(CLI::App& app);
 Run add_writers(CLI::App& app);
 Run add_dict(CLI::App& app);
 Run add_bench(CLI::App& app);
+Run add_timetobug(CLI::App& app);
 
 }  // namespace vtd::tools

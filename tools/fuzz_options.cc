@@ -43,6 +43,15 @@ CLI::Validator property_name() {
       "");
 }
 
+// Catalog order: the number of the first id ("B1 B2 B3 B9" -> 1), none last.
+int first_catalog_id(const drv::WriterInfo& w) {
+  size_t b = w.catalog.find('B');
+  return b == std::string_view::npos ? INT_MAX
+                                     : std::atoi(std::string(w.catalog.substr(b + 1)).c_str());
+}
+
+}  // namespace
+
 // A writer, or `catalog` / `all`.
 CLI::Validator writer_or_set() {
   return CLI::Validator(
@@ -52,15 +61,6 @@ CLI::Validator writer_or_set() {
       },
       "");
 }
-
-// Catalog order: the number of the first id ("B1 B2 B3 B9" -> 1), none last.
-int first_catalog_id(const drv::WriterInfo& w) {
-  size_t b = w.catalog.find('B');
-  return b == std::string_view::npos ? INT_MAX
-                                     : std::atoi(std::string(w.catalog.substr(b + 1)).c_str());
-}
-
-}  // namespace
 
 void add_fuzz_options(CLI::App& sub, FuzzOptions& o, FuzzCommand c) {
   const bool hunt = c == FuzzCommand::Hunt;

@@ -10,7 +10,8 @@
 
 namespace CLI {
 class App;
-}
+class Validator;
+}  // namespace CLI
 
 namespace vtd::tools {
 
@@ -41,6 +42,9 @@ void check_fuzz_options(const FuzzOptions& o, FuzzCommand c);
 // need goes to the clean ones), each writer once. Empty: the seven of
 // DESIGN.md section 5, the ones likely to stop early first.
 std::vector<std::string> campaign_writers(const std::vector<std::string>& given);
+
+// A writer name, or `catalog` / `all` (campaign --writers, timetobug).
+CLI::Validator writer_or_set();
 
 // hunt and campaign judge writers: a target that fuzzes the simulator itself
 // (queue) is bad input for them, with a pointer to its binary.
