@@ -121,6 +121,8 @@ class Model {
   // Everything a request of (sid, pasid) may give now: its domain, and both
   // domains of a move in flight (or a fault, which P3 judges).
   std::vector<Outcome> allowed(sim::Sid sid, uint32_t pasid, sim::Iova iova) const;
+  // The same into `out` (cleared first): a caller's buffer, reused.
+  void allowed(sim::Sid sid, uint32_t pasid, sim::Iova iova, std::vector<Outcome>* out) const;
   // Both domains translate iova to the same page with the same rights, and
   // those rights allow the access.
   bool mapped_alike(drv::DomainId a, drv::DomainId b, sim::Iova iova, bool write) const;

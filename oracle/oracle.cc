@@ -194,7 +194,8 @@ void Oracle::check_dma(const HwEvent& e) {
         if (t.from && t.to && t.sid == e.sid && t.key == key &&
             model_.mapped_alike(t.from, t.to, e.iova, write))
           dmas_.push_back({t, e.iova, here()});
-  std::vector<Outcome> os = model_.allowed(e.sid, e.pasid, e.iova);
+  std::vector<Outcome>& os = outcomes_;
+  model_.allowed(e.sid, e.pasid, e.iova, &os);
   if (Model::matches(os, fault, e.addr, write, false)) return;
   std::vector<std::string> d;
   std::string expect;
@@ -421,7 +422,8 @@ void Oracle::check_caches(bool outer_end) {
       const uint32_t key = u.key;
       const Device* dev = model_.device(sid);
       if (!dev || dev->gone) continue;
-      std::vector<Outcome> os = model_.allowed(sid, key == 0 ? sim::kNoPasid : key, k.base);
+      std::vector<Outcome>& os = outcomes_;
+      model_.allowed(sid, key == 0 ? sim::kNoPasid : key, k.base, &os);
       if (Model::matches(os, false, t.pa, false, t.writable)) continue;
       return stale("IOTLB entry DID " + std::to_string(k.did) + " iova " + hex(k.base) + " -> " +
                        hex(t.pa) + " is still reachable by " + sid.str() + " pasid " +
@@ -445,7 +447,8 @@ void Oracle::check_caches(bool outer_end) {
     Sid sid(k.sid);
     const Device* dev = model_.device(sid);
     if (!dev || dev->gone) continue;
-    std::vector<Outcome> os = model_.allowed(sid, k.pasid, k.base);
+    std::vector<Outcome>& os = outcomes_;
+    model_.allowed(sid, k.pasid, k.base, &os);
     if (Model::matches(os, false, t.pa, false, t.writable)) continue;
     return stale(
         "device-TLB of " + sid.str() + " still translates iova " + hex(k.base) + " to " + hex(t.pa),
@@ -454,7 +457,8 @@ void Oracle::check_caches(bool outer_end) {
         "devtlb");
   }
   if (outer_end && !caps_.coherent) {
-    for (PhysAddr line : m_.mem.dirty_lines()) {
+    m_.mem.dirty_lines(&lines_);
+    for (PhysAddr line : lines_) {
       if (!is_table_page(m_.mem.type(line))) continue;
       return stale(
           "a " + std::string(sim::page_type_name(m_.mem.type(line))) + " line at " + hex(line) +

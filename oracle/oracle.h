@@ -135,6 +135,8 @@ class Oracle final : public sim::Observer {
   mutable std::vector<std::pair<uint16_t, uint32_t>> pairs_;
   mutable std::vector<Consumer> consumers_;
   std::vector<sim::Entry> held_;
+  std::vector<Outcome> outcomes_;
+  std::vector<sim::PhysAddr> lines_;
   bool violated_ = false;
   Violation v_;
   std::vector<Violation> pending_;

@@ -12,6 +12,8 @@ namespace vtd::sim {
 
 PhysMemory::PhysMemory(bool coherent, Layout layout, PagePool* pages)
     : coherent_(coherent), layout_(layout), pages_(pages) {
+  pool_.reserve(64);  // a typical program's pages, grown once
+  epoch_log_.reserve(64);
   make_pages();
 }
 
@@ -204,7 +206,14 @@ void PhysMemory::writeback(PhysAddr pa) {
 
 std::vector<PhysAddr> PhysMemory::dirty_lines() const {
   std::vector<PhysAddr> out;
-  if (coherent_) return out;
+  dirty_lines(&out);
+  return out;
+}
+
+void PhysMemory::dirty_lines(std::vector<PhysAddr>* out_) const {
+  std::vector<PhysAddr>& out = *out_;
+  out.clear();
+  if (coherent_) return;
   for (uint32_t i = 0; i < next_pool_ && dirty_count_; ++i) {
     const Page* p = pool_[i].get();
     if (!p || !p->dirty || p->type == PageType::Free) continue;
@@ -212,7 +221,6 @@ std::vector<PhysAddr> PhysMemory::dirty_lines() const {
       if (p->dirty >> l & 1)
         out.push_back(layout_.pool_base + uint64_t(i) * kPageSize + l * kLineSize);
   }
-  return out;
 }
 
 uint64_t PhysMemory::hw_load(PhysAddr pa) const {

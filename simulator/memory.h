@@ -89,8 +89,9 @@ class PhysMemory {
 
   // Non-coherent write-back state (always clean when coherent).
   bool line_dirty(PhysAddr pa) const;
-  void writeback(PhysAddr pa);                // writes back the 64-byte line holding pa
-  std::vector<PhysAddr> dirty_lines() const;  // pool pages only (translation structures)
+  void writeback(PhysAddr pa);                         // writes back the 64-byte line holding pa
+  std::vector<PhysAddr> dirty_lines() const;           // pool pages only (translation structures)
+  void dirty_lines(std::vector<PhysAddr>* out) const;  // the same into a reused buffer
   size_t dirty_count() const { return dirty_count_; }
 
   // Hardware view.
