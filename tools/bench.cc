@@ -7,6 +7,7 @@
 // lives here only: these are figures, not tests.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -132,6 +133,34 @@ CoreFigure core_programs_per_second(const Seeds& s, const std::string& writer, d
   return {double(runs) / spent, cpu > 0 ? double(runs) / cpu : 0};
 }
 
+// The abstract-state features one program marks (the ops target's extra
+// counters: distinct values of the hash modulo 8192), mean and max over
+// the seeds.
+void features_per_program(const Seeds& s, const std::string& writer) {
+  struct Marks {
+    std::vector<uint8_t> seen = std::vector<uint8_t>(8192);
+    size_t n = 0;
+  };
+  harness::Options o;
+  o.writer = writer;
+  o.feature = [](uint32_t f, void* ctx) {
+    Marks& m = *static_cast<Marks*>(ctx);
+    uint8_t& c = m.seen[f % m.seen.size()];
+    m.n += c == 0;
+    c = 1;
+  };
+  size_t total = 0, most = 0;
+  for (const prog::Program& p : s.programs) {
+    Marks m;
+    o.feature_ctx = &m;
+    harness::run(p, o);
+    total += m.n;
+    most = std::max(most, m.n);
+  }
+  std::printf("features/program %.0f mean, %zu max  (abstract-state marks, seeds of corpus/ops)\n",
+              double(total) / double(s.programs.size()), most);
+}
+
 struct FuzzFigure {
   double exec_per_sec = 0;
   double exec_per_cpu_sec = 0;  // on a loaded machine, what one core would do
@@ -185,6 +214,7 @@ int bench(const Args& a) {
   std::printf(
       "programs/s %.0f  (release core, %zu seeds of corpus/ops, writer %s; %.0f per CPU second)\n",
       core.per_second, s.programs.size(), a.writer.c_str(), core.per_cpu_second);
+  features_per_program(s, a.writer);
   std::fflush(stdout);
   if (a.fuzz_seconds <= 0) return 0;
   const FuzzFigure f = fuzz_exec_per_second(s, a.writer, a.fuzz_seconds);
