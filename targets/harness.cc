@@ -9,6 +9,7 @@
 #include "driver/driver.h"
 #include "simulator/machine.h"
 #include "simulator/registers.h"
+#include "targets/trace.h"
 
 namespace vtd::harness {
 
@@ -55,6 +56,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
         opt_(opt) {
     m_.set_schedule(this);
     m_.iommu.set_observer(this);
+    d_.set_observer(&o_);
   }
 
   Result go() {
@@ -67,7 +69,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
     for (uint32_t i = 0; i < p_.ops.size() && !o_.violated(); ++i) {
       const Op& op = p_.ops[i];
       ++r.ops_run;
-      if (trace_) r.trace.push_back({prog::op_text(op), "", {}});
+      if (trace_) rec_.begin_op(prog::op_text(op));
       if (op.kind == OpKind::FailNth) {
         pending_fail = uint32_t(op.get(Arg::N));
         continue;
@@ -96,7 +98,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
       op_ = nullptr;
       o_.end(st);
       features(op, st);
-      if (trace_) r.trace.back().status = drv::status_name(st);
+      if (trace_) rec_.end_op(drv::status_name(st));
     }
     r.violated = o_.violated();
     if (r.violated) r.violation = o_.violation();
@@ -115,16 +117,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
         pp.kind == sim::PointKind::Wait ? sim::PointKind::Wait : sim::PointKind::Store;
     uint32_t index = kind == sim::PointKind::Wait ? ++waits_ : ++stores_;
     o_.point(kind, index);
-    if (trace_) {
-      std::string line = kind == sim::PointKind::Wait
-                             ? "wait " + std::to_string(index)
-                             : "store " + std::to_string(index) + ": [" + hex(pp.pa) +
-                                   "] = " + hex(pp.value) + " (" +
-                                   sim::page_type_name(m_.mem.type(pp.pa)) + ")";
-      if (pp.kind == sim::PointKind::Writeback)
-        line = "store " + std::to_string(index) + ": writeback line " + hex(pp.pa);
-      lines().push_back(line);
-    }
+    if (trace_) rec_.point(pp, kind, index);
     for (const prog::SchedPoint& sp : op_->sched)
       if (sp.kind == kind && sp.index == index) {
         feature(
@@ -146,9 +139,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
             feature(0x52, uint32_t(op_->kind), uint32_t(sp.step.front().kind), sharing(dev),
                     target(to));
         }
-        if (trace_)
-          lines().push_back("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
-                            std::to_string(index) + ": " + prog::op_text(sp.step.front()));
+        if (trace_) rec_.step(kind, index, sp.step.front());
         step(sp.step.front());
       }
   }
@@ -157,29 +148,10 @@ class Runner final : public sim::Schedule, public sim::Observer {
   void on_event(const sim::HwEvent& e) override {
     o_.on_event(e);
     if (opt_.feature) near_miss(e);
-    if (!trace_ || r_.trace.empty()) return;
-    switch (e.kind) {
-      case sim::EventKind::Read:
-      case sim::EventKind::EntryFetched:
-      case sim::EventKind::CacheFill:
-      case sim::EventKind::CacheHit:
-      case sim::EventKind::CacheInval:
-      case sim::EventKind::CacheEvict:
-      case sim::EventKind::Descriptor:
-      case sim::EventKind::Dma:
-      case sim::EventKind::Fault:
-      case sim::EventKind::UnsafeRead:
-      case sim::EventKind::QueueError:
-        lines().push_back("    hw " + sim::describe(e));
-        break;
-      default:
-        break;
-    }
+    if (trace_) rec_.hw(e);
   }
 
  private:
-  std::vector<std::string>& lines() { return r_.trace.back().lines; }
-
   drv::Status api(const Op& op) {
     const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
     const drv::DomainId dom = drv::DomainId(op.get(Arg::Dom));
@@ -293,7 +265,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
                                         : d_.locks_for_attach(sid, dom);
     for (sim::LockId l : need)
       if (m_.cpu0.holds(l)) {
-        if (trace_) lines().push_back("  cpu2 waits: the op needs a lock cpu0 holds");
+        if (trace_) rec_.blocked();
         return;
       }
     nested_ = true;
@@ -304,7 +276,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
     feature(0xc2, uint32_t(op_->kind), uint32_t(op.kind), uint32_t(-int(st)));
     d_.set_cpu(&m_.cpu0);
     nested_ = false;
-    if (trace_) lines().push_back("  cpu2 " + prog::op_text(op) + " -> " + drv::status_name(st));
+    if (trace_) rec_.nested(op, drv::status_name(st));
   }
 
   // Features: abstract states the engine cannot see as code coverage,
@@ -462,6 +434,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
   bool trace_;
   const Options& opt_;
   Result r_;
+  trace::Recorder rec_{&r_.trace, m_.mem};  // what explain shows (Options::trace)
   const Op* op_ = nullptr;
   uint32_t stores_ = 0, waits_ = 0, choice_ = 0;
   bool nested_ = false;

@@ -30,6 +30,7 @@ std::string g_writer;              // set once in LLVMFuzzerInitialize, read-onl
 std::string g_property;            // likewise; empty: every violation stops the engine
 std::string g_findings;            // likewise; set: no violation stops the engine
 std::set<uint64_t> g_passed_over;  // signatures already reported (passed over or found)
+bool g_raw = false;                // VTDFUZZ_RAW (soak --raw): libFuzzer's byte mutations only
 
 // libFuzzer treats these as coverage: the harness's abstract-state features
 // land here, so inputs reaching new states are kept. Engine feedback only:
@@ -64,6 +65,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g_property = prop ? prop : "";
   const char* findings = getenv("VTDFUZZ_FINDINGS");
   g_findings = findings ? findings : "";
+  g_raw = getenv("VTDFUZZ_RAW") != nullptr;
   return 0;
 }
 
@@ -129,6 +131,7 @@ extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size)
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned int seed) {
   static const std::vector<vtd::prog::Token> tokens = vtd::prog::tokens();
+  if (g_raw && LLVMFuzzerMutate) return LLVMFuzzerMutate(data, size, max_size);
   if ((seed & 1) || !LLVMFuzzerMutate) {
     vtd::prog::Mutated m = vtd::prog::mutate(data, size, max_size, seed >> 1, tokens);
     if (m.kind != vtd::prog::Mutation::None || !LLVMFuzzerMutate) return m.size;

@@ -50,8 +50,8 @@ int timetobug(const Args& a) {
   const std::vector<std::string> writers =
       campaign_writers(a.writers.empty() ? std::vector<std::string>{"catalog"} : a.writers);
   if (!file_exists(target_binary(a.engine, "ops")))
-    throw UsageError("no " + a.engine + " build of target 'ops' (" + target_binary(a.engine, "ops") +
-                     ")");
+    throw UsageError("no " + a.engine + " build of target 'ops' (" +
+                     target_binary(a.engine, "ops") + ")");
   const std::string out = repo_root() + "/out/timetobug";
   make_dirs(out);
   std::string md =
