@@ -35,12 +35,13 @@ void read_args(Reader& r, Op& op, const Refs& refs) {
     uint64_t v = r.varint();
     const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
     if (refs.creates(op.kind, s.arg))
-      op.set(s.arg, v == 0 ? refs.fresh(s.arg) : wrap(s.arg, v - 1));
+      op.set(s.arg, v == 0 ? refs.fresh(op.kind, s.arg) : wrap(s.arg, v - 1));
     else
       op.set(s.arg, pool ? decode_ref(*pool, s.arg, v) : wrap(s.arg, v));
   }
   // Only a nested domain has a parent.
-  if (op.kind == OpKind::Domain && op.get(Arg::DType) != 2) op.set(Arg::Parent, 0);
+  if ((op.kind == OpKind::Domain || op.kind == OpKind::GDomain) && op.get(Arg::DType) != 2)
+    op.set(Arg::Parent, 0);
 }
 
 Op read_step(Reader& r, const Refs& refs, uint8_t version) {
@@ -61,7 +62,7 @@ Op read_step(Reader& r, const Refs& refs, uint8_t version) {
 // Reads one record into the program; points and choices with no op before
 // them, or beyond an op's limits, are read and dropped.
 void read_record(Reader& r, Program& p, Refs& refs, uint8_t version) {
-  const uint8_t kind = r.byte() % records(version);
+  const uint8_t kind = r.byte() % records(version, !p.viommu.empty());
   if (kind != kSchedRecord && kind != kChoiceRecord) {
     Op op;
     op.kind = op_of_record(kind);
@@ -94,7 +95,7 @@ void write_args(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
       continue;
     }
     if (refs.creates(op.kind, s.arg)) {
-      put_varint(out, v == refs.fresh(s.arg) ? 0 : unwrap(s.arg, v) + 1);
+      put_varint(out, v == refs.fresh(op.kind, s.arg) ? 0 : unwrap(s.arg, v) + 1);
       continue;
     }
     put_varint(out, pool ? encode_ref(*pool, s.arg, v) : unwrap(s.arg, v));
