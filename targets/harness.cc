@@ -10,6 +10,7 @@
 #include "driver/driver.h"
 #include "simulator/machine.h"
 #include "simulator/registers.h"
+#include "targets/viommu.h"
 
 namespace vtd::harness {
 
@@ -418,6 +419,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
 }  // namespace
 
 Result run(const prog::Program& p, const Options& o) {
+  if (!p.viommu.empty()) return viommu::run(p, o);  // a guest over a vIOMMU
   Result r;
   r.writer = o.writer.empty() ? p.writer : o.writer;
   if (r.writer.empty()) {
@@ -436,13 +438,14 @@ Result run(const prog::Program& p, const Options& o) {
 }
 
 std::string summary_line(const Result& r) {
-  if (!r.violated) return "vtdfuzz: clean writer=" + r.writer + " ops=" + std::to_string(r.ops_run);
+  const std::string who = "writer=" + (r.writer.empty() ? std::string("-") : r.writer) +
+                          (r.viommu.empty() ? "" : " viommu=" + r.viommu);
+  if (!r.violated) return "vtdfuzz: clean " + who + " ops=" + std::to_string(r.ops_run);
   const oracle::Violation& v = r.violation;
   char sig[20];
   snprintf(sig, sizeof sig, "%016" PRIx64, v.signature);
-  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) +
-         " writer=" + r.writer + " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " +
-         v.point + ": " + v.what;
+  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) + " " + who +
+         " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " + v.point + ": " + v.what;
 }
 
 std::string report(const Result& r) {
@@ -461,10 +464,12 @@ std::string report(const Result& r) {
   return s;
 }
 
-minimize::Predicate same_signature(const std::string& writer, uint64_t signature) {
-  return [writer, signature](const prog::Program& p) {
+minimize::Predicate same_signature(const std::string& writer, uint64_t signature,
+                                   const std::string& viommu) {
+  return [writer, signature, viommu](const prog::Program& p) {
     Options o;
     o.writer = writer;
+    o.viommu = viommu;
     Result r = run(p, o);
     return r.violated && r.violation.signature == signature;
   };
