@@ -29,6 +29,7 @@ Run add_merge(CLI::App& app);
 Run add_coverage(CLI::App& app);
 Run add_convert(CLI::App& app);
 Run add_writers(CLI::App& app);
+Run add_propagators(CLI::App& app);
 Run add_dict(CLI::App& app);
 Run add_bench(CLI::App& app);
 

@@ -18,8 +18,9 @@ constexpr const char* kProgram = "vtdfuzz-cli";
 
 // The order of `vtdfuzz-cli help` (and of the README's table).
 Run (*const kCommands[])(CLI::App&) = {
-    add_campaign, add_hunt,     add_replay,  add_explain, add_minimize, add_transitions,
-    add_merge,    add_coverage, add_convert, add_writers, add_dict,     add_bench,
+    add_campaign,    add_hunt,  add_replay,   add_explain, add_minimize,
+    add_transitions, add_merge, add_coverage, add_convert, add_writers,
+    add_propagators, add_dict,  add_bench,
 };
 
 bool is_command(const CLI::App& app, const std::string& name) {

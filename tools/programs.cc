@@ -14,6 +14,7 @@
 #include "targets/harness.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
@@ -32,23 +33,35 @@ prog::Program load_program(const std::string& path) {
   return p;
 }
 
-harness::Result run_checked(const prog::Program& p, const std::string& path,
-                            const std::string& writer, bool trace) {
+struct ProgramArgs {
+  std::vector<std::string> files;
+  std::string writer;
+  std::string viommu;
+  std::string out;
+};
+
+harness::Result run_checked(const prog::Program& p, const std::string& path, const ProgramArgs& a,
+                            bool trace) {
+  if (!a.viommu.empty() && p.viommu.empty())
+    throw UsageError(path + ": --viommu is for vIOMMU programs, and this one names no propagator");
   harness::Options o;
-  o.writer = writer;
+  o.writer = a.writer;
+  o.viommu = a.viommu;
   o.trace = trace;
   harness::Result r = harness::run(p, o);
   if (!r.error.empty()) throw UsageError(path + ": " + r.error);
   return r;
 }
 
-struct ProgramArgs {
-  std::vector<std::string> files;
-  std::string writer;
-  std::string out;
-};
-
 const char* const kWriterHelp = "run against writer W instead of the one the program names";
+const char* const kViommuHelp =
+    "run a vIOMMU program against propagator NAME instead of the one it names";
+
+// "writer legacy" or "writer -, viommu reference".
+std::string who(const harness::Result& r) {
+  const std::string w = r.writer.empty() ? "-" : r.writer;
+  return "writer " + w + (r.viommu.empty() ? "" : ", viommu " + r.viommu);
+}
 
 }  // namespace
 
@@ -69,6 +82,22 @@ Run add_writers(CLI::App& app) {
   };
 }
 
+// name, catalog ids, expected verdict, summary: as `writers` shows writers.
+Run add_propagators(CLI::App& app) {
+  app.add_subcommand("propagators",
+                     "every registered vIOMMU propagator, one line each: name, catalog ids, "
+                     "expected verdict, summary");
+  return [] {
+    for (const vmm::PropagatorInfo& p : vmm::propagators()) {
+      const std::string catalog = p.catalog.empty() ? "-" : std::string(p.catalog);
+      const std::string expect = p.expect.empty() ? "?" : std::string(p.expect);
+      std::printf("%-22.*s %-6s %-8s %.*s\n", int(p.name.size()), p.name.data(), catalog.c_str(),
+                  expect.c_str(), int(p.summary.size()), p.summary.data());
+    }
+    return 0;
+  };
+}
+
 Run add_replay(CLI::App& app) {
   auto a = std::make_shared<ProgramArgs>();
   CLI::App* sub = app.add_subcommand(
@@ -76,6 +105,7 @@ Run add_replay(CLI::App& app) {
       "runs programs (text or binary); exit 0 clean, 1 violation (report on stdout), 2 bad input");
   sub->add_option("FILE", a->files, "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   return [a] {
     // Load everything first: a bad file is a usage error before anything runs.
     std::vector<prog::Program> programs;
@@ -83,12 +113,12 @@ Run add_replay(CLI::App& app) {
     int rc = 0;
     for (size_t i = 0; i < a->files.size(); ++i) {
       const std::string& path = a->files[i];
-      harness::Result r = run_checked(programs[i], path, a->writer, false);
+      harness::Result r = run_checked(programs[i], path, *a, false);
       if (r.violated) {
         std::printf("%s:\n%s", path.c_str(), harness::report(r).c_str());
         rc = 1;
       } else {
-        std::printf("%s: clean (writer %s, %u ops)\n", path.c_str(), r.writer.c_str(), r.ops_run);
+        std::printf("%s: clean (%s, %u ops)\n", path.c_str(), who(r).c_str(), r.ops_run);
       }
     }
     return rc;
@@ -104,11 +134,12 @@ Run add_explain(CLI::App& app) {
       "between them, then the verdict with old/new/observed entries decoded");
   sub->add_option("FILE", a->files[0], "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
-    harness::Result r = run_checked(p, path, a->writer, true);
-    std::printf("# program (writer %s)\n%s\n", r.writer.c_str(), prog::to_text(p).c_str());
+    harness::Result r = run_checked(p, path, *a, true);
+    std::printf("# program (%s)\n%s\n", who(r).c_str(), prog::to_text(p).c_str());
     std::printf(
         "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
     for (size_t i = 0; i < r.trace.size(); ++i) {
@@ -135,18 +166,21 @@ Run add_minimize(CLI::App& app) {
   sub->add_option("-o", a->out, "where the minimized text form goes (default FILE.min.txt)")
       ->type_name("OUT");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
-    harness::Result r = run_checked(p, path, a->writer, false);
+    harness::Result r = run_checked(p, path, *a, false);
     if (!r.violated)
-      throw UsageError(path + ": no violation to keep (it replays clean on " + r.writer + ")");
+      throw UsageError(path + ": no violation to keep (it replays clean on " +
+                       (r.viommu.empty() ? r.writer : r.viommu) + ")");
     minimize::Stats st;
-    prog::Program m =
-        minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature), &st);
+    prog::Program m = minimize::minimize(
+        p, harness::same_signature(r.writer, r.violation.signature, r.viommu), &st);
     m.writer = r.writer;
+    if (!r.viommu.empty()) m.viommu = r.viommu;
     const std::string out = a->out.empty() ? path + ".min.txt" : a->out;
-    harness::Result mr = run_checked(m, out, "", false);
+    harness::Result mr = run_checked(m, out, ProgramArgs{}, false);
     std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) +
                        " ops, " + std::to_string(st.runs) + " runs)\n# " +
                        harness::summary_line(mr) + "\n" + prog::to_text(m);
