@@ -70,6 +70,8 @@ void ViommuJudge::on_vmm_event(const VmmEvent& e) {
     case VmmEventKind::Remapping:
       point_ = std::string("remapping ") + vmm::remap_name(e.remap);
       check_after_ = true;
+      // The VMM acts on every binding again: earlier failures are history.
+      for (auto& [k, l] : lines_) l.failed = 0;
       if (e.remap == vmm::Remap::On) snapshot();
       break;
     case VmmEventKind::Reset:
@@ -93,6 +95,7 @@ void ViommuJudge::on_vmm_event(const VmmEvent& e) {
       break;
     case VmmEventKind::GuestFault:
       faults_[{e.sid.v, e.pasid}] = clock_;
+      faulted_[{e.sid.v, e.pasid}] = guest_entry(e.sid, e.pasid);
       break;
     default:
       break;
@@ -161,9 +164,16 @@ void ViommuJudge::call_end(const vmm::FacadeCall& c) {
     const AssignedDevice* d = device_by_id(c.dev_id);
     if (!d || (c.call != Call::AllocNested && c.call != Call::Attach && c.call != Call::Detach))
       return;
-    const bool any_pasid = c.call == Call::AllocNested;
+    // An allocation names no PASID: it was for those whose entries ask for
+    // a nested HWPT.
+    const bool alloc = c.call == Call::AllocNested;
     auto mark = [&](const Key& k) {
-      if (k.first == d->guest.v && (any_pasid || k.second == c.pasid)) lines_[k].failed = clock_;
+      if (k.first != d->guest.v) return;
+      Line& l = lines_[k];
+      if (alloc ? want_of(l.e).kind == Want::Nested ||
+                      want_of(guest_entry(d->guest, k.second)).kind == Want::Nested
+                : k.second == c.pasid)
+        l.failed = clock_;
     };
     if (in_descriptor_) {
       for (const Key& k : covered_) mark(k);
@@ -236,8 +246,13 @@ std::vector<uint32_t> ViommuJudge::pasids_of(const AssignedDevice& d) const {
 // each one it reaches now holds the guest entry as it is. A context-cache
 // invalidation of a device reaches its PASID lines too: the guest may have
 // made its context entry present after invalidating their PASID cache
-// (DESIGN.md section 13), and the entries are read through it.
+// (DESIGN.md section 13), and the entries are read through it. A line
+// that takes a new entry forgets an earlier host failure and fault: the
+// VMM must act on the new one.
 void ViommuJudge::cover(const sim::Descriptor& d) {
+  // With remapping off (or legacy) the lines do not count (the default
+  // HWPT does) and the next remapping change takes a fresh snapshot.
+  if (unit_.remap() != vmm::Remap::On) return;
   for (const AssignedDevice& dev : devs_) {
     const bool whole = d.type() == sim::kDescContext &&
                        removes(d, true, {sim::CacheKind::Context, dev.guest.v, sim::kNoPasid, 0});
@@ -254,10 +269,12 @@ void ViommuJudge::cover(const sim::Descriptor& d) {
                           0,
                           present};
       if (!whole && !removes(d, true, cl)) continue;
-      l.e = guest_entry(dev.guest, p);
+      covered_.push_back(k);
+      const Entry now = guest_entry(dev.guest, p);
+      if (now == l.e) continue;  // the same entry: a fault reported for it still counts
+      l.e = now;
       l.set = clock_;
       l.failed = 0;
-      covered_.push_back(k);
     }
   }
 }
@@ -347,17 +364,23 @@ void ViommuJudge::check_bindings() {
       auto f = faults_.find(k);
       const uint64_t told = f == faults_.end() ? 0 : f->second;
       const std::string who = d.guest.str() + " pasid " + std::to_string(p);
-      if (line.failed) {
-        if (told > line.failed || hwpt == 0) continue;
-        return fail(Property::P16,
-                    "a host call for " + who +
-                        " failed and the guest was not told: it stays bound to " + bound_text(hwpt),
-                    {"guest entry: " + line.e.str()}, "unreported");
-      }
+      // P16: a binding the host refused to change is either reported to the
+      // guest or blocked; only then P13 makes no demand of it.
+      auto refused_by_host = [&]() {
+        if (!line.failed || told > line.failed || hwpt == 0) return line.failed != 0;
+        fail(Property::P16,
+             "a host call for " + who + " failed and the guest was not told: it stays bound to " +
+                 bound_text(hwpt),
+             {"guest entry: " + line.e.str()}, "unreported");
+        return true;
+      };
       if (remap != vmm::Remap::On) {
         Want w;
         w.kind = p == 0 ? Want::Parent : Want::Blocked;
-        if (matches(w, d, hwpt)) continue;
+        if (matches(w, d, hwpt) || refused_by_host()) {
+          if (violated_) return;
+          continue;
+        }
         return fail(Property::P13,
                     std::string("remapping is ") + vmm::remap_name(remap) + ": " + who +
                         " must be " + (p == 0 ? "on the default HWPT" : "blocked") +
@@ -371,13 +394,22 @@ void ViommuJudge::check_bindings() {
           "guest entry (as covered): " + line.e.str(), "guest entry (now):        " + now.str(),
           "must be: " + want_text(cached) +
               (mf || cached.kind == fresh.kind ? "" : " (or " + want_text(fresh) + ")")};
-      if (!mc && !mf)
+      if (!mc && !mf) {
+        if (refused_by_host()) {
+          if (violated_) return;
+          continue;
+        }
         return fail(Property::P13,
                     who + " is bound to " + bound_text(hwpt) + ", not to what the guest entry says",
                     details, "binding");
-      const bool plain =
-          (mc && cached.kind != Want::Refused) || (mf && fresh.kind != Want::Refused);
-      if (!plain && told <= line.set)
+      }
+      // A refused entry blocks the device and the guest hears of that entry,
+      // once an invalidation reached it (an entry changed since is not due).
+      auto fe = faulted_.find(k);
+      auto heard = [&](const Entry& e) { return fe != faulted_.end() && fe->second == e; };
+      const bool ok = (mc && (cached.kind != Want::Refused || heard(line.e))) ||
+                      (mf && (fresh.kind != Want::Refused || heard(now) || !(now == line.e)));
+      if (!ok)
         return fail(
             Property::P13,
             who + " has a PGTT the unit cannot run: it is blocked, but no fault was reported",

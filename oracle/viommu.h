@@ -88,8 +88,9 @@ class ViommuJudge final : public vmm::VmmObserver {
   std::map<uint32_t, Object> objs_;
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> att_;  // (device, PASID) -> HWPT
   std::map<Key, Line> lines_;
-  std::map<Key, uint64_t> faults_;  // when a fault was last reported
-  std::vector<Key> covered_;        // by the descriptor being handled
+  std::map<Key, uint64_t> faults_;     // when a fault was last reported
+  std::map<Key, sim::Entry> faulted_;  // and what the guest entry held then
+  std::vector<Key> covered_;           // by the descriptor being handled
   bool in_descriptor_ = false, check_after_ = false;
   uint64_t clock_ = 0;
   uint32_t op_index_ = 0;

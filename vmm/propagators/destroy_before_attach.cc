@@ -9,7 +9,7 @@ namespace vtd::vmm {
 
 class DestroyBeforeAttach : public Reference {
  protected:
-  void bind_nested(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid,
+  bool bind_nested(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid,
                    const drv::S1Config& s1) override {
     destroy_old(ctx, key(dev, pasid));  // too early: the old one is still attached
     uint32_t id = 0;
@@ -20,6 +20,7 @@ class DestroyBeforeAttach : public Reference {
       return host_failed(ctx, dev, pasid);
     }
     fs_hwpt_[key(dev, pasid)] = id;
+    return true;
   }
 };
 

@@ -8,14 +8,14 @@ namespace vtd::vmm {
 
 class PgttAsFirstStage : public Reference {
  protected:
-  void bind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, const sim::Entry& pe) override {
+  bool bind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, const sim::Entry& pe) override {
     const uint64_t pgtt = pe.get(sim::Field::PGTT);
     if (pgtt != sim::kPgttSecond && pgtt != sim::kPgttNested)
       return Reference::bind(ctx, dev, pasid, pe);
     drv::S1Config s1;
     s1.fsptptr = pe.get(sim::Field::FSPTPTR);
     s1.addr_width = pe.get(sim::Field::FSPM) ? 57 : 48;
-    bind_nested(ctx, dev, pasid, s1);
+    return bind_nested(ctx, dev, pasid, s1);
   }
 };
 

@@ -8,10 +8,10 @@ namespace vtd::vmm {
 
 class PtAsNested : public Reference {
  protected:
-  void bind_parent(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) override {
-    Reference::bind_parent(ctx, dev, pasid);
-    if (ctx.iommufd().attached(dev.dev_id, pasid) == dev.default_hwpt)
-      fs_hwpt_[key(dev, pasid)] = dev.default_hwpt;
+  bool bind_parent(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) override {
+    if (!Reference::bind_parent(ctx, dev, pasid)) return false;
+    fs_hwpt_[key(dev, pasid)] = dev.default_hwpt;
+    return true;
   }
 };
 

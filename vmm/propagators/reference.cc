@@ -122,15 +122,22 @@ void Reference::sync(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, con
   const bool present = guest_pasid_entry(ctx, dev.guest, pasid, &pe) && pe.present();
   auto line = cache_.find(k);
   if (!present) {
-    if (line == cache_.end()) return;  // nothing cached, nothing bound
+    if (line == cache_.end()) {
+      // Nothing cached: still bound only when an unbind failed; try again.
+      if (ctx.iommufd().attached(dev.dev_id, pasid)) unbind(ctx, dev, pasid);
+      return;
+    }
     if (sel.by_did && line->second.get(Field::DID) != sel.did) return;
     cleared(ctx, dev, pasid);
     return;
   }
-  if (sel.by_did && line_did(k, pe) != sel.did) return;
-  if (line != cache_.end() && line->second == pe) return;  // unchanged
+  // A line not cached (caching mode: a not-present one) is reached by its
+  // PASID alone (oracle/scope.h has the same reading of spec 6.5.2.3).
+  const bool fresh = line == cache_.end();
+  if (sel.by_did && !(fresh && sel.by_pasid) && line_did(k, pe) != sel.did) return;
+  if (!fresh && line->second == pe) return;  // unchanged
   cache_[k] = pe;
-  bind(ctx, dev, pasid, pe);
+  if (!bind(ctx, dev, pasid, pe)) cache_.erase(k);
 }
 
 void Reference::resync(VmmCtx& ctx, const AssignedDevice& dev) {
@@ -140,14 +147,14 @@ void Reference::resync(VmmCtx& ctx, const AssignedDevice& dev) {
     Entry pe;
     if (guest_pasid_entry(ctx, dev.guest, pasid, &pe) && pe.present()) {
       cache_[k] = pe;
-      bind(ctx, dev, pasid, pe);
+      if (!bind(ctx, dev, pasid, pe)) cache_.erase(k);
     } else if (ctx.iommufd().attached(dev.dev_id, pasid)) {
       unbind(ctx, dev, pasid);
     }
   }
 }
 
-void Reference::bind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, const Entry& pe) {
+bool Reference::bind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, const Entry& pe) {
   const HostRequest r = request_of(pe);
   switch (r.kind) {
     case HostRequest::Parent:
@@ -157,14 +164,16 @@ void Reference::bind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, con
     case HostRequest::Refused:
       return refuse(ctx, dev, pasid);
   }
+  return false;
 }
 
-void Reference::bind_parent(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
+bool Reference::bind_parent(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
   if (!drv::ok(attach(ctx, dev, pasid, dev.default_hwpt))) return host_failed(ctx, dev, pasid);
   destroy_old(ctx, key(dev, pasid));  // the parent is no nested HWPT: nothing recorded
+  return true;
 }
 
-void Reference::bind_nested(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid,
+bool Reference::bind_nested(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid,
                             const drv::S1Config& s1) {
   uint32_t id = 0;
   if (!drv::ok(ctx.iommufd().alloc_nested(dev.dev_id, dev.default_hwpt, s1, &id)))
@@ -175,13 +184,16 @@ void Reference::bind_nested(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pas
   }
   destroy_old(ctx, key(dev, pasid));
   fs_hwpt_[key(dev, pasid)] = id;
+  return true;
 }
 
-void Reference::refuse(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
+bool Reference::refuse(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
   // seeds/003: "Catch invalid PGTT when processing invalidation request to
   // avoid attaching to wrong hwpt"; the guest is told, the device blocked.
-  if (drv::ok(detach(ctx, dev, pasid))) destroy_old(ctx, key(dev, pasid));
+  const bool blocked = drv::ok(detach(ctx, dev, pasid));
+  if (blocked) destroy_old(ctx, key(dev, pasid));
   ctx.report_fault(dev.guest, pasid, sim::FaultReason::PasidEntryInvalid);
+  return blocked;
 }
 
 void Reference::cleared(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
@@ -190,7 +202,10 @@ void Reference::cleared(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) 
 }
 
 void Reference::unbind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
-  if (!drv::ok(detach(ctx, dev, pasid))) return host_failed(ctx, dev, pasid);
+  if (!drv::ok(detach(ctx, dev, pasid))) {
+    host_failed(ctx, dev, pasid);
+    return;
+  }
   destroy_old(ctx, key(dev, pasid));
 }
 
@@ -209,8 +224,9 @@ void Reference::to_default(VmmCtx& ctx, const AssignedDevice& dev) {
   }
 }
 
-void Reference::host_failed(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
+bool Reference::host_failed(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
   ctx.report_fault(dev.guest, pasid, sim::FaultReason::PasidEntryInvalid);
+  return false;
 }
 
 void Reference::destroy_old(VmmCtx& ctx, const Key& k) {

@@ -48,12 +48,14 @@ class Reference : public Propagator {
 
   // What the host gets for a present entry: the parent (pass-through), a
   // nested HWPT (first-stage), or nothing and a fault (any other PGTT).
-  virtual void bind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, const sim::Entry& pe);
-  virtual void bind_parent(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid);
+  // False when a host call failed (the guest was told): the line is not
+  // kept, so the next invalidation that reaches it tries again.
+  virtual bool bind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, const sim::Entry& pe);
+  virtual bool bind_parent(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid);
   // Allocate, attach, and only then destroy the old nested HWPT.
-  virtual void bind_nested(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid,
+  virtual bool bind_nested(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid,
                            const drv::S1Config& s1);
-  virtual void refuse(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid);
+  virtual bool refuse(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid);
   // The guest cleared an entry it had cached: its line goes, and the host
   // binding with it (unbind).
   virtual void cleared(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid);
@@ -62,8 +64,9 @@ class Reference : public Propagator {
   // Remapping off or legacy: requests without PASID fall back to the
   // default HWPT (seeds/003, vtd_device_detach_iommufd), PASIDs are blocked.
   virtual void to_default(VmmCtx& ctx, const AssignedDevice& dev);
-  // A host call failed: the guest hears of it (fault recording).
-  virtual void host_failed(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid);
+  // A host call failed: the guest hears of it (fault recording). Returns
+  // false for bind's callers.
+  virtual bool host_failed(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid);
   // Destroys the (device, PASID)'s nested HWPT, if it has one.
   virtual void destroy_old(VmmCtx& ctx, const Key& k);
 

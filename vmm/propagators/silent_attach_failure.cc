@@ -8,10 +8,11 @@ namespace vtd::vmm {
 
 class SilentAttachFailure : public Reference {
  protected:
-  void host_failed(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) override {
+  bool host_failed(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) override {
     (void)ctx;
     (void)dev;
     (void)pasid;  // error_reportf_err(): QEMU's log, not the guest
+    return false;
   }
 };
 
