@@ -208,9 +208,16 @@ void ViommuJudge::call_end(const vmm::FacadeCall& c) {
 
 // --------------------------------------------------------- the lines --
 
+std::vector<std::pair<std::pair<uint16_t, uint32_t>, Entry>> ViommuJudge::lines() const {
+  std::vector<std::pair<Key, Entry>> out;
+  for (const auto& [k, l] : lines_) out.push_back({k, l.e});
+  return out;
+}
+
 Entry ViommuJudge::guest_entry(Sid sid, uint32_t pasid) const {
   const Located loc = locate(mem_, unit_.rtaddr(), sid, pasid);
-  return read_now(mem_, loc.pasid);  // not present when nothing reaches it
+  if (!loc.pasid.pa) return Entry(EntryKind::PasidEntry);  // nothing reaches it: not present
+  return read_now(mem_, loc.pasid);
 }
 
 // The judge's own walk of a guest PASID directory: present entries.

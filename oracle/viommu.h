@@ -47,6 +47,11 @@ class ViommuJudge final : public vmm::VmmObserver {
   bool violated() const { return violated_; }
   const Violation& violation() const { return v_; }
 
+  // The virtual PASID cache as the judge keeps it: (guest BDF, PASID) and
+  // the entry its line holds (a guest's oracle reads it as the PASID cache
+  // of the unit it runs on).
+  std::vector<std::pair<std::pair<uint16_t, uint32_t>, sim::Entry>> lines() const;
+
  private:
   using Key = std::pair<uint16_t, uint32_t>;  // (guest BDF, PASID)
   struct Line {

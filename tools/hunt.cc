@@ -268,7 +268,10 @@ HuntResult hunt(const HuntSpec& s) {
 
 prog::Program input_program(const std::string& bytes, const HuntSpec& s) {
   const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  prog::Program p = s.target == "viommu" ? viommu::decode(b, s.viommu) : prog::decode(b);
+  prog::Program p = s.target == "viommu"     ? viommu::decode(b, s.viommu)
+                    : s.target == "twolevel" ? prog::decode_guest(b, s.viommu)
+                                             : prog::decode(b);
+  if (s.target == "twolevel") p.config.scalable = p.config.coherent = true;  // as the target runs it
   p.writer = s.writer;
   if (!s.viommu.empty()) p.viommu = s.viommu;
   return p;
