@@ -271,7 +271,8 @@ prog::Program input_program(const std::string& bytes, const HuntSpec& s) {
   prog::Program p = s.target == "viommu"     ? viommu::decode(b, s.viommu)
                     : s.target == "twolevel" ? prog::decode_guest(b, s.viommu)
                                              : prog::decode(b);
-  if (s.target == "twolevel") p.config.scalable = p.config.coherent = true;  // as the target runs it
+  if (s.target == "twolevel")
+    p.config.scalable = p.config.coherent = true;  // as the target runs it
   p.writer = s.writer;
   if (!s.viommu.empty()) p.viommu = s.viommu;
   return p;
