@@ -6,6 +6,7 @@
 #   $OUT/<target>.options (libFuzzer flags: max_len)
 # The ops target fuzzes the writer named by $VTDFUZZ_WRITER (entry-sync by
 # default): CI fuzzing keeps the correct writer clean.
+set -eu  # also when run as `bash build.sh` (the shebang's flags are then ignored)
 SRC_DIR=${VTDFUZZ_SRC:-$SRC/vtdfuzz}
 BUILD=${WORK:-/tmp}/vtdfuzz-build
 

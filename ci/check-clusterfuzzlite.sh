@@ -7,28 +7,37 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-export SRC="$TMP/src" OUT="$TMP/out" WORK="$TMP/work"
+# CFLITE_WORK=DIR keeps the build directory across runs, as the builder's
+# cache does (ci/repeat.sh runs this check 20 times in a row); by default
+# every run builds from nothing.
+# The source path is part of CMake's cache, so it lives there too.
+export WORK="${CFLITE_WORK:-$TMP/work}" OUT="$TMP/out"
+export SRC="$WORK/src"
 mkdir -p "$SRC" "$OUT" "$WORK"
-ln -s "$ROOT" "$SRC/vtdfuzz"
+ln -sfn "$ROOT" "$SRC/vtdfuzz"
 export CC=clang CXX=clang++
 export SANITIZER=address FUZZING_ENGINE=libfuzzer ARCHITECTURE=x86_64
 export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address -fsanitize-address-use-after-scope -fsanitize=fuzzer-no-link"
 export CXXFLAGS="$CFLAGS"
 export LIB_FUZZING_ENGINE="-fsanitize=fuzzer"
 
-bash "$ROOT/.clusterfuzzlite/build.sh" > "$TMP/build.log" 2>&1 || {
+bash -eu "$ROOT/.clusterfuzzlite/build.sh" > "$TMP/build.log" 2>&1 || {
   tail -30 "$TMP/build.log"
   echo "check-clusterfuzzlite: build.sh failed" >&2
   exit 1
 }
 
 fail=0
+# No `producer | grep -q` under pipefail: grep -q exits at its first match,
+# the producer dies of SIGPIPE and the pipeline fails at random (issue 21).
+# Listings are read whole into a variable first.
+has_bin() { local listing; listing=$(unzip -Z1 "$1") && grep -q '\.bin$' <<<"$listing"; }
 check() { if ! eval "$2"; then echo "check-clusterfuzzlite: FAIL: $1" >&2; fail=1; else echo "ok: $1"; fi; }
 targets=$(cd "$OUT" && find . -maxdepth 1 -type f -perm -u+x ! -name '*.*' -printf '%f\n' | sort)
 check "at least the ops target in \$OUT" '[ -x "$OUT/ops" ]'
 for t in $targets; do
   if [ -d "$ROOT/corpus/$t" ]; then
-    check "$t: seed corpus zip" '[ -s "$OUT/${t}_seed_corpus.zip" ] && unzip -l "$OUT/${t}_seed_corpus.zip" | grep -q "\.bin"'
+    check "$t: seed corpus zip" '[ -s "$OUT/${t}_seed_corpus.zip" ] && has_bin "$OUT/${t}_seed_corpus.zip"'
   fi
   if [ -f "$ROOT/corpus/$t.dict" ]; then
     check "$t: dictionary" 'cmp -s "$OUT/$t.dict" "$ROOT/corpus/$t.dict"'

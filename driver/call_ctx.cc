@@ -63,6 +63,7 @@ void Driver::Ctx::tags(Side s, uint16_t did, bool add) {
       where.tags.add(t);
     else
       where.tags.remove(t);
+    if (d_.observer_) d_.observer_->on_cache_tag(where.id, t, add);
     cpu().unlock(lock_id(LockClass::Cache, where.id));
   };
   edit(*dom, {CacheTag::Kind::Iotlb, did, dev->sid, pasid, dom->first_stage()});

@@ -72,6 +72,17 @@ struct S1Config {
   bool operator==(const S1Config&) const = default;
 };
 
+// Tracepoints of the shared machinery (Linux's cache_tag_assign /
+// cache_tag_unassign trace events): what an observer — the oracle — may
+// know of the core's bookkeeping without looking inside a writer.
+class DriverObserver {
+ public:
+  virtual ~DriverObserver() = default;
+  // A cache tag of domain `dom` was added (or removed): unmaps on `dom`
+  // now (no longer) invalidate `t.did` for (t.sid, t.pasid).
+  virtual void on_cache_tag(DomainId dom, const CacheTag& t, bool added) = 0;
+};
+
 class Driver {
  public:
   Driver(sim::CpuMemory& cpu, Writer& writer);
@@ -83,6 +94,8 @@ class Driver {
   // programs RTADDR. Must succeed before any other call.
   Status init();
   const Caps& caps() const { return caps_; }
+
+  void set_observer(DriverObserver* o) { observer_ = o; }
 
   // The CPU the next calls run on (a second CPU runs nested ops).
   void set_cpu(sim::CpuMemory* cpu) { cpu_ = cpu; }
@@ -169,6 +182,7 @@ class Driver {
 
   sim::CpuMemory* cpu_;
   Writer& writer_;
+  DriverObserver* observer_ = nullptr;
   Caps caps_;
   uint64_t ecap_ = 0;
   bool five_level_ = false;

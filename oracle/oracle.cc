@@ -63,6 +63,7 @@ void Oracle::begin(uint32_t op_index, const ApiCall& c, int cpu) {
     point_.clear();
     fetched_.clear();
     dmas_.clear();
+    temps_.clear();
   }
   model_.begin(c);
   InFlight f;
@@ -92,6 +93,7 @@ void Oracle::end(drv::Status st) {
   // stays on the stack until the checks are done, so that findings name it.
   model_.end(drv::ok(st));
   if (!outer) settle_nested(f);
+  if (outer) learn_owners();
   check_caches(outer);
   stack_.pop_back();
   if (outer) settle();
@@ -232,6 +234,22 @@ void Oracle::check_fill(const HwEvent& e) {
   TagKey tag{t.did, t.pasid_tag};
   Source src{t.root, t.pgtt};
   Requester req{e.sid.v, e.pasid};
+  // Spec 6.2.1, statically: the tag's owner names one table; a fill under
+  // the tag from another aliases the owner's translations, whoever shares
+  // the DID, the filling device included.
+  if (auto o = owners_.find(tag); o != owners_.end() && tags_did(o->second.dom, t.did) &&
+                                  (o->second.root != t.root || o->second.pgtt != t.pgtt)) {
+    fail(Property::P5,
+         "IOTLB fill under DID " + std::to_string(t.did) + " pasid " + pasid_str(t.pasid_tag) +
+             " from a table the entries owning that tag do not name",
+         {"fill:  root " + hex(t.root) + " pgtt " + std::to_string(t.pgtt) + " by sid " +
+              e.sid.str() + " pasid " + pasid_str(e.pasid) + " iova " + hex(e.iova),
+          "owner: root " + hex(o->second.root) + " pgtt " + std::to_string(o->second.pgtt) +
+              " (domain " + std::to_string(o->second.dom) + ", entry of sid " +
+              o->second.sid.str() + " pasid " + std::to_string(o->second.key) + ")"},
+         "iotlb", here());
+    return;
+  }
   auto& sources = fills_[tag];
   for (auto& [s, reqs] : sources) {
     if (s == src) continue;
@@ -268,6 +286,79 @@ void Oracle::check_fill(const HwEvent& e) {
   }
 }
 
+void Oracle::on_cache_tag(DomainId dom, const drv::CacheTag& t, bool added) {
+  if (t.kind != drv::CacheTag::Kind::Iotlb) return;
+  const int step = added ? 1 : -1;
+  dom_dids_[{dom, t.did}] += step;
+  std::map<uint16_t, int>& mine = tagged_[{dom, t.sid.v, t.pasid}];
+  mine[t.did] += step;
+  if (!added) return;
+  // A DID tagged on both domains of a move in flight is a temporary DID
+  // (seeds/001: "hook multiple DIDs into the same domain").
+  for (const Model::Flight& f : model_.in_flight())
+    for (const Move& m : f.moves) {
+      if (m.sid != t.sid || m.key != t.pasid || !m.from || !m.to || (dom != m.from && dom != m.to))
+        continue;
+      const DomainId peer = dom == m.from ? m.to : m.from;
+      // An identity or blocking domain has no page table, so nothing an
+      // unmap would flush: the driver tags it with nothing, and a DID
+      // tagged on the side with tables is all a temporary DID needs.
+      const int type = model_.domain_type(peer);
+      if (type == int(drv::DomainType::Identity) || type == int(drv::DomainType::Blocking)) {
+        temps_[{t.sid.v, t.pasid}].push_back(t.did);
+        continue;
+      }
+      auto other = tagged_.find({peer, t.sid.v, t.pasid});
+      if (other == tagged_.end()) continue;
+      auto d = other->second.find(t.did);
+      if (d != other->second.end() && d->second > 0) temps_[{t.sid.v, t.pasid}].push_back(t.did);
+    }
+}
+
+std::vector<uint16_t> Oracle::temporaries(Sid sid, uint32_t key) const {
+  auto it = temps_.find({sid.v, key});
+  return it == temps_.end() ? std::vector<uint16_t>{} : it->second;
+}
+
+bool Oracle::tags_did(DomainId dom, uint16_t did) const {
+  auto it = dom_dids_.find({dom, did});
+  return it != dom_dids_.end() && it->second > 0;
+}
+
+// Who owns each IOTLB tag once the outer op has returned: the entries of
+// every attachment, as the hardware would read them. Two that name one
+// tag with different tables break spec 6.2.1 at rest.
+void Oracle::learn_owners() {
+  owners_.clear();
+  if (violated_) return;
+  for (auto& [sidv, dev] : model_.devices())
+    for (auto& [key, dom] : dev.att) {
+      Located loc = locate(m_.mem, m_.iommu.rtaddr(), Sid(sidv), key == 0 ? sim::kNoPasid : key);
+      const Entry e = read_now(m_.mem, caps_.scalable ? loc.pasid : loc.context);
+      if (!e.present() || sim::decode(e) != sim::FaultReason::None) continue;
+      const uint64_t pgtt =
+          e.kind == EntryKind::LegacyContext
+              ? (e.get(Field::TT) == sim::kTtPassThrough ? sim::kPgttPassThrough : sim::kPgttSecond)
+              : e.get(Field::PGTT);
+      if (pgtt == sim::kPgttPassThrough) continue;
+      const bool fs = pgtt == sim::kPgttFirst || pgtt == sim::kPgttNested;
+      const TagKey tag{uint16_t(e.get(Field::DID)), fs ? key : sim::kNoPasid};
+      const Owner o{dom, fs ? e.get(Field::FSPTPTR) : e.get(Field::SSPTPTR), uint8_t(pgtt),
+                    Sid(sidv), key};
+      auto [it, fresh] = owners_.emplace(tag, o);
+      if (fresh || (it->second.root == o.root && it->second.pgtt == o.pgtt)) continue;
+      fail(Property::P5,
+           "two entries name DID " + std::to_string(tag.first) + " pasid " + pasid_str(tag.second) +
+               " with different tables",
+           {"entry of sid " + it->second.sid.str() + " pasid " + std::to_string(it->second.key) +
+                ": root " + hex(it->second.root) + " pgtt " + std::to_string(it->second.pgtt),
+            "entry of sid " + o.sid.str() + " pasid " + std::to_string(key) + ": root " +
+                hex(o.root) + " pgtt " + std::to_string(o.pgtt)},
+           "iotlb", "end");
+      return;
+    }
+}
+
 bool Oracle::hitless_at(const EntryLoc& at, Entry* old, Entry* now) const {
   *old = read_epoch(m_.mem, at);
   *now = read_now(m_.mem, at);
@@ -291,7 +382,8 @@ void Oracle::check_deferred(const InFlight& f) {
     std::vector<Entry> held = {old, now};
     if (auto settled = f.settled.find(x.at.pa); settled != f.settled.end())
       for (const Entry& b : settled->second) held.push_back(used(b));
-    if (legal_configuration(seen, held)) continue;
+    const uint32_t key = x.pasid == sim::kNoPasid ? 0 : x.pasid;
+    if (legal_entry(seen, held, temporaries(x.sid, key))) continue;
     bool writer_entry = x.at.kind == EntryKind::LegacyContext ||
                         x.at.kind == EntryKind::PasidEntry ||
                         x.at.kind == EntryKind::ScalableContext;
@@ -308,9 +400,14 @@ void Oracle::check_deferred(const InFlight& f) {
       }
       continue;
     }
+    // The DID is a used field (spec 6.2.1: it tags every fill): one
+    // configuration's tables under another's DID is a torn entry too.
     fail(Property::P1,
-         "the hardware assembled an entry that is neither the old nor the new configuration", d,
-         sim::entry_kind_name(x.at.kind), x.point);
+         "the hardware assembled an entry that is neither the old nor the new configuration" +
+             std::string(legal_configuration(seen, held)
+                             ? " (the DID of one with the tables of the other)"
+                             : ""),
+         d, sim::entry_kind_name(x.at.kind), x.point);
     return;
   }
   // P3 for DMAs: a hitless replace must keep IOVAs mapped alike translating.

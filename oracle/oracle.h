@@ -33,7 +33,7 @@ struct Violation {
   uint64_t signature = 0;
 };
 
-class Oracle final : public sim::Observer {
+class Oracle final : public sim::Observer, public drv::DriverObserver {
  public:
   Oracle(const sim::Machine& m, const drv::Writer& writer, std::string writer_name);
   // The same judge over memory and a unit that are not one Machine's: a
@@ -49,6 +49,10 @@ class Oracle final : public sim::Observer {
   void point(sim::PointKind k, uint32_t index);
 
   void on_event(const sim::HwEvent& e) override;
+  // The driver's cache-tag tracepoints: which DIDs an unmap on a domain
+  // flushes for a device and PASID (a temporary DID is tagged on both
+  // domains of a replace, seeds/001).
+  void on_cache_tag(drv::DomainId dom, const drv::CacheTag& t, bool added) override;
 
   // A vIOMMU guest's memory ends at `limit` (DESIGN.md section 13, P14): a
   // translation to an address beyond it is the host's second stage's
@@ -115,6 +119,22 @@ class Oracle final : public sim::Observer {
   };
   std::vector<Consumer> consumers() const;  // every live one, each pair once
 
+  // Spec 6.2.1: entries with the same DID must reference the same
+  // translation structures. Who owns an IOTLB tag (DID, and PASID for
+  // first-stage), learned from the entries of every attachment when an
+  // outer op returns, valid while that domain still tags the DID.
+  struct Owner {
+    drv::DomainId dom = 0;
+    sim::PhysAddr root = 0;
+    uint8_t pgtt = 0;
+    sim::Sid sid;
+    uint32_t key = 0;
+  };
+  void learn_owners();
+  bool tags_did(drv::DomainId dom, uint16_t did) const;
+  // DIDs tagged on both domains of a move in flight, per (sid, key).
+  std::vector<uint16_t> temporaries(sim::Sid sid, uint32_t key) const;
+
   // Records a finding. Inside an op it stays pending until the outer op
   // returns, and the root cause is reported first (the property's rank).
   void fail(Property p, const std::string& what, std::vector<std::string> details,
@@ -145,6 +165,12 @@ class Oracle final : public sim::Observer {
   using Source = std::pair<sim::PhysAddr, uint8_t>;
   using Requester = std::pair<uint16_t, uint32_t>;
   std::map<TagKey, std::map<Source, std::set<Requester>>> fills_;
+  // Cache tags (driver tracepoints): (domain, DID) -> tags naming it, and
+  // the DIDs tagged per (domain, sid, key).
+  std::map<std::pair<drv::DomainId, uint16_t>, int> dom_dids_;
+  std::map<std::tuple<drv::DomainId, uint16_t, uint32_t>, std::map<uint16_t, int>> tagged_;
+  std::map<std::pair<uint16_t, uint32_t>, std::vector<uint16_t>> temps_;  // this outer op's
+  std::map<TagKey, Owner> owners_;
   std::vector<Ring> ring_;
   size_t ring_next_ = 0;
   bool violated_ = false;

@@ -122,23 +122,23 @@ int RealCpu::order() {
   return o;
 }
 
+uint64_t* RealCpu::word(sim::PhysAddr pa) {
+  uint64_t* w = mem_.word_ptr(pa);
+  if (!w) ++stats_.stray;
+  return w;
+}
+
 void RealCpu::write64(sim::PhysAddr pa, uint64_t v) {
   ++stats_.plain;
-  uint64_t* w = mem_.word_ptr(pa & ~7ull);
-  if (!w) {
-    ++stats_.stray;
-    return;
-  }
+  uint64_t* w = word(pa & ~7ull);
+  if (!w) return;
   *w = v;  // a plain C store: the compiler and the hardware owe nothing to a concurrent reader
 }
 
 void RealCpu::write64_once(sim::PhysAddr pa, uint64_t v) {
   ++stats_.once;
-  uint64_t* w = mem_.word_ptr(pa & ~7ull);
-  if (!w) {
-    ++stats_.stray;
-    return;
-  }
+  uint64_t* w = word(pa & ~7ull);
+  if (!w) return;
   if (order() == __ATOMIC_RELEASE)
     __atomic_store_n(w, v, __ATOMIC_RELEASE);
   else
@@ -155,11 +155,8 @@ void RealCpu::write128(sim::PhysAddr pa, uint64_t lo, uint64_t hi) {
     ++stats_.illegal;  // cmpxchg16b needs a 16-byte aligned operand
     return;
   }
-  uint64_t* w = mem_.word_ptr(pa);
-  if (!w) {
-    ++stats_.stray;
-    return;
-  }
+  uint64_t* w = word(pa);
+  if (!w) return;
   auto* p = reinterpret_cast<unsigned __int128*>(w);
   const unsigned __int128 v = (unsigned __int128)hi << 64 | lo;
   if (order() == __ATOMIC_RELEASE)

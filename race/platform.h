@@ -144,6 +144,8 @@ class RealCpu final : public sim::CpuMemory {
  private:
   void fence();
   int order();  // of the next atomic store (see the header comment)
+  // The word a store to `pa` lands on; null (a stray store) outside memory.
+  uint64_t* word(sim::PhysAddr pa);
 
   int id_;
   Platform& hw_;

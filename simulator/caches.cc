@@ -258,20 +258,44 @@ size_t Caches::size(CacheKind c) const {
 }
 
 namespace {
-template <class Map>
-bool erase_nth(Map& m, uint32_t index) {
-  if (m.empty()) return false;
-  auto it = m.begin();
-  std::advance(it, long(index % m.size()));
-  m.erase(it);
-  return true;
+// What an eviction event names: the tag fields of the line (spec 6.2.1).
+struct LineTag {
+  Sid sid;
+  uint32_t pasid = kNoPasid;
+  uint16_t did = 0;
+  Iova iova = 0;
+  const Entry* entry = nullptr;
+  const Translation* xlat = nullptr;
+};
+LineTag tag_of(const std::pair<const uint16_t, ContextLine>& l) {
+  return {Sid(l.first), kNoPasid, l.second.did, 0, &l.second.entry, nullptr};
+}
+LineTag tag_of(const std::pair<const std::pair<uint16_t, uint32_t>, PasidLine>& l) {
+  return {Sid(l.first.first), l.first.second, l.second.did, 0, &l.second.entry, nullptr};
+}
+LineTag tag_of(const std::pair<const IotlbKey, Translation>& l) {
+  return {Sid(), l.first.pasid_tag, l.first.did, l.first.base, nullptr, &l.second};
+}
+LineTag tag_of(const std::pair<const PscKey, PscLine>& l) {
+  return {Sid(), l.first.pasid_tag, l.first.did, l.first.base, nullptr, nullptr};
+}
+LineTag tag_of(const std::pair<const DevTlbKey, Translation>& l) {
+  return {Sid(l.first.sid), l.first.pasid, 0, l.first.base, nullptr, &l.second};
 }
 }  // namespace
 
+// The index-th line goes; the event names it (emitted before the erase, so
+// the observer may read the line).
 bool Caches::evict(CacheKind c, uint32_t index) {
-  bool ok = visit(*this, c, [&](auto& m) { return erase_nth(m, index); });
-  if (ok) emit(EventKind::CacheEvict, c, Sid(), kNoPasid, 0, 0, nullptr, nullptr);
-  return ok;
+  return visit(*this, c, [&](auto& m) {
+    if (m.empty()) return false;
+    auto it = m.begin();
+    std::advance(it, long(index % m.size()));
+    const LineTag t = tag_of(*it);
+    emit(EventKind::CacheEvict, c, t.sid, t.pasid, t.did, t.iova, t.entry, t.xlat);
+    m.erase(it);
+    return true;
+  });
 }
 
 }  // namespace vtd::sim

@@ -284,13 +284,21 @@ void Walker::entry_done(Walk& w) const {
   }
 }
 
+bool Walker::accept(Walk& w, const Entry& e) const {
+  const bool fpd = e.present() && e.get(Field::FPD);
+  if (FaultReason f = decode(e); f != FaultReason::None) {
+    fail(w, f, fpd);
+    return false;
+  }
+  w.result_.fpd = fpd;
+  return true;
+}
+
 void Walker::context_ready(Walk& w) const {
   const Entry& c = w.ctx_;
-  FaultReason f = decode(c);
-  bool fpd = c.present() && c.get(Field::FPD);
-  if (f != FaultReason::None) return fail(w, f, fpd);
+  if (!accept(w, c)) return;
   Translation& t = w.result_;
-  t.fpd = fpd;
+  const bool fpd = t.fpd;
   // Pointers in the context entry lead from the context entry's first word.
   w.ptr_from_ = w.entry_pa_;
   if (c.kind == EntryKind::LegacyContext) {
@@ -316,11 +324,8 @@ void Walker::context_ready(Walk& w) const {
 
 void Walker::pasid_ready(Walk& w) const {
   const Entry& e = w.pe_;
-  FaultReason f = decode(e);
-  bool fpd = e.present() && e.get(Field::FPD);
-  if (f != FaultReason::None) return fail(w, f, fpd);
+  if (!accept(w, e)) return;
   Translation& t = w.result_;
-  t.fpd = fpd;
   t.did = uint16_t(e.get(Field::DID));
   t.pgtt = uint8_t(e.get(Field::PGTT));
   w.ptr_from_ = w.entry_pa_;

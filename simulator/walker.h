@@ -101,6 +101,9 @@ class Walker {
   void begin_entry(Walk& w, EntryKind k, PhysAddr pa, PhysAddr ptr_from) const;
   void fetch_quantum(Walk& w) const;
   void entry_done(Walk& w) const;
+  // A fetched context or PASID entry decoded: false when it faults (the
+  // walk fails); otherwise the translation takes its FPD.
+  bool accept(Walk& w, const Entry& e) const;
   void context_ready(Walk& w) const;
   void pasid_ready(Walk& w) const;
   void tables(Walk& w) const;

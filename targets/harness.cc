@@ -11,6 +11,7 @@
 #include "simulator/machine.h"
 #include "simulator/registers.h"
 #include "targets/steps.h"
+#include "targets/trace.h"
 #include "targets/viommu.h"
 
 namespace vtd::harness {
@@ -29,6 +30,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
       : p_(p), m_(p.config), d_(m_.cpu0, w), o_(m_, w, name), trace_(opt.trace), opt_(opt) {
     m_.set_schedule(this);
     m_.iommu.set_observer(this);
+    d_.set_observer(&o_);
   }
 
   Result go() {
@@ -41,7 +43,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
     for (uint32_t i = 0; i < p_.ops.size() && !o_.violated(); ++i) {
       const Op& op = p_.ops[i];
       ++r.ops_run;
-      if (trace_) r.trace.push_back({prog::op_text(op), "", {}});
+      if (trace_) rec_.begin_op(prog::op_text(op));
       if (op.kind == OpKind::FailNth) {
         pending_fail = uint32_t(op.get(Arg::N));
         continue;
@@ -70,7 +72,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
       op_ = nullptr;
       o_.end(st);
       features(op, st);
-      if (trace_) r.trace.back().status = drv::status_name(st);
+      if (trace_) rec_.end_op(drv::status_name(st));
     }
     r.violated = o_.violated();
     if (r.violated) r.violation = o_.violation();
@@ -89,16 +91,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
         pp.kind == sim::PointKind::Wait ? sim::PointKind::Wait : sim::PointKind::Store;
     uint32_t index = kind == sim::PointKind::Wait ? ++waits_ : ++stores_;
     o_.point(kind, index);
-    if (trace_) {
-      std::string line = kind == sim::PointKind::Wait
-                             ? "wait " + std::to_string(index)
-                             : "store " + std::to_string(index) + ": [" + hex(pp.pa) +
-                                   "] = " + hex(pp.value) + " (" +
-                                   sim::page_type_name(m_.mem.type(pp.pa)) + ")";
-      if (pp.kind == sim::PointKind::Writeback)
-        line = "store " + std::to_string(index) + ": writeback line " + hex(pp.pa);
-      lines().push_back(line);
-    }
+    if (trace_) rec_.point(pp, kind, index);
     for (const prog::SchedPoint& sp : op_->sched)
       if (sp.kind == kind && sp.index == index) {
         feature(
@@ -120,9 +113,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
             feature(0x52, uint32_t(op_->kind), uint32_t(sp.step.front().kind), sharing(dev),
                     target(to));
         }
-        if (trace_)
-          lines().push_back("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
-                            std::to_string(index) + ": " + prog::op_text(sp.step.front()));
+        if (trace_) rec_.step(kind, index, sp.step.front());
         step(sp.step.front());
       }
   }
@@ -131,29 +122,10 @@ class Runner final : public sim::Schedule, public sim::Observer {
   void on_event(const sim::HwEvent& e) override {
     o_.on_event(e);
     if (opt_.feature) near_miss(e);
-    if (!trace_ || r_.trace.empty()) return;
-    switch (e.kind) {
-      case sim::EventKind::Read:
-      case sim::EventKind::EntryFetched:
-      case sim::EventKind::CacheFill:
-      case sim::EventKind::CacheHit:
-      case sim::EventKind::CacheInval:
-      case sim::EventKind::CacheEvict:
-      case sim::EventKind::Descriptor:
-      case sim::EventKind::Dma:
-      case sim::EventKind::Fault:
-      case sim::EventKind::UnsafeRead:
-      case sim::EventKind::QueueError:
-        lines().push_back("    hw " + sim::describe(e));
-        break;
-      default:
-        break;
-    }
+    if (trace_) rec_.hw(e);
   }
 
  private:
-  std::vector<std::string>& lines() { return r_.trace.back().lines; }
-
   drv::Status api(const Op& op) {
     const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
     const drv::DomainId dom = drv::DomainId(op.get(Arg::Dom));
@@ -229,7 +201,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
                                         : d_.locks_for_attach(sid, dom);
     for (sim::LockId l : need)
       if (m_.cpu0.holds(l)) {
-        if (trace_) lines().push_back("  cpu2 waits: the op needs a lock cpu0 holds");
+        if (trace_) rec_.blocked();
         return;
       }
     nested_ = true;
@@ -240,7 +212,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
     feature(0xc2, uint32_t(op_->kind), uint32_t(op.kind), uint32_t(-int(st)));
     d_.set_cpu(&m_.cpu0);
     nested_ = false;
-    if (trace_) lines().push_back("  cpu2 " + prog::op_text(op) + " -> " + drv::status_name(st));
+    if (trace_) rec_.nested(op, drv::status_name(st));
   }
 
   // Features: what state the op left behind, bucketed (never affects the run).
@@ -349,6 +321,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
   bool trace_;
   const Options& opt_;
   Result r_;
+  trace::Recorder rec_{&r_.trace, m_.mem};  // what explain shows (Options::trace)
   const Op* op_ = nullptr;
   uint32_t stores_ = 0, waits_ = 0, choice_ = 0;
   bool nested_ = false;

@@ -10,6 +10,7 @@
 #include "oracle/oracle.h"
 #include "prog/minimize.h"
 #include "prog/program.h"
+#include "targets/trace.h"
 
 namespace vtd::harness {
 
@@ -27,11 +28,8 @@ struct Options {
   void* feature_ctx = nullptr;
 };
 
-struct OpTrace {
-  std::string op;      // op text
-  std::string status;  // "ok", "-ENOMEM", ...
-  std::vector<std::string> lines;
-};
+// Per op, the events explain shows (targets/trace.h).
+using OpTrace = trace::OpTrace;
 
 struct Result {
   std::string error;  // set when the program could not run (unknown writer, ...)

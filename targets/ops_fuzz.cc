@@ -12,14 +12,15 @@
 #include <vector>
 
 #include "driver/writer.h"
+#include "prog/mutator.h"
 #include "targets/fuzz_env.h"
 #include "targets/harness.h"
-#include "prog/mutator.h"
 
 namespace {
 std::string g_writer;              // set once in LLVMFuzzerInitialize, read-only afterwards
 std::string g_property;            // likewise; empty: every violation stops the engine
 std::set<uint64_t> g_passed_over;  // signatures already reported as passed over
+bool g_raw = false;                // VTDFUZZ_RAW (soak --raw): libFuzzer's byte mutations only
 
 // libFuzzer treats these as coverage: the harness's abstract-state features
 // land here, so inputs reaching new states are kept. Engine feedback only:
@@ -39,6 +40,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g_writer = vtd::fuzz::writer_from_env();
   const char* prop = getenv("VTDFUZZ_PROPERTY");
   g_property = prop ? prop : "";
+  g_raw = getenv("VTDFUZZ_RAW") != nullptr;
   return 0;
 }
 
@@ -73,6 +75,7 @@ extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size)
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned int seed) {
   static const std::vector<vtd::prog::Token> tokens = vtd::prog::tokens();
+  if (g_raw && LLVMFuzzerMutate) return LLVMFuzzerMutate(data, size, max_size);
   if ((seed & 1) || !LLVMFuzzerMutate) {
     vtd::prog::Mutated m = vtd::prog::mutate(data, size, max_size, seed >> 1, tokens);
     if (m.kind != vtd::prog::Mutation::None || !LLVMFuzzerMutate) return m.size;

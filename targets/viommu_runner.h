@@ -39,7 +39,7 @@ class Runner final : public vmm::VmmObserver, public sim::Observer, public sim::
 
  private:
   void line(const std::string& s) {
-    if (opt_.trace && !r_.trace.empty()) r_.trace.back().lines.push_back(s);
+    if (opt_.trace && !r_.trace.empty()) r_.trace.back().note(s);
   }
   drv::Status run_op(const prog::Op& op);
 

@@ -5,9 +5,10 @@
 // finding, merges the inputs found into the working corpus, and prints the
 // writer x property matrix (properties from oracle/properties.def) with the
 // time to the first violation of each property. Writes
-// out/campaign/report.md and report.json. Exits 0 when every writer shows
-// the verdict it declares when it registers (driver/writer.h: "clean", or
-// properties one of which must be found), 1 otherwise.
+// out/campaign/report.md, report.json and report.html (tools/report_html.h).
+// Exits 0 when every writer shows the verdict it declares when it registers
+// (driver/writer.h: "clean", or properties one of which must be found), 1
+// otherwise.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "tools/fuzz_options.h"
 #include "tools/hunt.h"
 #include "tools/process.h"
+#include "tools/report_html.h"
 #include "vmm/propagator.h"
 
 namespace vtd::tools {
@@ -347,9 +349,11 @@ int run_campaign(const FuzzOptions& o) {
   const std::string summary = "findings: " + std::to_string(min_ops.size()) +
                               " signatures, median " + median + " ops after minimization\n";
   write_text(out + "/report.md", report_md(engine, budget, rows, merge_note, summary));
-  write_text(out + "/report.json", report_json(engine, budget, rows, min_ops, all_ok));
+  const std::string json = report_json(engine, budget, rows, min_ops, all_ok);
+  write_text(out + "/report.json", json);
+  write_text(out + "/report.html", report_html(json));
   std::printf("\n%s%s%s", kLegend, merge_note.c_str(), summary.c_str());
-  std::printf("%s (out/campaign/report.md, report.json)\n",
+  std::printf("%s (out/campaign/report.md, report.json, report.html)\n",
               all_ok ? "verdict ok: every writer shows the verdict it declares"
                      : "verdict FAILED: some writers do not show the verdict they declare");
   return all_ok ? 0 : 1;
@@ -363,9 +367,9 @@ Run add_campaign(CLI::App& app) {
       "campaign",
       "the main job: fuzzes every writer (on the viommu and twolevel targets, every propagator) "
       "in turn within the time budget, prints the writer x property matrix, minimizes what it "
-      "finds, writes out/campaign/report.md and report.json; exit 0 when every writer shows the "
-      "verdict it declares; the working corpus grows in out/corpus/ and is merged back after each "
-      "run");
+      "finds, writes out/campaign/report.md, report.json and report.html; exit 0 when every "
+      "writer shows the verdict it declares; the working corpus grows in out/corpus/ and is "
+      "merged back after each run");
   add_fuzz_options(*sub, *o, FuzzCommand::Campaign);
   return [o] { return run_campaign(*o); };
 }

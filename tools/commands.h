@@ -19,18 +19,9 @@ struct UsageError : std::runtime_error {
 
 using Run = std::function<int()>;
 
-Run add_campaign(CLI::App& app);
-Run add_hunt(CLI::App& app);
-Run add_replay(CLI::App& app);
-Run add_explain(CLI::App& app);
-Run add_minimize(CLI::App& app);
-Run add_transitions(CLI::App& app);
-Run add_merge(CLI::App& app);
-Run add_coverage(CLI::App& app);
-Run add_convert(CLI::App& app);
-Run add_writers(CLI::App& app);
-Run add_propagators(CLI::App& app);
-Run add_dict(CLI::App& app);
-Run add_bench(CLI::App& app);
+// add_campaign, add_hunt, ...: one per row of tools/commands.def.
+#define VTDFUZZ_COMMAND(name) Run add_##name(CLI::App& app);
+#include "tools/commands.def"
+#undef VTDFUZZ_COMMAND
 
 }  // namespace vtd::tools

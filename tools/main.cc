@@ -16,11 +16,11 @@ namespace {
 
 constexpr const char* kProgram = "vtdfuzz-cli";
 
-// The order of `vtdfuzz-cli help` (and of the README's table).
+// In the order of tools/commands.def: the order of `vtdfuzz-cli help`.
 Run (*const kCommands[])(CLI::App&) = {
-    add_campaign,    add_hunt,  add_replay,   add_explain, add_minimize,
-    add_transitions, add_merge, add_coverage, add_convert, add_writers,
-    add_propagators, add_dict,  add_bench,
+#define VTDFUZZ_COMMAND(name) add_##name,
+#include "tools/commands.def"
+#undef VTDFUZZ_COMMAND
 };
 
 bool is_command(const CLI::App& app, const std::string& name) {

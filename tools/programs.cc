@@ -2,6 +2,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -14,6 +15,8 @@
 #include "targets/harness.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/process.h"
+#include "tools/timeline.h"
 #include "vmm/propagator.h"
 
 namespace vtd::tools {
@@ -38,6 +41,8 @@ struct ProgramArgs {
   std::string writer;
   std::string viommu;
   std::string out;
+  std::string svg;  // --svg OUT: the timeline picture (tools/timeline.h)
+  unsigned repeat = 1;
 };
 
 harness::Result run_checked(const prog::Program& p, const std::string& path, const ProgramArgs& a,
@@ -53,6 +58,18 @@ harness::Result run_checked(const prog::Program& p, const std::string& path, con
   return r;
 }
 
+// The timeline of a traced run, titled with the program's file name.
+void write_svg(const std::string& out, const std::string& path, const prog::Program& p,
+               const harness::Result& r) {
+  TimelineOptions o;
+  o.title = std::filesystem::path(path).filename().string();
+  std::ofstream f(out, std::ios::binary);
+  f << timeline_svg(p, r, o);
+  if (!f) throw UsageError("cannot write '" + out + "'");
+}
+
+const char* const kSvgHelp = "also draw the run's timeline to OUT (SVG)";
+
 const char* const kWriterHelp = "run against writer W instead of the one the program names";
 const char* const kViommuHelp =
     "run a vIOMMU program against propagator NAME instead of the one it names";
@@ -61,6 +78,38 @@ const char* const kViommuHelp =
 std::string who(const harness::Result& r) {
   const std::string w = r.writer.empty() ? "-" : r.writer;
   return "writer " + w + (r.viommu.empty() ? "" : ", viommu " + r.viommu);
+}
+
+// What `replay` prints for one program.
+std::string replay_text(const std::string& path, const harness::Result& r) {
+  if (r.violated) return path + ":\n" + harness::report(r);
+  return path + ": clean (" + who(r) + ", " + std::to_string(r.ops_run) + " ops)\n";
+}
+
+// Same input, same result (DESIGN.md section 6): the program again, `n`
+// times here and `n` times in a process of its own, must print `first`
+// byte for byte. A difference is a bug of the tool, reported on stderr.
+bool same_every_time(const std::string& path, const prog::Program& p, const ProgramArgs& a,
+                     unsigned n, const std::string& first) {
+  for (unsigned k = 2; k <= n; ++k)
+    if (replay_text(path, run_checked(p, path, a, false)) != first) {
+      std::fprintf(stderr, "vtdfuzz: %s: run %u in this process differs from run 1\n", path.c_str(),
+                   k);
+      return false;
+    }
+  std::vector<std::string> argv = {"/proc/self/exe", "replay", path};
+  if (!a.writer.empty()) argv.insert(argv.end(), {"--writer", a.writer});
+  if (!a.viommu.empty()) argv.insert(argv.end(), {"--viommu", a.viommu});
+  for (unsigned k = 1; k <= n; ++k) {
+    const ProcResult pr = run_process(argv, {}, 60, "/dev/null");
+    if (pr.log != first) {
+      std::fprintf(stderr, "vtdfuzz: %s: process %u printed something else than run 1\n",
+                   path.c_str(), k);
+      return false;
+    }
+  }
+  std::printf("%s: identical in %u runs in this process and %u processes\n", path.c_str(), n, n);
+  return true;
 }
 
 }  // namespace
@@ -106,7 +155,13 @@ Run add_replay(CLI::App& app) {
   sub->add_option("FILE", a->files, "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
   add_viommu_option(*sub, a->viommu, kViommuHelp);
+  sub->add_option("--repeat", a->repeat,
+                  "run each program N times in this process and in N processes of its own; "
+                  "exit 1 unless every output is byte-identical")
+      ->type_name("N");
   return [a] {
+    if (a->repeat < 1 || a->repeat > 100000)
+      throw UsageError("--repeat: needs 1..100000 runs, got " + std::to_string(a->repeat));
     // Load everything first: a bad file is a usage error before anything runs.
     std::vector<prog::Program> programs;
     for (const std::string& path : a->files) programs.push_back(load_program(path));
@@ -114,12 +169,10 @@ Run add_replay(CLI::App& app) {
     for (size_t i = 0; i < a->files.size(); ++i) {
       const std::string& path = a->files[i];
       harness::Result r = run_checked(programs[i], path, *a, false);
-      if (r.violated) {
-        std::printf("%s:\n%s", path.c_str(), harness::report(r).c_str());
-        rc = 1;
-      } else {
-        std::printf("%s: clean (%s, %u ops)\n", path.c_str(), who(r).c_str(), r.ops_run);
-      }
+      const std::string text = replay_text(path, r);
+      std::fputs(text.c_str(), stdout);
+      if (r.violated) rc = 1;
+      if (a->repeat > 1 && !same_every_time(path, programs[i], *a, a->repeat, text)) rc = 1;
     }
     return rc;
   };
@@ -131,14 +184,17 @@ Run add_explain(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "explain",
       "the program, then per op its CPU stores in order with the hardware reads, fills and hits "
-      "between them, then the verdict with old/new/observed entries decoded");
+      "between them, then the verdict with old/new/observed entries decoded; --svg draws the same "
+      "run as a timeline, one lane per actor");
   sub->add_option("FILE", a->files[0], "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
   add_viommu_option(*sub, a->viommu, kViommuHelp);
+  sub->add_option("--svg", a->svg, kSvgHelp)->type_name("OUT");
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
     harness::Result r = run_checked(p, path, *a, true);
+    if (!a->svg.empty()) write_svg(a->svg, path, p, r);
     std::printf("# program (%s)\n%s\n", who(r).c_str(), prog::to_text(p).c_str());
     std::printf(
         "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
@@ -146,7 +202,7 @@ Run add_explain(CLI::App& app) {
       const harness::OpTrace& t = r.trace[i];
       std::printf("op %zu: %s%s%s\n", i, t.op.c_str(), t.status.empty() ? "" : " -> ",
                   t.status.c_str());
-      for (const std::string& l : t.lines) std::printf("    %s\n", l.c_str());
+      for (const std::string& l : t.lines()) std::printf("    %s\n", l.c_str());
     }
     std::printf("\n%s", harness::report(r).c_str());
     return r.violated ? 1 : 0;
@@ -167,6 +223,8 @@ Run add_minimize(CLI::App& app) {
       ->type_name("OUT");
   add_writer_option(*sub, a->writer, kWriterHelp);
   add_viommu_option(*sub, a->viommu, kViommuHelp);
+  sub->add_option("--svg", a->svg, "also draw the minimized program's timeline into the file SVG")
+      ->type_name("SVG");
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
@@ -180,13 +238,14 @@ Run add_minimize(CLI::App& app) {
     m.writer = r.writer;
     if (!r.viommu.empty()) m.viommu = r.viommu;
     const std::string out = a->out.empty() ? path + ".min.txt" : a->out;
-    harness::Result mr = run_checked(m, out, ProgramArgs{}, false);
+    harness::Result mr = run_checked(m, out, ProgramArgs{}, !a->svg.empty());
     std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) +
                        " ops, " + std::to_string(st.runs) + " runs)\n# " +
                        harness::summary_line(mr) + "\n" + prog::to_text(m);
     std::ofstream f(out, std::ios::binary);
     f << text;
     if (!f) throw UsageError("cannot write '" + out + "'");
+    if (!a->svg.empty()) write_svg(a->svg, out, m, mr);
     std::printf("%s: %zu ops -> %zu ops in %u runs, %s %s\n", path.c_str(), st.ops_before,
                 st.ops_after, st.runs, oracle::property_name(mr.violation.property), out.c_str());
     return 0;

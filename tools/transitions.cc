@@ -12,8 +12,10 @@
 #include <string>
 
 #include "driver/writer.h"
+#include "prog/program.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/timeline.h"
 #include "transitions/emit.h"
 
 namespace vtd::tools {
@@ -21,9 +23,25 @@ namespace {
 
 struct Args {
   std::string writer, emit, kind = "all";
-  int quantum = 0;  // 0: the CPU's store width
+  bool svg = false;  // each reproducer's timeline beside it
+  int quantum = 0;   // 0: the CPU's store width
   bool coherent = false, no_cm = false;
 };
+
+// DIR/NAME.svg beside DIR/NAME.txt: the reproducer's timeline.
+void write_timeline(const std::string& path, const std::string& text, const std::string& writer) {
+  prog::Program p;
+  std::string err;
+  if (!prog::parse(text, &p, &err)) throw UsageError(path + ": " + err);
+  TimelineOptions o;
+  o.title = std::filesystem::path(path).filename().string();
+  const std::string svg = render_timeline(p, writer, o, &err);
+  if (svg.empty()) throw UsageError(path + ": " + err);
+  const std::string out = std::filesystem::path(path).replace_extension(".svg").string();
+  std::ofstream f(out, std::ios::binary);
+  f << svg;
+  if (!f) throw UsageError("cannot write '" + out + "'");
+}
 
 int run(const Args& a) {
   const std::string& writer = a.writer;
@@ -77,6 +95,7 @@ int run(const Args& a) {
     if (!f) throw UsageError("cannot write '" + path + "'");
     ++emitted;
     std::printf("  reproducer: %s (%u runs): %s\n", path.c_str(), rep.runs, rep.verdict.c_str());
+    if (a.svg) write_timeline(path, rep.text, writer);
   }
   if (skipped)
     std::printf("# %" PRIu64 " rows skipped: the writer does not support the platform\n", skipped);
@@ -100,8 +119,11 @@ Run add_transitions(CLI::App& app) {
   sub->add_option("--kind", a->kind, "the entries of the matrix (default all)")
       ->type_name("context|pasid|all")
       ->check(one_of({"context", "pasid", "all"}));
-  sub->add_option("--emit", a->emit, "write an ops reproducer for each violating row to DIR")
-      ->type_name("DIR");
+  CLI::Option* emit =
+      sub->add_option("--emit", a->emit, "write an ops reproducer for each violating row to DIR")
+          ->type_name("DIR");
+  sub->add_flag("--svg", a->svg, "with --emit: each reproducer's timeline beside it (NAME.svg)")
+      ->needs(emit);
   sub->add_option("--quantum", a->quantum,
                   "the hardware's fetch quantum (default: the CPU's store width)")
       ->type_name("64|128")

@@ -280,7 +280,7 @@ bool search(const Row& row, const Result& r, const Scenario& sc, uint32_t budget
   std::vector<uint32_t> entry_points;  // harness store index of the entry's i-th store
   const size_t back = trailer(sc) ? 2 : 1;
   if (traced.trace.size() >= back)
-    for (const std::string& l : traced.trace[traced.trace.size() - back].lines) {
+    for (const std::string& l : traced.trace[traced.trace.size() - back].lines()) {
       if (l.rfind("store ", 0) == 0) {
         ++stores;
         if (sc.entry_store(l)) entry_points.push_back(stores);

@@ -10,11 +10,6 @@
 
 namespace vtd::transitions::detail {
 
-using sim::Descriptor;
-using sim::Entry;
-using sim::EntryKind;
-using sim::Field;
-
 namespace {
 
 using Words = std::array<uint64_t, 8>;
@@ -251,12 +246,7 @@ class Explorer {
   void add(Rule rule, oracle::Property p, const std::string& what, const Entry& e, int drained_by) {
     for (const Finding& f : r_.findings)
       if (same_kind(f, rule, p, e)) return;
-    Finding f;
-    f.rule = rule;
-    f.property = p;
-    f.what = what;
-    f.observed = e;
-    f.drained_by = drained_by;
+    Finding f{.rule = rule, .property = p, .what = what, .observed = e, .drained_by = drained_by};
     f.witness = witness(&f.fetch_store, &f.evict_store);
     r_.findings.push_back(std::move(f));
   }

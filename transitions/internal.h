@@ -11,14 +11,20 @@
 
 namespace vtd::transitions::detail {
 
-inline int entry_words(sim::EntryKind k) {
+// The simulator's names the checker's parts speak in.
+using sim::Descriptor;
+using sim::Entry;
+using sim::EntryKind;
+using sim::Field;
+
+inline int entry_words(EntryKind k) {
   return sim::format_of(k).words;
 }
-inline int fetch_words(sim::EntryKind k) {
+inline int fetch_words(EntryKind k) {
   return sim::format_of(k).fetch_words;
 }
-inline uint16_t did_of(const sim::Entry& e) {
-  return e.present() ? uint16_t(e.get(sim::Field::DID)) : 0;
+inline uint16_t did_of(const Entry& e) {
+  return e.present() ? uint16_t(e.get(Field::DID)) : 0;
 }
 
 // The rules judged on every entry the hardware assembles (judge.cc).
@@ -28,9 +34,9 @@ class Judge {
   using Report = std::function<void(oracle::Property, const std::string& what)>;
   // An entry a fetch assembled; the first `k` flush groups were submitted
   // before the fetch completed.
-  void entry(const sim::Entry& e, uint32_t k, const Report& report);
+  void entry(const Entry& e, uint32_t k, const Report& report);
   // The hardware-visible entry when update() returned is the target.
-  bool final_ok(const sim::Entry& e) const;
+  bool final_ok(const Entry& e) const;
   bool saw_not_present() const { return saw_not_present_; }
   bool torn() const { return torn_; }
 
@@ -40,11 +46,11 @@ class Judge {
     auto operator<=>(const Pos&) const = default;
   };
   Pos removal(const oracle::CachedLine& line, bool scalable, uint32_t from_group) const;
-  bool covered(const sim::Entry& e, uint32_t from_group) const;
+  bool covered(const Entry& e, uint32_t from_group) const;
 
   const Spec& s_;
   const Result& r_;
-  sim::Entry target_cfg_;
+  Entry target_cfg_;
   bool both_present_ = false;
   std::vector<uint16_t> temporary_;  // DIDs tagged on both sides
   bool saw_not_present_ = false;
@@ -52,7 +58,7 @@ class Judge {
 };
 
 // Two observations are one finding when the rule judges them alike.
-bool same_kind(const Finding& f, Rule rule, oracle::Property p, const sim::Entry& e);
+bool same_kind(const Finding& f, Rule rule, oracle::Property p, const Entry& e);
 
 // The search over every interleaving of one fetch with the recorded update
 // (explore.cc); fills r's counters and findings.

@@ -9,11 +9,6 @@
 
 namespace vtd::transitions::detail {
 
-using sim::Descriptor;
-using sim::Entry;
-using sim::EntryKind;
-using sim::Field;
-
 namespace {
 
 // What a fetched entry value lets the hardware cache in its translation
@@ -296,7 +291,7 @@ void check_tags(const Spec& s, Result& r) {
         // them (seeds/000: "it can't be *after* the HW has been programmed").
         for (auto& [did, at] : untagged_at) {
           const oracle::CachedLine iotlb{sim::CacheKind::Iotlb, 0, old_tag, did, 1, 0};
-          for (const sim::Descriptor& d : rec.groups[e.group])
+          for (const Descriptor& d : rec.groups[e.group])
             if (!oracle::malformed(d, false) && oracle::removes(d, true, iotlb)) {
               finding("the tag of DID " + std::to_string(did) +
                           " is removed before the invalidation of what the hardware cached "

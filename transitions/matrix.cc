@@ -130,13 +130,7 @@ void add_pair(std::vector<Pair>& out, EntryKind k, const End& a, const End& b) {
 }
 
 End end(End::Type t, uint16_t did, int roots = 0, uint32_t flags = 0, uint8_t aw = 0) {
-  End e;
-  e.type = t;
-  e.did = did;
-  e.roots = roots;
-  e.flags = flags;
-  e.aw = aw;
-  return e;
+  return End{.type = t, .did = did, .roots = roots, .flags = flags, .aw = aw};
 }
 
 // Every pair of translation types, with the same or a different DID and

@@ -7,13 +7,9 @@
 
 namespace vtd::transitions {
 
-using sim::Descriptor;
-using sim::Entry;
-using sim::EntryKind;
-using sim::Field;
 using sim::hex;
 using sim::PhysAddr;
-using namespace detail;
+using namespace detail;  // Entry, EntryKind, Field, Descriptor
 
 namespace {
 

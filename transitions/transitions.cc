@@ -2,7 +2,6 @@
 
 namespace vtd::transitions {
 
-using sim::EntryKind;
 using namespace detail;
 
 std::string Finding::label() const {

@@ -47,8 +47,10 @@ class FsInplaceDid : public Atomic128V1 {
   }
 };
 
+// B5 is DID aliasing (P5); since P1 judges the DID, the entry that pairs
+// one DID with the other domain's table is caught first, as a torn entry.
 VTDFUZZ_REGISTER_WRITER(FsInplaceDid, "fs-inplace-did",
                         "first-stage replace in place: new table pointer, then new DID, then flush",
-                        "B5", "P5");
+                        "B5", "P1|P5");
 
 }  // namespace vtd::drv

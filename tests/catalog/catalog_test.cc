@@ -9,8 +9,8 @@
 #include <cstdio>
 
 #include "oracle/oracle.h"
-#include "targets/harness.h"
 #include "prog/program.h"
+#include "targets/harness.h"
 #include "tests/catalog/catalog_util.h"
 
 namespace vtd::catalogtest {
@@ -31,19 +31,6 @@ struct Reproducer {
   std::string property;  // from `# expect:`, e.g. P1
   std::string writer;    // from `# expect:`, e.g. legacy (a propagator for a vIOMMU program)
 };
-
-// The `# expect: <property> <writer>` line; empty fields when absent.
-void read_expect(const std::string& text, std::string* property, std::string* writer) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const std::string key = "# expect:";
-    if (line.compare(0, key.size(), key) != 0) continue;
-    std::istringstream words(line.substr(key.size()));
-    words >> *property >> *writer;
-    return;
-  }
-}
 
 // How gtest shows a parameter (ctest lists it beside the test name).
 void PrintTo(const Reproducer& r, std::ostream* os) {

@@ -39,6 +39,19 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
+// The `# expect: <property> <writer>` line; empty fields when absent.
+inline void read_expect(const std::string& text, std::string* property, std::string* writer) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string key = "# expect:";
+    if (line.compare(0, key.size(), key) != 0) continue;
+    std::istringstream words(line.substr(key.size()));
+    words >> *property >> *writer;
+    return;
+  }
+}
+
 // A gtest parameter name: [A-Za-z0-9_] only.
 inline std::string identifier(std::string s) {
   for (char& c : s)

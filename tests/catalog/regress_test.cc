@@ -3,8 +3,8 @@
 // every one of them clean, forever.
 #include <gtest/gtest.h>
 
-#include "targets/harness.h"
 #include "prog/program.h"
+#include "targets/harness.h"
 #include "tests/catalog/catalog_util.h"
 
 namespace vtd::catalogtest {
@@ -27,6 +27,23 @@ TEST_P(Regression, CorrectWritersReplayClean) {
     ASSERT_TRUE(r.error.empty()) << r.error;
     EXPECT_FALSE(r.violated) << w << ": " << harness::report(r);
   }
+}
+
+// A regression that the oracle once missed names the writer it must catch,
+// and the property, on a `# expect: <property> <writer>` line.
+TEST_P(Regression, NamedWriterIsCaughtWithTheNamedProperty) {
+  const std::string text = read_file(GetParam());
+  std::string property, writer;
+  read_expect(text, &property, &writer);
+  if (writer.empty()) GTEST_SKIP() << "no '# expect:' line: the oracle never missed this one";
+  prog::Program p;
+  std::string err;
+  ASSERT_TRUE(prog::parse(text, &p, &err)) << err;
+  harness::Options o;
+  o.writer = writer;
+  harness::Result r = harness::run(p, o);
+  ASSERT_TRUE(r.violated) << writer << " replayed clean";
+  EXPECT_EQ(oracle::property_name(r.violation.property), property) << harness::report(r);
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, Regression, ::testing::ValuesIn(regressions()),

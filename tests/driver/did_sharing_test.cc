@@ -36,6 +36,12 @@ class DidSharing : public ::testing::TestWithParam<DidParam> {
       ASSERT_EQ(r->d.map(kSva, kIova, data_pa(kSva), sim::kPageSize, kRW), Status::Ok);
     }
   }
+  // Two domains in use: kDev1 and kDev2 on kA, kDev3 on kB.
+  void AttachTwoDomains() {
+    ASSERT_EQ(r->d.attach(kDev1, kA), Status::Ok);
+    ASSERT_EQ(r->d.attach(kDev2, kA), Status::Ok);
+    ASSERT_EQ(r->d.attach(kDev3, kB), Status::Ok);
+  }
   bool scalable() const { return std::get<1>(GetParam()); }
   uint16_t entry_did(Sid sid, uint32_t pasid = drv::kRidPasid) const {
     return uint16_t(r->hw_entry(sid, pasid).get(Field::DID));
@@ -70,9 +76,7 @@ TEST_P(DidSharing, DevicesOnOneDomainShareItsDid) {
 }
 
 TEST_P(DidSharing, DistinctDomainsGetDistinctDids) {
-  ASSERT_EQ(r->d.attach(kDev1, kA), Status::Ok);
-  ASSERT_EQ(r->d.attach(kDev2, kA), Status::Ok);
-  ASSERT_EQ(r->d.attach(kDev3, kB), Status::Ok);
+  ASSERT_NO_FATAL_FAILURE(AttachTwoDomains());
   const uint16_t a = r->d.did_of(kA), b = r->d.did_of(kB);
   EXPECT_GE(b, drv::DidAllocator::kFirst);
   EXPECT_NE(a, b);
@@ -84,9 +88,7 @@ TEST_P(DidSharing, DistinctDomainsGetDistinctDids) {
 }
 
 TEST_P(DidSharing, FreedDidIsReusedByTheNextDomainThatAttaches) {
-  ASSERT_EQ(r->d.attach(kDev1, kA), Status::Ok);
-  ASSERT_EQ(r->d.attach(kDev2, kA), Status::Ok);
-  ASSERT_EQ(r->d.attach(kDev3, kB), Status::Ok);
+  ASSERT_NO_FATAL_FAILURE(AttachTwoDomains());
   const uint16_t a = r->d.did_of(kA), b = r->d.did_of(kB);
   ASSERT_EQ(r->d.detach(kDev1), Status::Ok);
   EXPECT_EQ(r->d.did_of(kA), a) << "still attached through the second device";

@@ -13,80 +13,55 @@ namespace vtd::drvtest {
 
 enum class Dom : uint8_t { None, SsA, SsB, FsA, FsB, NestA, NestB, Parent, Ident, Sva };
 
-inline const char* dom_name(Dom d) {
-  static const char* const kNames[] = {"None",  "SsA",   "SsB",    "FsA",   "FsB",
-                                       "NestA", "NestB", "Parent", "Ident", "Sva"};
-  return kNames[size_t(d)];
-}
-inline DomainId dom_id(Dom d) {
-  return DomainId(d);
-}
-
 constexpr Iova kIova = 0x1000;
 // The PASID the PASID moves use: the first SVA domain is bound to PASID 1.
 constexpr uint32_t kPasid = 1;
 // Nested domains map kIova to these GPAs; the parent maps them to data.
 constexpr PhysAddr kGpaA = 0x40000000, kGpaB = 0x40001000;
 
+// The catalog, one row a domain in Dom's order: its type, the PGTT an
+// entry attaching it carries, and where kIova lands through it (identity:
+// kIova itself; None: nowhere).
+struct DomInfo {
+  const char* name;
+  DomainType type;
+  uint8_t pgtt;
+  PhysAddr pa;
+};
+inline const DomInfo& dom_info(Dom d) {
+  static const DomInfo kDoms[] = {
+      {"None", DomainType::SecondStage, sim::kPgttSecond, 0},
+      {"SsA", DomainType::SecondStage, sim::kPgttSecond, data_pa(1)},
+      {"SsB", DomainType::SecondStage, sim::kPgttSecond, data_pa(2)},
+      {"FsA", DomainType::FirstStage, sim::kPgttFirst, data_pa(3)},
+      {"FsB", DomainType::FirstStage, sim::kPgttFirst, data_pa(4)},
+      {"NestA", DomainType::Nested, sim::kPgttNested, data_pa(5)},
+      {"NestB", DomainType::Nested, sim::kPgttNested, data_pa(6)},
+      {"Parent", DomainType::SecondStage, sim::kPgttSecond, data_pa(8)},
+      {"Ident", DomainType::Identity, sim::kPgttPassThrough, kIova},
+      {"Sva", DomainType::Sva, sim::kPgttFirst, data_pa(7)},
+  };
+  return kDoms[size_t(d)];
+}
+inline const char* dom_name(Dom d) {
+  return dom_info(d).name;
+}
+inline DomainId dom_id(Dom d) {
+  return DomainId(d);
+}
 inline DomainType dom_type(Dom d) {
-  switch (d) {
-    case Dom::FsA:
-    case Dom::FsB:
-      return DomainType::FirstStage;
-    case Dom::NestA:
-    case Dom::NestB:
-      return DomainType::Nested;
-    case Dom::Ident:
-      return DomainType::Identity;
-    case Dom::Sva:
-      return DomainType::Sva;
-    default:
-      return DomainType::SecondStage;
-  }
+  return dom_info(d).type;
 }
 inline bool dom_valid(Dom d, bool scalable) {
   if (d == Dom::None) return true;
   DomainType t = dom_type(d);
   return scalable || t == DomainType::SecondStage || t == DomainType::Identity;
 }
-// Where kIova lands through the domain (identity: kIova itself).
 inline PhysAddr dom_pa(Dom d) {
-  switch (d) {
-    case Dom::SsA:
-      return data_pa(1);
-    case Dom::SsB:
-      return data_pa(2);
-    case Dom::FsA:
-      return data_pa(3);
-    case Dom::FsB:
-      return data_pa(4);
-    case Dom::NestA:
-      return data_pa(5);
-    case Dom::NestB:
-      return data_pa(6);
-    case Dom::Sva:
-      return data_pa(7);
-    case Dom::Parent:
-      return data_pa(8);
-    case Dom::Ident:
-      return kIova;
-    case Dom::None:
-      break;
-  }
-  return 0;
+  return dom_info(d).pa;
 }
 inline uint8_t dom_pgtt(Dom d) {
-  switch (dom_type(d)) {
-    case DomainType::FirstStage:
-    case DomainType::Sva:
-      return sim::kPgttFirst;
-    case DomainType::Nested:
-      return sim::kPgttNested;
-    case DomainType::Identity:
-      return sim::kPgttPassThrough;
-    default:
-      return sim::kPgttSecond;
-  }
+  return dom_info(d).pgtt;
 }
 // The DID the entry must carry: Linux's FLPT_DEFAULT_DID (1) for
 // pass-through and SVA, the domain's own DID otherwise.
@@ -163,41 +138,44 @@ inline Status apply(Rig& r, Sid sid, const Move& mv) {
 inline std::vector<Move> all_moves() {
   using D = Dom;
   std::vector<Move> v;
-  auto rid = [&](D a, D b) { v.push_back({true, Where::Rid, a, b}); };
-  auto pasid = [&](D a, D b) { v.push_back({true, Where::Pasid, a, b}); };
-  auto legacy = [&](D a, D b) { v.push_back({false, Where::Rid, a, b}); };
+  // The moves of one entry: attached to each of `to`, the replaces, then
+  // detached from each of `from`.
+  auto add = [&](bool scalable, Where where, std::initializer_list<D> to,
+                 std::initializer_list<std::pair<D, D>> replaces, std::initializer_list<D> from) {
+    for (D t : to) v.push_back({scalable, where, D::None, t});
+    for (auto [a, b] : replaces) v.push_back({scalable, where, a, b});
+    for (D f : from) v.push_back({scalable, where, f, D::None});
+  };
   // RID (RID_PASID entry) in scalable mode.
-  for (D t : {D::SsA, D::FsA, D::NestA, D::Ident}) rid(D::None, t);
-  rid(D::SsA, D::SsB);
-  rid(D::FsA, D::FsB);
-  rid(D::SsA, D::FsA);
-  rid(D::FsA, D::SsA);
-  rid(D::Ident, D::SsA);
-  rid(D::SsA, D::Ident);
-  rid(D::Ident, D::FsA);
-  rid(D::FsA, D::Ident);
-  rid(D::NestA, D::NestB);
-  rid(D::NestA, D::Parent);
-  rid(D::Parent, D::NestA);
-  for (D f : {D::SsA, D::FsA, D::NestA, D::Ident}) rid(f, D::None);
+  const auto rid = {D::SsA, D::FsA, D::NestA, D::Ident};
+  add(true, Where::Rid, rid,
+      {{D::SsA, D::SsB},
+       {D::FsA, D::FsB},
+       {D::SsA, D::FsA},
+       {D::FsA, D::SsA},
+       {D::Ident, D::SsA},
+       {D::SsA, D::Ident},
+       {D::Ident, D::FsA},
+       {D::FsA, D::Ident},
+       {D::NestA, D::NestB},
+       {D::NestA, D::Parent},
+       {D::Parent, D::NestA}},
+      rid);
   // A PASID.
-  for (D t : {D::SsA, D::FsA, D::NestA, D::Ident, D::Sva}) pasid(D::None, t);
-  pasid(D::SsA, D::SsB);
-  pasid(D::FsA, D::FsB);
-  pasid(D::SsA, D::FsA);
-  pasid(D::FsA, D::SsA);
-  pasid(D::Ident, D::Sva);  // same DID (1): pass-through -> first-stage
-  pasid(D::Sva, D::Ident);  // same DID (1): first-stage -> pass-through
-  pasid(D::Sva, D::FsA);
-  pasid(D::NestA, D::NestB);
-  for (D f : {D::SsA, D::FsA, D::NestA, D::Ident, D::Sva}) pasid(f, D::None);
+  const auto pasid = {D::SsA, D::FsA, D::NestA, D::Ident, D::Sva};
+  add(true, Where::Pasid, pasid,
+      {{D::SsA, D::SsB},
+       {D::FsA, D::FsB},
+       {D::SsA, D::FsA},
+       {D::FsA, D::SsA},
+       {D::Ident, D::Sva},  // same DID (1): pass-through -> first-stage
+       {D::Sva, D::Ident},  // same DID (1): first-stage -> pass-through
+       {D::Sva, D::FsA},
+       {D::NestA, D::NestB}},
+      pasid);
   // Legacy-mode context entries.
-  legacy(D::None, D::SsA);
-  legacy(D::None, D::Ident);
-  legacy(D::SsA, D::SsB);
-  legacy(D::SsA, D::Ident);
-  legacy(D::Ident, D::SsA);
-  legacy(D::SsA, D::None);
+  add(false, Where::Rid, {D::SsA, D::Ident},
+      {{D::SsA, D::SsB}, {D::SsA, D::Ident}, {D::Ident, D::SsA}}, {D::SsA});
   return v;
 }
 

@@ -86,21 +86,28 @@ void RecordMove(Recording& run, const Platform& p, const std::string& writer, co
   ExpectDma(r, kDev, run.pasid, mv.to, 0x5a5a);
 }
 
-// Runs `check` on every platform variant x ATS x store delay.
-void ForEachVariant(const std::string& writer, const Move& mv, bool cm,
-                    const std::function<void(const Recording&)>& check) {
-  for (const Platform& p : store_variants(mv.scalable, cm))
-    for (bool ats : {false, true})
-      for (uint32_t delay : {0u, 7u}) {
-        SCOPED_TRACE(p.name() + (ats ? " ats" : " no-ats") +
-                     " store-delay=" + std::to_string(delay));
-        Recording run;
-        RecordMove(run, p, writer, mv, ats, delay);
-        if (::testing::Test::HasFatalFailure()) return;
-        check(run);
-        if (::testing::Test::HasFatalFailure()) return;
-      }
-}
+using RuleParam = std::tuple<std::string, Move>;  // writer, move
+
+// A rule's suite: each test checks one writer on one move.
+class RuleTest : public ::testing::TestWithParam<RuleParam> {
+ protected:
+  // Runs `check` on the move recorded on every platform variant x ATS x
+  // store delay.
+  void ForEachVariant(bool cm, const std::function<void(const Recording&)>& check) {
+    const auto& [writer, mv] = GetParam();
+    for (const Platform& p : store_variants(mv.scalable, cm))
+      for (bool ats : {false, true})
+        for (uint32_t delay : {0u, 7u}) {
+          SCOPED_TRACE(p.name() + (ats ? " ats" : " no-ats") +
+                       " store-delay=" + std::to_string(delay));
+          Recording run;
+          RecordMove(run, p, writer, mv, ats, delay);
+          if (HasFatalFailure()) return;
+          check(run);
+          if (HasFatalFailure()) return;
+        }
+  }
+};
 
 // Every value the entry held that the hardware may have cached and that
 // differs from the final one is invalidated after it stopped being visible:
@@ -162,64 +169,56 @@ void ExpectClearFlushZero(const Recording& run, const Sid sid) {
     EXPECT_EQ(last.w[size_t(i)], 0u) << "word " << i << " not zeroed";
 }
 
-using RuleParam = std::tuple<std::string, Move>;
-
 std::string rule_param_name(const ::testing::TestParamInfo<RuleParam>& info) {
   return param_name(std::get<0>(info.param) + "_" + std::get<1>(info.param).name());
 }
 
-std::vector<Move> moves_where(const std::function<bool(const Move&)>& pred) {
-  std::vector<Move> v;
-  for (const Move& m : all_moves())
-    if (pred(m)) v.push_back(m);
+// Every rule writer on every move `pred` selects.
+std::vector<RuleParam> rule_params(const std::function<bool(const Move&)>& pred) {
+  std::vector<RuleParam> v;
+  for (const std::string& w : rule_writers())
+    for (const Move& m : all_moves())
+      if (pred(m)) v.emplace_back(w, m);
   return v;
 }
 
 // ------------------------------------------------------------- teardown --
 
-class Teardown : public ::testing::TestWithParam<RuleParam> {};
+class Teardown : public RuleTest {};
 
 TEST_P(Teardown, ClearsPresentThenFlushesOldDidThenZeroes) {
-  const auto& [writer, mv] = GetParam();
-  ForEachVariant(writer, mv, false, [&](const Recording& run) {
+  ForEachVariant(false, [&](const Recording& run) {
     ExpectClearFlushZero(run, kDev);
     ExpectEveryStaleValueInvalidated(run, kDev);
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Rules, Teardown,
-                         ::testing::Combine(::testing::ValuesIn(rule_writers()),
-                                            ::testing::ValuesIn(moves_where([](const Move& m) {
-                                              return m.from != Dom::None && m.to == Dom::None;
-                                            }))),
+INSTANTIATE_TEST_SUITE_P(Rules, Teardown, ::testing::ValuesIn(rule_params([](const Move& m) {
+                           return m.from != Dom::None && m.to == Dom::None;
+                         })),
                          rule_param_name);
 
 // -------------------------------------------------------------- replace --
 
-class Replace : public ::testing::TestWithParam<RuleParam> {};
+class Replace : public RuleTest {};
 
 TEST_P(Replace, InvalidatesEveryStaleValueOldAndIntermediateDids) {
-  const auto& [writer, mv] = GetParam();
-  ForEachVariant(writer, mv, false,
-                 [&](const Recording& run) { ExpectEveryStaleValueInvalidated(run, kDev); });
+  ForEachVariant(false, [&](const Recording& run) { ExpectEveryStaleValueInvalidated(run, kDev); });
 }
 
-INSTANTIATE_TEST_SUITE_P(Rules, Replace,
-                         ::testing::Combine(::testing::ValuesIn(rule_writers()),
-                                            ::testing::ValuesIn(moves_where([](const Move& m) {
-                                              return m.from != Dom::None && m.to != Dom::None;
-                                            }))),
+INSTANTIATE_TEST_SUITE_P(Rules, Replace, ::testing::ValuesIn(rule_params([](const Move& m) {
+                           return m.from != Dom::None && m.to != Dom::None;
+                         })),
                          rule_param_name);
 
 // ----------------------------------------------- legacy context change --
 
-class LegacyContextChange : public ::testing::TestWithParam<RuleParam> {};
+class LegacyContextChange : public RuleTest {};
 
 // Change a legacy context entry: context-cache (device-selective, old DID)
 // -> IOTLB (domain-selective, old DID) -> device-TLB, after the change.
 TEST_P(LegacyContextChange, FlushesContextThenIotlbThenDevTlbWithOldDid) {
-  const auto& [writer, mv] = GetParam();
-  ForEachVariant(writer, mv, false, [&](const Recording& run) {
+  ForEachVariant(false, [&](const Recording& run) {
     const Timeline& tl = run.r->tl;
     SCOPED_TRACE(tl.str());
     const auto vals = values(tl, run.entry_slot);
@@ -243,19 +242,17 @@ TEST_P(LegacyContextChange, FlushesContextThenIotlbThenDevTlbWithOldDid) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, LegacyContextChange,
-                         ::testing::Combine(::testing::ValuesIn(rule_writers()),
-                                            ::testing::ValuesIn(moves_where([](const Move& m) {
-                                              return !m.scalable && m.from != Dom::None;
-                                            }))),
+                         ::testing::ValuesIn(rule_params([](const Move& m) {
+                           return !m.scalable && m.from != Dom::None;
+                         })),
                          rule_param_name);
 
 // --------------------------------------------------------------- attach --
 
-class Attach : public ::testing::TestWithParam<RuleParam> {};
+class Attach : public RuleTest {};
 
 TEST_P(Attach, NotPresentToPresentNeedsNoInvalidationWithoutCachingMode) {
-  const auto& [writer, mv] = GetParam();
-  ForEachVariant(writer, mv, false, [&](const Recording& run) {
+  ForEachVariant(false, [&](const Recording& run) {
     EXPECT_TRUE(run.r->tl.descriptors().empty()) << run.r->tl.str();
   });
 }
@@ -266,8 +263,7 @@ TEST_P(Attach, NotPresentToPresentNeedsNoInvalidationWithoutCachingMode) {
 // entry is cached under DID 0 (Linux context_present_cache_flush()); a
 // scalable context entry that became present is invalidated by source-id.
 TEST_P(Attach, NotPresentToPresentInvalidatesWithCachingMode) {
-  const auto& [writer, mv] = GetParam();
-  ForEachVariant(writer, mv, true, [&](const Recording& run) {
+  ForEachVariant(true, [&](const Recording& run) {
     const Timeline& tl = run.r->tl;
     SCOPED_TRACE(tl.str());
     const auto vals = values(tl, run.entry_slot);
@@ -306,11 +302,9 @@ TEST_P(Attach, NotPresentToPresentInvalidatesWithCachingMode) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Rules, Attach,
-                         ::testing::Combine(::testing::ValuesIn(rule_writers()),
-                                            ::testing::ValuesIn(moves_where([](const Move& m) {
-                                              return m.from == Dom::None;
-                                            }))),
+INSTANTIATE_TEST_SUITE_P(Rules, Attach, ::testing::ValuesIn(rule_params([](const Move& m) {
+                           return m.from == Dom::None;
+                         })),
                          rule_param_name);
 
 // ------------------------------------------- intended bugs stay visible --

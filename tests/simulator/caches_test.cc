@@ -157,60 +157,66 @@ TEST(PasidCache, PasidCache_NewDidInvalidationKeepsOldDidEntry) {
 // CM=1: a not-present PASID entry may be cached, so making it present is
 // not seen until a PASID-cache invalidation (Linux: PASID-selective with the
 // new DID). CM=0: not-present entries are never cached.
-TEST(CachingMode, CachingMode_NotPresentPasidEntryCachedUntilInvalidated) {
-  for (bool cm : {false, true}) {
-    SCOPED_TRACE(cm ? "CM=1" : "CM=0");
-    Config cfg;
-    cfg.caching_mode = cm;
-    Env env(cfg);
-    QueueDriver q(*env.m);
-    EXPECT_EQ(bool(env.cpu().mmio_read(Reg::CAP) & cap::CM), cm);
-    PageTables ss = env.b->new_tables(false, 4);
-    env.b->map(ss, kIova, data_page(1));
-    env.b->set_context(kSidA, ScalableContextFields{});
-    const PhysAddr pe_pa = env.b->pasid_entry_pa(kSidA, 0);  // present dir entry, zero entry
-
-    EXPECT_EQ(env.translate(kSidA, kNoPasid, kIova).fault, FaultReason::PasidEntryNotPresent);
-    EXPECT_EQ(env.caches().pasid().size(), cm ? 1u : 0u);
-    if (cm) EXPECT_FALSE(env.caches().pasid().begin()->second.entry.present());
-
-    env.b->write_entry(pe_pa, encode(TableBuilder::pasid_fields(kPgttSecond, 5, &ss, nullptr)));
-    Translation t = env.translate(kSidA, kNoPasid, kIova);
-    EXPECT_EQ(t.fault, cm ? FaultReason::PasidEntryNotPresent : FaultReason::None);
-    if (!cm) continue;
-    // Still not present on every further walk, until the invalidation.
-    EXPECT_EQ(env.translate(kSidA, kNoPasid, kIova).fault, FaultReason::PasidEntryNotPresent);
-    q.submit({desc::pasid_cache_pasid(5, 0)});
-    t = env.translate(kSidA, kNoPasid, kIova);
-    ASSERT_TRUE(t.ok()) << fault_reason_name(t.fault);
-    EXPECT_EQ(t.pa, data_page(1));
+class CachingMode : public ::testing::TestWithParam<bool /*CM*/> {
+ protected:
+  Config config(Config cfg) const {
+    cfg.caching_mode = GetParam();
+    return cfg;
   }
+};
+
+TEST_P(CachingMode, CachingMode_NotPresentPasidEntryCachedUntilInvalidated) {
+  const bool cm = GetParam();
+  Env env(config(Config{}));
+  QueueDriver q(*env.m);
+  EXPECT_EQ(bool(env.cpu().mmio_read(Reg::CAP) & cap::CM), cm);
+  PageTables ss = env.b->new_tables(false, 4);
+  env.b->map(ss, kIova, data_page(1));
+  env.b->set_context(kSidA, ScalableContextFields{});
+  const PhysAddr pe_pa = env.b->pasid_entry_pa(kSidA, 0);  // present dir entry, zero entry
+
+  EXPECT_EQ(env.translate(kSidA, kNoPasid, kIova).fault, FaultReason::PasidEntryNotPresent);
+  EXPECT_EQ(env.caches().pasid().size(), cm ? 1u : 0u);
+  if (cm) EXPECT_FALSE(env.caches().pasid().begin()->second.entry.present());
+
+  env.b->write_entry(pe_pa, encode(TableBuilder::pasid_fields(kPgttSecond, 5, &ss, nullptr)));
+  Translation t = env.translate(kSidA, kNoPasid, kIova);
+  EXPECT_EQ(t.fault, cm ? FaultReason::PasidEntryNotPresent : FaultReason::None);
+  if (!cm) return;
+  // Still not present on every further walk, until the invalidation.
+  EXPECT_EQ(env.translate(kSidA, kNoPasid, kIova).fault, FaultReason::PasidEntryNotPresent);
+  q.submit({desc::pasid_cache_pasid(5, 0)});
+  t = env.translate(kSidA, kNoPasid, kIova);
+  ASSERT_TRUE(t.ok()) << fault_reason_name(t.fault);
+  EXPECT_EQ(t.pa, data_page(1));
 }
 
 // CM=1, legacy: a not-present context entry is cached under domain 0 and
 // needs a context-cache invalidation (Linux: device-selective, DID 0).
-TEST(CachingMode, CachingMode_NotPresentContextCachedUntilInvalidated) {
-  for (bool cm : {false, true}) {
-    SCOPED_TRACE(cm ? "CM=1" : "CM=0");
-    Config cfg = legacy_config();
-    cfg.caching_mode = cm;
-    Env env(cfg);
-    QueueDriver q(*env.m);
-    PageTables ss = env.b->new_tables(false, 4);
-    env.b->map(ss, kIova, data_page(1));
-    const PhysAddr ctx = env.b->context_entry_pa(kSidA);
-    EXPECT_EQ(env.translate(kSidA, kNoPasid, kIova).fault, FaultReason::ContextNotPresent);
-    EXPECT_EQ(env.caches().ctx().size(), cm ? 1u : 0u);
-    env.b->write_entry(ctx, encode(TableBuilder::legacy_fields(kTtTranslate, 5, ss)));
-    EXPECT_EQ(env.translate(kSidA, kNoPasid, kIova).fault,
-              cm ? FaultReason::ContextNotPresent : FaultReason::None);
-    if (!cm) continue;
-    q.submit({desc::context_device(0, kSidA)});
-    Translation t = env.translate(kSidA, kNoPasid, kIova);
-    ASSERT_TRUE(t.ok()) << fault_reason_name(t.fault);
-    EXPECT_EQ(t.pa, data_page(1));
-  }
+TEST_P(CachingMode, CachingMode_NotPresentContextCachedUntilInvalidated) {
+  const bool cm = GetParam();
+  Env env(config(legacy_config()));
+  QueueDriver q(*env.m);
+  PageTables ss = env.b->new_tables(false, 4);
+  env.b->map(ss, kIova, data_page(1));
+  const PhysAddr ctx = env.b->context_entry_pa(kSidA);
+  EXPECT_EQ(env.translate(kSidA, kNoPasid, kIova).fault, FaultReason::ContextNotPresent);
+  EXPECT_EQ(env.caches().ctx().size(), cm ? 1u : 0u);
+  env.b->write_entry(ctx, encode(TableBuilder::legacy_fields(kTtTranslate, 5, ss)));
+  EXPECT_EQ(env.translate(kSidA, kNoPasid, kIova).fault,
+            cm ? FaultReason::ContextNotPresent : FaultReason::None);
+  if (!cm) return;
+  q.submit({desc::context_device(0, kSidA)});
+  Translation t = env.translate(kSidA, kNoPasid, kIova);
+  ASSERT_TRUE(t.ok()) << fault_reason_name(t.fault);
+  EXPECT_EQ(t.pa, data_page(1));
 }
+
+std::string cm_name(const ::testing::TestParamInfo<bool>& i) {
+  return i.param ? "CM1" : "CM0";
+}
+
+INSTANTIATE_TEST_SUITE_P(Entries, CachingMode, ::testing::Bool(), cm_name);
 
 // Without caching mode a present but faulting (reserved / invalid) entry is
 // not cached either: fixing it needs no invalidation. With CM=1 it may be.
@@ -222,40 +228,33 @@ struct FaultingEntryCase {
 };
 
 std::vector<FaultingEntryCase> faulting_entry_cases() {
-  auto bit = [](Env& env, PhysAddr pa, unsigned b, bool on) {
-    PhysAddr w = pa + 8 * (b / 64);
-    uint64_t v = env.cpu().read64(w);
-    env.cpu().write64(w, on ? v | 1ull << (b % 64) : v & ~(1ull << (b % 64)));
+  using Edit = std::function<void(Env&, const Device&)>;
+  constexpr PhysAddr Device::*kCtx = &Device::ctx_pa;
+  constexpr PhysAddr Device::*kPe = &Device::pe_pa;
+  // Bit `b` of the device's entry at `at` set (or cleared).
+  auto bit = [](PhysAddr Device::*at, unsigned b, bool on) -> Edit {
+    return [=](Env& env, const Device& d) {
+      PhysAddr w = d.*at + 8 * (b / 64);
+      uint64_t v = env.cpu().read64(w);
+      env.cpu().write64(w, on ? v | 1ull << (b % 64) : v & ~(1ull << (b % 64)));
+    };
   };
+  // Field `f` of the device's entry at `at` (of kind `k`) set to `v`.
+  auto field = [](EntryKind k, PhysAddr Device::*at, Field f, uint64_t v) -> Edit {
+    return [=](Env& env, const Device& d) { env.edit(k, d.*at, [=](Entry& e) { e.set(f, v); }); };
+  };
+  const EntryKind kLegacy = EntryKind::LegacyContext, kPasid = EntryKind::PasidEntry;
   return {
-      {"LegacyContextReserved", false,
-       [bit](Env& env, const Device& d) { bit(env, d.ctx_pa, 4, true); },
-       [bit](Env& env, const Device& d) { bit(env, d.ctx_pa, 4, false); },
+      {"LegacyContextReserved", false, bit(kCtx, 4, true), bit(kCtx, 4, false),
        FaultReason::ContextReserved},
-      {"LegacyContextInvalidTt", false,
-       [](Env& env, const Device& d) {
-         env.edit(EntryKind::LegacyContext, d.ctx_pa, [](Entry& e) { e.set(Field::TT, 3); });
-       },
-       [](Env& env, const Device& d) {
-         env.edit(EntryKind::LegacyContext, d.ctx_pa, [](Entry& e) { e.set(Field::TT, 0); });
-       },
-       FaultReason::ContextInvalid},
-      {"ScalableContextReserved", true,
-       [bit](Env& env, const Device& d) { bit(env, d.ctx_pa, 6, true); },
-       [bit](Env& env, const Device& d) { bit(env, d.ctx_pa, 6, false); },
+      {"LegacyContextInvalidTt", false, field(kLegacy, kCtx, Field::TT, 3),
+       field(kLegacy, kCtx, Field::TT, 0), FaultReason::ContextInvalid},
+      {"ScalableContextReserved", true, bit(kCtx, 6, true), bit(kCtx, 6, false),
        FaultReason::ContextReserved},
-      {"PasidEntryReserved", true,
-       [bit](Env& env, const Device& d) { bit(env, d.pe_pa, 300, true); },
-       [bit](Env& env, const Device& d) { bit(env, d.pe_pa, 300, false); },
+      {"PasidEntryReserved", true, bit(kPe, 300, true), bit(kPe, 300, false),
        FaultReason::PasidEntryReserved},
-      {"PasidEntryInvalidPgtt", true,
-       [](Env& env, const Device& d) {
-         env.edit(EntryKind::PasidEntry, d.pe_pa, [](Entry& e) { e.set(Field::PGTT, 6); });
-       },
-       [](Env& env, const Device& d) {
-         env.edit(EntryKind::PasidEntry, d.pe_pa, [](Entry& e) { e.set(Field::PGTT, 2); });
-       },
-       FaultReason::PasidEntryInvalid},
+      {"PasidEntryInvalidPgtt", true, field(kPasid, kPe, Field::PGTT, 6),
+       field(kPasid, kPe, Field::PGTT, 2), FaultReason::PasidEntryInvalid},
   };
 }
 
@@ -392,6 +391,31 @@ TEST(CacheEviction, Evict_NextRequestWalksAgain) {
   ASSERT_TRUE(t.ok());
   EXPECT_FALSE(t.from_iotlb);
   EXPECT_EQ(env.rec.count(EventKind::EntryFetched), 4u);  // root, context, dir, PASID entry
+}
+
+// An eviction event names the line it evicted (its tag fields), as fills
+// and invalidations do: a trace shows which translation the hardware lost.
+TEST(CacheEviction, EvictEvent_NamesTheEvictedLine) {
+  Env env;
+  add_scalable(env, kSidA, 0, kPgttSecond, 5, kIova, data_page(1));
+  ASSERT_TRUE(env.translate(kSidA, kNoPasid, kIova).ok());
+  env.rec.clear();
+  ASSERT_TRUE(env.iommu().evict(CacheKind::Iotlb, 0));
+  ASSERT_TRUE(env.iommu().evict(CacheKind::Pasid, 0));
+  ASSERT_TRUE(env.iommu().evict(CacheKind::Context, 0));
+  std::vector<Recorder::Rec> ev;
+  for (const Recorder::Rec& r : env.rec.events)
+    if (r.e.kind == EventKind::CacheEvict) ev.push_back(r);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].e.did, 5);
+  EXPECT_EQ(ev[0].e.iova, kIova & ~(kPageSize - 1));
+  ASSERT_TRUE(ev[0].xlat.has_value());
+  EXPECT_EQ(ev[0].xlat->pa, data_page(1));
+  EXPECT_EQ(ev[1].e.sid, kSidA);
+  EXPECT_EQ(ev[1].e.did, 5);
+  ASSERT_TRUE(ev[1].entry.has_value());
+  EXPECT_EQ(ev[1].entry->get(Field::DID), 5u);
+  EXPECT_EQ(ev[2].e.sid, kSidA);
 }
 
 }  // namespace

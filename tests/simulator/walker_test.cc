@@ -123,17 +123,16 @@ TEST_P(ScalableWalk, Walker_TranslatesThroughHandBuiltTables) {
   PhysAddr want = 0;
   switch (c.pgtt) {
     case kPgttSecond:
-      ss = b.new_tables(false, c.ss_levels);
-      b.map(ss, iova, leaf_frame(c.leaf), MapOpts{c.leaf, true});
+    case kPgttFirst: {
+      // One stage: iova -> a c.leaf-sized page.
+      const bool first = c.pgtt == kPgttFirst;
+      PageTables& t = first ? fs : ss;
+      t = b.new_tables(first, first ? c.fs_levels : c.ss_levels);
+      b.map(t, iova, leaf_frame(c.leaf), MapOpts{c.leaf, true});
       want = leaf_frame(c.leaf) + (iova & (span - 1));
-      ssp = &ss;
+      (first ? fsp : ssp) = &t;
       break;
-    case kPgttFirst:
-      fs = b.new_tables(true, c.fs_levels);
-      b.map(fs, iova, leaf_frame(c.leaf), MapOpts{c.leaf, true});
-      want = leaf_frame(c.leaf) + (iova & (span - 1));
-      fsp = &fs;
-      break;
+    }
     case kPgttNested: {
       // First stage: iova -> GPA (a c.leaf-sized page at 5 GiB); second
       // stage: that GPA's 4 KiB page -> a data page.
@@ -309,6 +308,10 @@ void edit_pte(FaultEnv& f, const PageTables& t, Iova iova, uint8_t level,
   ASSERT_NE(pa, 0u);
   f.env.edit(t.pte_kind(), pa, fn);
 }
+// The tables kIova walks first: second stage for PGTT=2, else the first stage.
+const PageTables& walked_tables(const FaultEnv& f) {
+  return f.dev.pgtt == kPgttSecond ? f.dev.ss : f.dev.fs;
+}
 void set_raw_bit(FaultEnv& f, PhysAddr entry, unsigned bit) {
   SimCpu& c = f.env.cpu();
   PhysAddr w = entry + 8 * (bit / 64);
@@ -403,26 +406,19 @@ std::vector<FaultCase> fault_cases() {
     for (uint8_t level : {1, 2, 3, 4})
       v.push_back({"Scalable_" + p + "_PteNotPresentAtLevel" + std::to_string(level), true, pgtt,
                    [level](F& f) {
-                     const PageTables& t = f.dev.pgtt == kPgttSecond ? f.dev.ss : f.dev.fs;
-                     edit_pte(f, t, kIova, level, [](Entry& e) { e = Entry(e.kind); });
+                     edit_pte(f, walked_tables(f), kIova, level,
+                              [](Entry& e) { e = Entry(e.kind); });
                    },
                    FaultReason::PteNotPresent});
-    v.push_back({"Scalable_" + p + "_WriteDeniedReadOnlyLeaf", true, pgtt,
-                 [](F& f) {
-                   const PageTables& t = f.dev.pgtt == kPgttSecond ? f.dev.ss : f.dev.fs;
-                   edit_pte(f, t, kIova, 1,
-                            [&t](Entry& e) { e.set(t.first_stage ? Field::RW : Field::W, 0); });
-                   f.req.access = Access::Write;
-                 },
-                 FaultReason::WriteDenied});
-    v.push_back({"Scalable_" + p + "_WriteDeniedReadOnlyUpperLevel", true, pgtt,
-                 [](F& f) {
-                   const PageTables& t = f.dev.pgtt == kPgttSecond ? f.dev.ss : f.dev.fs;
-                   edit_pte(f, t, kIova, 3,
-                            [&t](Entry& e) { e.set(t.first_stage ? Field::RW : Field::W, 0); });
-                   f.req.access = Access::Write;
-                 },
-                 FaultReason::WriteDenied});
+    for (auto [at, where] : {std::pair<uint8_t, const char*>{1, "Leaf"}, {3, "UpperLevel"}})
+      v.push_back({"Scalable_" + p + "_WriteDeniedReadOnly" + where, true, pgtt,
+                   [level = at](F& f) {
+                     const PageTables& t = walked_tables(f);
+                     edit_pte(f, t, kIova, level,
+                              [&t](Entry& e) { e.set(t.first_stage ? Field::RW : Field::W, 0); });
+                     f.req.access = Access::Write;
+                   },
+                   FaultReason::WriteDenied});
     v.push_back({"Scalable_" + p + "_AddressBeyondWidth4Level", true, pgtt,
                  [](F& f) { f.req.iova = 1ull << 48; }, FaultReason::AddressBeyondWidth});
   }

@@ -1,17 +1,18 @@
-// The oracle's P5 (DESIGN.md section 6) beyond the catalog reproducer: a
-// fill under a tag that another device's live entry names with a different
-// table is aliasing even before that device translates (seeds/001, Jason
-// Gunthorpe: "you've corrupted the DID and corrupted IOTLB for the second
-// innocent device"). Also: the harness's engine features never change a
-// verdict and are the same on every run.
+// The DID aliasing of seeds/001 (Jason Gunthorpe: "you've corrupted the DID
+// and corrupted IOTLB for the second innocent device"): an in-place
+// first-stage replace that stores the new table before the new DID is a
+// torn entry at its first store (P1 judges the DID, issue 20), whether or
+// not another device shares the old DID; correct writers make the same
+// replace clean. Also: the harness's engine features never change a verdict
+// and are the same on every run.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "targets/harness.h"
 #include "prog/program.h"
+#include "targets/harness.h"
 
 namespace vtd {
 namespace {
@@ -43,14 +44,17 @@ harness::Result run(const std::string& text, const char* writer) {
   return harness::run(program(text), o);
 }
 
-TEST(P5, FillUnderATagAnotherDevicesLiveEntryNamesWithAnotherTable_IsAliasing) {
+TEST(P1, NewTableUnderTheOldDid_IsTornAtTheFirstStore) {
   harness::Result r = run(kSharedReplace, "fs-inplace-did");
   ASSERT_TRUE(r.violated);
-  EXPECT_EQ(r.violation.property, oracle::Property::P5) << harness::report(r);
+  EXPECT_EQ(r.violation.property, oracle::Property::P1) << harness::report(r);
   EXPECT_EQ(r.violation.op_index, 7u);
+  EXPECT_EQ(r.violation.point, "store 1");
+  EXPECT_NE(r.violation.what.find("the DID of one with the tables of the other"), std::string::npos)
+      << r.violation.what;
 }
 
-TEST(P5, TheSameReplaceByCorrectWriters_IsClean) {
+TEST(P1, TheSameReplaceByCorrectWriters_IsClean) {
   for (const char* w : {"entry-sync", "entry-sync-tempdid", "teardown-replace"}) {
     harness::Result r = run(kSharedReplace, w);
     EXPECT_TRUE(r.error.empty()) << r.error;
@@ -58,11 +62,12 @@ TEST(P5, TheSameReplaceByCorrectWriters_IsClean) {
   }
 }
 
-TEST(P5, WithoutASecondDeviceOnTheOldDomain_TheInPlaceReplaceIsNotAliasing) {
+TEST(P1, WithoutASecondDeviceOnTheOldDomain_TheInPlaceReplaceIsStillTorn) {
   std::string alone = kSharedReplace;
   alone.erase(alone.find("attach dev=00:03.0 domain=1\n"), 28);
   harness::Result r = run(alone, "fs-inplace-did");
-  EXPECT_FALSE(r.violated && r.violation.property == oracle::Property::P5) << harness::report(r);
+  ASSERT_TRUE(r.violated);
+  EXPECT_EQ(r.violation.property, oracle::Property::P1) << harness::report(r);
 }
 
 std::vector<uint32_t> features(const prog::Program& p, const char* writer, bool* violated) {

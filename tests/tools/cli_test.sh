@@ -51,6 +51,11 @@ expect 2 "frobnicate" "$cli" frobnicate
 expect 2 "FILE" "$cli" replay
 expect 2 "/nonexistent" "$cli" replay /nonexistent
 expect 2 "nosuch" "$cli" replay "$B01" --writer nosuch
+# soak: its options are checked before anything is fuzzed.
+expect 2 "--raw" "$cli" soak --runs 5
+expect 2 "--time" "$cli" soak --time 0
+expect 2 "nosuch" "$cli" soak --writers entry-sync,nosuch
+expect 2 "--writers" "$cli" soak --raw --writers entry-sync
 expect 2 "--writer" "$cli" replay --writer
 expect 2 "--frob" "$cli" replay "$B01" --frob
 expect 2 "FILE" "$cli" explain
@@ -99,10 +104,19 @@ rc=$?
 [ $rc -le 1 ] || fail "replay of arbitrary bytes: exit $rc, want 0 or 1"
 # Verdicts.
 expect 1 "VIOLATION P1" "$cli" replay "$B01"
-expect 1 "VIOLATION P5" "$cli" replay "$B05"
+expect 1 "VIOLATION P1" "$cli" replay "$B05"
 expect 0 "" "$cli" replay "$B01" --writer entry-sync
 expect 1 "VIOLATION P1" "$cli" replay "$B01" "$B05" --writer legacy
 expect 1 "VIOLATION" "$cli" explain "$B01"
+# Pictures: --svg writes the timeline (the text is the same), or says why not.
+expect 2 "/nonexistent/t.svg" "$cli" explain "$B01" --svg /nonexistent/t.svg
+expect 2 "--emit" "$cli" transitions --writer legacy --svg
+expect 1 "VIOLATION" "$cli" explain "$B01" --svg "$tmp/b01.svg"
+cases=$((cases + 1))
+head -c 5 "$tmp/b01.svg" | grep -q '<?xml' || fail "explain --svg: no SVG written"
+"$cli" explain "$B01" >"$tmp/e1" 2>&1
+"$cli" explain "$B01" --svg "$tmp/b01.svg" >"$tmp/e2" 2>&1
+cmp -s "$tmp/e1" "$tmp/e2" || fail "explain prints differently with --svg"
 # Binary and text forms are the same program.
 expect 0 "" "$cli" convert --to-binary "$B01" "$tmp/b01.bin"
 expect 0 "" "$cli" convert --to-text "$tmp/b01.bin" "$tmp/b01.txt"

@@ -10,16 +10,13 @@
 #include <string>
 
 #include "driver/writers/entry_sync.h"
+#include "tests/transitions/checker_test_util.h"
 #include "transitions/transitions.h"
 
 namespace vtd::transitions {
 namespace {
 
-using drv::Caps;
-using drv::Side;
-using drv::Status;
-using drv::Transition;
-using drv::WriterCtx;
+using namespace testutil;
 using sim::Descriptor;
 
 // The shared machinery, as entry-sync sees it, with one step edited: what
@@ -158,15 +155,13 @@ TEST_P(OneBrokenStep, IsFlaggedByTheChecker) {
   Broken w(GetParam().b);
   size_t rows = 0, flagged = 0;
   std::string example;
-  for (const Row& row : matrix({})) {
+  for (const Row& row : Matrix()) {
     Result r = check(w, row.spec);
     ++rows;
-    for (const Finding& f : r.findings)
-      if (f.label() == GetParam().label) {
-        ++flagged;
-        if (example.empty()) example = row.name() + ": " + f.what;
-        break;
-      }
+    if (const Finding* f = Labelled(r, GetParam().label)) {
+      ++flagged;
+      if (example.empty()) example = row.name() + ": " + f->what;
+    }
   }
   EXPECT_GT(flagged, 0u) << GetParam().name << " passed all " << rows << " rows";
   RecordProperty("flagged_rows", int(flagged));
@@ -188,7 +183,7 @@ INSTANTIATE_TEST_SUITE_P(
 // findings above are the edits', not the checker's.
 TEST(OneBrokenStep, UneditedEntrySync_IsClean) {
   drv::EntrySync w;
-  for (const Row& row : matrix({})) {
+  for (const Row& row : Matrix()) {
     Result r = check(w, row.spec);
     EXPECT_FALSE(r.violated()) << row.name();
   }

@@ -11,39 +11,19 @@
 
 #include "driver/entry_ops.h"
 #include "driver/writers/entry_sync.h"
+#include "tests/transitions/checker_test_util.h"
 
 namespace vtd::transitions {
 namespace {
 
-using drv::Caps;
-using drv::Side;
-using drv::Status;
-using drv::Transition;
-using drv::WriterCtx;
+using namespace testutil;
 using sim::Entry;
 using sim::EntryKind;
-
-bool Has(const Result& r, const std::string& property) {
-  for (const Finding& f : r.findings)
-    if (f.label() == property) return true;
-  return false;
-}
-
-std::string Describe(const Row& row, const Result& r) {
-  std::string s = row.name();
-  for (const std::string& l : finding_lines(r, true)) s += "\n" + l;
-  return s;
-}
 
 Result Check(const std::string& writer, const Spec& s) {
   std::unique_ptr<drv::Writer> w = drv::make_writer(writer);
   EXPECT_NE(w, nullptr) << writer;
   return w ? check(*w, s) : Result();
-}
-
-const std::vector<Row>& Matrix() {
-  static const std::vector<Row> rows = matrix({});
-  return rows;
 }
 
 Spec Pasid(End from, End to, bool cpu128 = true, bool coherent = true, bool cm = false) {
@@ -58,12 +38,7 @@ Spec Pasid(End from, End to, bool cpu128 = true, bool coherent = true, bool cm =
 }
 
 End E(End::Type t, uint16_t did, int roots = 0, uint32_t flags = 0) {
-  End e;
-  e.type = t;
-  e.did = did;
-  e.roots = roots;
-  e.flags = flags;
-  return e;
+  return End{.type = t, .did = did, .roots = roots, .flags = flags};
 }
 
 // ------------------------------------------------------ the writers' verdicts
