@@ -76,7 +76,7 @@ bool Runner::boot_guest(uint32_t op_index) {
   unit_.set_remapping(vmm::Remap::On);  // GCMD.TE after SRTP
   go_ = std::make_unique<oracle::Oracle>(m_.mem, view_, *guest_writer_, guest_writer_name_);
   go_->set_memory_limit(kGuestRam);  // the nesting parent maps guest RAM only
-  gd_->set_observer(go_.get());  // its cache-tag tracepoints (temporary DIDs, P1)
+  gd_->set_observer(go_.get());      // its cache-tag tracepoints (temporary DIDs, P1)
   for (const auto& [g, a] : guests_) {
     oracle::ApiCall c;
     c.kind = OpKind::Probe;
