@@ -149,6 +149,10 @@ struct WriterInfo {
   std::vector<std::string_view> expected_properties() const;  // empty when clean or undeclared
 };
 
+// "P4|P2" -> {"P4", "P2"}; empty for "clean" or "" (propagators declare
+// theirs the same way, vmm/propagator.h).
+std::vector<std::string_view> expected_list(std::string_view expect);
+
 // Every registered writer, sorted by name. Filled once, at static
 // initialization, and read-only afterwards.
 const std::vector<WriterInfo>& writers();

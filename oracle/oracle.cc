@@ -40,8 +40,15 @@ bool is_table_page(sim::PageType t) {
 }  // namespace
 
 Oracle::Oracle(const sim::Machine& m, const drv::Writer& writer, std::string writer_name)
-    : m_(m), writer_(writer), writer_name_(std::move(writer_name)), model_(m.config().scalable) {
-  const sim::Config& c = m.config();
+    : Oracle(m.mem, m.iommu, writer, std::move(writer_name)) {}
+
+Oracle::Oracle(const sim::PhysMemory& mem, const sim::Iommu& iommu, const drv::Writer& writer,
+               std::string writer_name)
+    : m_{mem, iommu},
+      writer_(writer),
+      writer_name_(std::move(writer_name)),
+      model_(iommu.config().scalable) {
+  const sim::Config& c = iommu.config();
   caps_.scalable = c.scalable;
   caps_.coherent = c.coherent;
   caps_.cm = c.caching_mode;
@@ -198,6 +205,8 @@ void Oracle::check_dma(const HwEvent& e) {
           dmas_.push_back({t, e.iova, here()});
   std::vector<Outcome>& os = outcomes_;
   model_.allowed(e.sid, e.pasid, e.iova, &os);
+  for (Outcome& o : os)
+    if (!o.fault && o.pa >= memory_limit_) o = Outcome{};  // beyond a guest's memory
   if (Model::matches(os, fault, e.addr, write, false)) return;
   std::vector<std::string> d;
   std::string expect;

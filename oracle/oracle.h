@@ -36,6 +36,11 @@ struct Violation {
 class Oracle final : public sim::Observer, public drv::DriverObserver {
  public:
   Oracle(const sim::Machine& m, const drv::Writer& writer, std::string writer_name);
+  // The same judge over memory and a unit that are not one Machine's: a
+  // vIOMMU guest's view (targets/viommu.h) is the host's memory and the
+  // registers and caches the guest's virtual unit stands for.
+  Oracle(const sim::PhysMemory& mem, const sim::Iommu& iommu, const drv::Writer& writer,
+         std::string writer_name);
 
   // Every op is bracketed: the outer op on cpu 0, a nested op on cpu 1.
   void begin(uint32_t op_index, const ApiCall& c, int cpu);
@@ -48,6 +53,11 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   // flushes for a device and PASID (a temporary DID is tagged on both
   // domains of a replace, seeds/001).
   void on_cache_tag(drv::DomainId dom, const drv::CacheTag& t, bool added) override;
+
+  // A vIOMMU guest's memory ends at `limit` (DESIGN.md section 13, P14): a
+  // translation to an address beyond it is the host's second stage's
+  // fault, so a DMA there may only fault.
+  void set_memory_limit(sim::PhysAddr limit) { memory_limit_ = limit; }
 
   bool violated() const { return violated_; }
   const Violation& violation() const { return v_; }
@@ -135,11 +145,18 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   std::string here() const;
   static std::string ring_text(const Ring& r);
 
-  const sim::Machine& m_;
+  // What the oracle reads: memory, and the unit's registers and caches.
+  struct View {
+    const sim::PhysMemory& mem;
+    const sim::Iommu& iommu;
+    const sim::Config& config() const { return iommu.config(); }
+  };
+  const View m_;
   const drv::Writer& writer_;
   std::string writer_name_;
   drv::Caps caps_;
   Model model_;
+  sim::PhysAddr memory_limit_ = ~sim::PhysAddr(0);
   std::vector<InFlight> stack_;
   std::string point_;
   std::vector<Fetched> fetched_;

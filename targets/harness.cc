@@ -9,7 +9,9 @@
 #include "driver/driver.h"
 #include "simulator/machine.h"
 #include "simulator/registers.h"
+#include "targets/steps.h"
 #include "targets/trace.h"
+#include "targets/viommu.h"
 
 namespace vtd::harness {
 
@@ -20,30 +22,6 @@ using prog::Op;
 using prog::OpKind;
 
 namespace {
-
-uint32_t pasid_arg(const Op& op) {
-  uint64_t a = op.get(Arg::Pasid);
-  return a == prog::kNoPasidArg ? sim::kNoPasid : uint32_t(a - 1);
-}
-
-oracle::ApiCall call_of(const Op& op) {
-  oracle::ApiCall c;
-  c.kind = op.kind;
-  c.op = &op;  // the text only when a report needs it
-  c.dom = drv::DomainId(op.get(Arg::Dom));
-  c.parent = drv::DomainId(op.get(Arg::Parent));
-  c.dtype = drv::DomainType(op.get(Arg::DType));
-  c.sid = sim::Sid(uint16_t(op.get(Arg::Dev)));
-  c.pasid = pasid_arg(op);
-  c.iova = op.get(Arg::Iova);
-  c.pa = op.get(Arg::Pa);
-  c.size = prog::size_of(op);
-  c.perm = uint8_t(op.get(Arg::Perm));
-  c.n = uint8_t(op.get(Arg::N));
-  c.ats = op.get(Arg::Ats);
-  c.pasid_cap = op.get(Arg::PasidCap);
-  return c;
-}
 
 class Runner final : public sim::Schedule, public sim::Observer {
  public:
@@ -210,48 +188,10 @@ class Runner final : public sim::Schedule, public sim::Observer {
   }
 
   void step(const Op& op) {
-    const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
-    // PASID 0 is RID_PASID, never given to a device (the kernel reserves it
-    // for requests without PASID): a device uses it by sending none.
-    const uint32_t pasid = pasid_arg(op) == 0 ? sim::kNoPasid : pasid_arg(op);
-    switch (op.kind) {
-      case OpKind::Dma: {
-        bool write = op.get(Arg::Access);
-        m_.iommu.dma({sid, pasid, op.get(Arg::Iova), write ? sim::Access::Write : sim::Access::Read,
-                      ++dma_value_});
-        break;
-      }
-      case OpKind::Memcpy: {
-        sim::DmaResult rd = m_.iommu.dma({sid, pasid, op.get(Arg::Iova), sim::Access::Read, 0});
-        if (rd.done) m_.iommu.dma({sid, pasid, op.get(Arg::Dst), sim::Access::Write, rd.value});
-        break;
-      }
-      case OpKind::Walk:
-        m_.iommu.walk_split({sid, pasid, op.get(Arg::Iova), sim::Access::Read},
-                            int(op.get(Arg::Split)));
-        break;
-      case OpKind::ResumeWalks:
-        m_.iommu.resume_walks();
-        break;
-      case OpKind::Evict:
-        m_.iommu.evict(sim::CacheKind(op.get(Arg::Cache)), uint32_t(op.get(Arg::Index)));
-        break;
-      case OpKind::Writeback: {
-        std::vector<sim::PhysAddr> dirty = m_.mem.dirty_lines();
-        if (!dirty.empty()) m_.iommu.writeback_line(dirty[op.get(Arg::Index) % dirty.size()]);
-        break;
-      }
-      case OpKind::ProcessQueue: {
-        uint32_t n = uint32_t(op.get(Arg::N));
-        m_.iommu.process_queue(n ? n : UINT32_MAX);
-        break;
-      }
-      case OpKind::Cpu2:
-        nested(op.sub.front());
-        break;
-      default:
-        break;
-    }
+    if (op.kind == OpKind::Cpu2)
+      nested(op.sub.front());
+    else
+      hw_step(m_, op, &dma_value_);
   }
 
   // An op of the second CPU, at a preemption point of the first; it runs
@@ -444,6 +384,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
 }  // namespace
 
 Result run(const prog::Program& p, const Options& o) {
+  if (!p.viommu.empty()) return viommu::run(p, o);  // a guest over a vIOMMU
   Result r;
   r.writer = o.writer.empty() ? p.writer : o.writer;
   if (r.writer.empty()) {
@@ -462,13 +403,14 @@ Result run(const prog::Program& p, const Options& o) {
 }
 
 std::string summary_line(const Result& r) {
-  if (!r.violated) return "vtdfuzz: clean writer=" + r.writer + " ops=" + std::to_string(r.ops_run);
+  const std::string who = "writer=" + (r.writer.empty() ? std::string("-") : r.writer) +
+                          (r.viommu.empty() ? "" : " viommu=" + r.viommu);
+  if (!r.violated) return "vtdfuzz: clean " + who + " ops=" + std::to_string(r.ops_run);
   const oracle::Violation& v = r.violation;
   char sig[20];
   snprintf(sig, sizeof sig, "%016" PRIx64, v.signature);
-  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) +
-         " writer=" + r.writer + " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " +
-         v.point + ": " + v.what;
+  return std::string("vtdfuzz: VIOLATION ") + oracle::property_name(v.property) + " " + who +
+         " sig=" + sig + " op=" + std::to_string(v.op_index) + " at " + v.point + ": " + v.what;
 }
 
 std::string report(const Result& r) {
@@ -487,10 +429,12 @@ std::string report(const Result& r) {
   return s;
 }
 
-minimize::Predicate same_signature(const std::string& writer, uint64_t signature) {
-  return [writer, signature](const prog::Program& p) {
+minimize::Predicate same_signature(const std::string& writer, uint64_t signature,
+                                   const std::string& viommu) {
+  return [writer, signature, viommu](const prog::Program& p) {
     Options o;
     o.writer = writer;
+    o.viommu = viommu;
     Result r = run(p, o);
     return r.violated && r.violation.signature == signature;
   };

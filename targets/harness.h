@@ -16,6 +16,9 @@ namespace vtd::harness {
 
 struct Options {
   std::string writer;  // overrides the program's writer when set
+  // Overrides the propagator of a program that names one (`viommu NAME`,
+  // DESIGN.md section 13): such a program runs in targets/viommu.h.
+  std::string viommu;
   bool trace = false;  // record what `explain` shows
   // Abstract-state features for a fuzzing engine (never affect the run):
   // the ops target turns them into libFuzzer extra counters, so inputs that
@@ -35,6 +38,7 @@ using OpTrace = trace::OpTrace;
 struct Result {
   std::string error;  // set when the program could not run (unknown writer, ...)
   std::string writer;
+  std::string viommu;  // the propagator, for a vIOMMU program
   uint32_t ops_run = 0;
   bool violated = false;
   oracle::Violation violation;
@@ -50,6 +54,7 @@ std::string report(const Result& r);
 
 // The minimizer's usual predicate (prog/minimize.h): the program still
 // violates, with this signature.
-minimize::Predicate same_signature(const std::string& writer, uint64_t signature);
+minimize::Predicate same_signature(const std::string& writer, uint64_t signature,
+                                   const std::string& viommu = "");
 
 }  // namespace vtd::harness

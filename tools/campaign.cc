@@ -29,6 +29,7 @@
 #include "tools/hunt.h"
 #include "tools/process.h"
 #include "tools/report_html.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
@@ -63,29 +64,45 @@ struct Row {
   }
 };
 
+// What a row fuzzes: a writer (ops) or a propagator (viommu, twolevel), as
+// it declares itself when it registers.
+struct Subject {
+  std::string name;
+  std::string_view catalog, expect;
+  std::vector<std::string_view> expected;
+};
+
+Subject subject(const std::string& target, const std::string& name) {
+  if (viommu_target(target)) {
+    const vmm::PropagatorInfo& p = *vmm::propagator_info(name);
+    return {name, p.catalog, p.expect, p.expected_properties()};
+  }
+  const drv::WriterInfo& w = *drv::writer_info(name);
+  return {name, w.catalog, w.expect, w.expected_properties()};
+}
+
 // Minimizes an engine input (op level, same signature) and keeps it under
-// out/findings/<writer>/ and the campaign directory.
-Found keep_finding(const Finding& f, const std::string& writer, const std::string& dir) {
+// out/findings/<writer or propagator>/ and the campaign directory.
+Found keep_finding(const Finding& f, const HuntSpec& s, const std::string& dir) {
   Found k;
   k.f = f;
-  std::string bytes = read_text(f.input);
-  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-  p.writer = writer;
+  prog::Program p = input_program(read_text(f.input), s);
   k.ops_raw = p.ops.size();
   harness::Options o;
-  o.writer = writer;
+  o.writer = s.writer;
+  o.viommu = s.viommu;
   harness::Result r = harness::run(p, o);
   // The report line of the program as kept: after minimization the op
   // index, device and store differ from the engine's input.
   std::string line = f.line;
   if (r.violated) {
-    p = minimize::minimize(p, harness::same_signature(writer, r.violation.signature));
+    p = minimize::minimize(p, harness::same_signature(s.writer, r.violation.signature, s.viommu));
     harness::Result m = harness::run(p, o);
     if (m.violated) line = harness::summary_line(m);
   }
-  p.writer = writer;
+  p.writer = s.writer;
   k.ops_min = p.ops.size();
-  const std::string keep = repo_root() + "/out/findings/" + writer;
+  const std::string keep = repo_root() + "/out/findings/" + subject_of(s);
   const std::string stem = keep + "/" + f.property + "-" + f.sig;
   k.fresh = !file_exists(stem + ".txt");
   make_dirs(keep);
@@ -97,29 +114,28 @@ Found keep_finding(const Finding& f, const std::string& writer, const std::strin
   return k;
 }
 
-// The verdict the writer declares (driver/writer.h), held against what
-// the row found.
-void judge(Row& row, const drv::WriterInfo& info) {
+// The verdict the writer or propagator declares (driver/writer.h,
+// vmm/propagator.h), held against what the row found.
+void judge(Row& row, const Subject& info) {
   row.catalog = info.catalog.empty() ? "-" : std::string(info.catalog);
   if (info.expect.empty()) {
     row.expected = "?";
     row.verdict = "no expectation";
-  } else if (info.expects_clean()) {
+  } else if (info.expect == "clean") {
     row.expected = "clean";
     row.ok = row.hunt.findings.empty();
     row.verdict = row.ok ? "ok" : "UNEXPECTED violation";
   } else {
     row.expected = std::string(info.expect);
     row.ok = false;
-    for (std::string_view p : info.expected_properties())
-      row.ok |= row.first.count(std::string(p)) != 0;
+    for (std::string_view p : info.expected) row.ok |= row.first.count(std::string(p)) != 0;
     row.verdict = row.ok ? "ok" : "MISSED";
   }
 }
 
-std::vector<std::string> wanted(const drv::WriterInfo& info) {
+std::vector<std::string> wanted(const Subject& info) {
   std::vector<std::string> v;
-  for (std::string_view p : info.expected_properties()) v.emplace_back(p);
+  for (std::string_view p : info.expected) v.emplace_back(p);
   return v;
 }
 
@@ -138,14 +154,20 @@ void print_row(const Row& row) {
   std::fflush(stdout);
 }
 
-// Fuzzes one writer on one target with its share of the time left.
+// Fuzzes one writer (or propagator) on one target with its share of the
+// time left.
 Row run_row(const FuzzOptions& o, const std::string& target, const std::string& w,
             const std::string& work, const std::set<std::string>& corpus_inputs, double seconds,
             const std::string& out) {
-  const drv::WriterInfo& info = *drv::writer_info(w);
+  const Subject info = subject(target, w);
   HuntSpec s;
   s.target = target;
-  s.writer = w;
+  if (viommu_target(target)) {
+    s.viommu = w;
+    if (target == "twolevel") s.writer = "entry-sync";  // the guest's writer
+  } else {
+    s.writer = w;
+  }
   s.engine = o.engine;
   s.seconds = seconds;
   s.keep_going = true;
@@ -164,7 +186,7 @@ Row run_row(const FuzzOptions& o, const std::string& target, const std::string& 
       if (seed) row.seeded.insert(f.property);
     }
     if (!f.input.empty() && file_exists(f.input)) {
-      row.found.push_back(keep_finding(f, w, s.out));
+      row.found.push_back(keep_finding(f, s, s.out));
       row.found.back().seed = seed;
     }
   }
@@ -277,6 +299,10 @@ std::string report_json(const std::string& engine, double budget, const std::vec
 int run_campaign(const FuzzOptions& o) {
   check_fuzz_options(o, FuzzCommand::Campaign);
   const std::vector<std::string> writers = campaign_writers(o.writers);
+  const std::vector<std::string> propagators = campaign_propagators(o.viommus);
+  auto subjects = [&](const std::string& target) {
+    return viommu_target(target) ? propagators : writers;
+  };
   const std::string& engine = o.engine;
   const double budget = o.seconds;
   const std::string root = repo_root();
@@ -291,7 +317,8 @@ int run_campaign(const FuzzOptions& o) {
   std::vector<Row> rows;
   bool all_ok = true;
   double left = budget;
-  size_t runs_left = o.targets.size() * writers.size();
+  size_t runs_left = 0;
+  for (const std::string& target : o.targets) runs_left += subjects(target).size();
   std::map<std::string, std::vector<std::string>> found_corpora;  // target -> work corpora
   for (const std::string& target : o.targets) {
     // The working corpus: starts as the seeds, grows by merging.
@@ -304,7 +331,7 @@ int run_campaign(const FuzzOptions& o) {
     std::set<std::string> corpus_inputs;
     for (const std::string& dir : {work, root + "/corpus/" + target})
       for (const std::string& f : list_dir(dir)) corpus_inputs.insert(read_text(dir + "/" + f));
-    for (const std::string& w : writers) {
+    for (const std::string& w : subjects(target)) {
       const double share = std::max(5.0, left / double(runs_left--));
       Row row = run_row(o, target, w, work, corpus_inputs, share, out);
       left -= std::min(row.hunt.seconds, share);
@@ -340,11 +367,11 @@ Run add_campaign(CLI::App& app) {
   auto o = std::make_shared<FuzzOptions>();
   CLI::App* sub = app.add_subcommand(
       "campaign",
-      "the main job: fuzzes every writer in turn within the time budget, prints the writer x "
-      "property matrix, minimizes what it finds, writes out/campaign/report.md, report.json and "
-      "report.html; "
-      "exit 0 when every writer shows the verdict it declares; the working corpus grows in "
-      "out/corpus/ and is merged back after each run");
+      "the main job: fuzzes every writer (on the viommu and twolevel targets, every propagator) "
+      "in turn within the time budget, prints the writer x property matrix, minimizes what it "
+      "finds, writes out/campaign/report.md, report.json and report.html; exit 0 when every "
+      "writer shows the verdict it declares; the working corpus grows in out/corpus/ and is "
+      "merged back after each run");
   add_fuzz_options(*sub, *o, FuzzCommand::Campaign);
   return [o] { return run_campaign(*o); };
 }

@@ -6,6 +6,7 @@
 
 #include "driver/writer.h"
 #include "tools/process.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
@@ -226,6 +227,19 @@ CLI::Validator existing_dir() {
 
 CLI::Option* add_writer_option(CLI::App& sub, std::string& writer, const std::string& help) {
   return sub.add_option("--writer", writer, help)->type_name("W")->check(writer_name());
+}
+
+CLI::Validator propagator_name() {
+  return CLI::Validator(
+      [](std::string& p) -> std::string {
+        if (vmm::propagator_info(p)) return "";
+        return "unknown propagator '" + p + "' (see ./vtdfuzz propagators)";
+      },
+      "");
+}
+
+CLI::Option* add_viommu_option(CLI::App& sub, std::string& viommu, const std::string& help) {
+  return sub.add_option("--viommu", viommu, help)->type_name("NAME")->check(propagator_name());
 }
 
 }  // namespace vtd::tools

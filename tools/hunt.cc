@@ -11,6 +11,7 @@
 
 #include "driver/writer.h"
 #include "targets/harness.h"
+#include "targets/viommu.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/fuzz_options.h"
@@ -50,11 +51,11 @@ std::string seeds_dir(const HuntSpec& s) {
 
 // What an engine input shows: its violation (property and signature) when
 // it replays with one, else "crash" (a sanitizer report or a timeout).
-Finding classify(const std::string& path, const std::string& writer, double t) {
-  std::string bytes = read_text(path);
-  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+Finding classify(const std::string& path, const HuntSpec& s, double t) {
+  prog::Program p = input_program(read_text(path), s);
   harness::Options o;
-  o.writer = writer;
+  o.writer = s.writer;
+  o.viommu = s.viommu;
   harness::Result hr = harness::run(p, o);
   if (!hr.violated)
     return {"crash", path.substr(path.rfind('-') + 1, 16), "crash without a violation", t, path};
@@ -70,8 +71,10 @@ Finding classify(const std::string& path, const std::string& writer, double t) {
 std::string empty_seed(const HuntSpec& s) {
   const std::string dir = s.out + "/seed-empty";
   make_dirs(dir);
-  // The default setup, and no writer, flow or propagator name.
-  write_bytes(dir + "/empty", {prog::kVersion, 0, 0, 0, 0, 0});
+  if (s.target == "viommu")
+    write_bytes(dir + "/empty", {0});  // one device, remapping on, no record
+  else                                 // the default setup, and no writer, flow or propagator name
+    write_bytes(dir + "/empty", {prog::kVersion, 0, 0, 0, 0, 0});
   return dir;
 }
 
@@ -107,6 +110,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
       "VTDFUZZ_WRITER=" + s.writer,
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
   if (s.keep_going) env.push_back("VTDFUZZ_FINDINGS=" + findings);
+  if (!s.viommu.empty()) env.push_back("VTDFUZZ_VIOMMU=" + s.viommu);
   if (!s.keep_going && !s.want.empty()) {
     std::string want;  // "P4|P2": any of them stops the target
     for (const std::string& p : s.want) want += (want.empty() ? "" : "|") + p;
@@ -200,6 +204,7 @@ HuntResult afl(const HuntSpec& s) {
       "AFL_SKIP_CPUFREQ=1",         "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
       "AFL_NO_AFFINITY=1",          "AFL_FAST_CAL=1",
       "AFL_SKIP_BIN_CHECK=1"};
+  if (!s.viommu.empty()) env.push_back("VTDFUZZ_VIOMMU=" + s.viommu);
   // The record mutator (build/release/targets/libvtdfuzz_afl_mutator.so) is
   // opt-in, through AFL_CUSTOM_MUTATOR_LIBRARY in the caller's environment:
   // on `legacy` P1 it slowed AFL++ down (README, "Programs").
@@ -242,7 +247,7 @@ HuntResult afl(const HuntSpec& s) {
       size_t t = file.find("time:");
       double secs =
           t == std::string::npos ? r.seconds : strtod(file.c_str() + t + 5, nullptr) / 1000.0;
-      Finding f = classify(path, s.writer, secs);
+      Finding f = classify(path, s, secs);
       auto same = std::find_if(r.findings.begin(), r.findings.end(),
                                [&](const Finding& x) { return x.sig == f.sig; });
       if (same == r.findings.end())
@@ -299,11 +304,25 @@ HuntResult hunt(const HuntSpec& s) {
   return s.engine == "afl" ? afl(s) : libfuzzer(s);
 }
 
-prog::Program save_reproducer(const std::string& input, const std::string& writer,
+prog::Program input_program(const std::string& bytes, const HuntSpec& s) {
+  const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  prog::Program p = s.target == "viommu"     ? viommu::decode(b, s.viommu)
+                    : s.target == "twolevel" ? prog::decode_guest(b, s.viommu)
+                                             : prog::decode(b);
+  if (s.target == "twolevel")
+    p.config.scalable = p.config.coherent = true;  // as the target runs it
+  p.writer = s.writer;
+  if (!s.viommu.empty()) p.viommu = s.viommu;
+  return p;
+}
+
+std::string subject_of(const HuntSpec& s) {
+  return s.viommu.empty() ? s.writer : s.viommu;
+}
+
+prog::Program save_reproducer(const std::string& input, const HuntSpec& s,
                               const std::string& stem) {
-  std::string bytes = read_text(input);
-  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-  p.writer = writer;
+  prog::Program p = input_program(read_text(input), s);
   write_text(stem + ".txt", prog::to_text(p));
   write_bytes(stem + ".bin", prog::encode(p));
   return p;
@@ -318,12 +337,14 @@ int run_hunt(const FuzzOptions& o) {
   HuntSpec s;
   s.target = o.targets.front();
   s.writer = o.writer;
+  s.viommu = o.viommu;
+  if (s.target == "twolevel" && s.writer.empty()) s.writer = "entry-sync";  // the guest's
   s.engine = o.engine;
   s.seconds = o.seconds;
   s.empty = o.empty;
   // Chasing one property: the target passes over the others (listed).
   if (!o.property.empty()) s.want = {o.property};
-  s.out = repo_root() + "/out/hunt/" + s.target + "-" + s.writer + "-" + s.engine;
+  s.out = repo_root() + "/out/hunt/" + s.target + "-" + subject_of(s) + "-" + s.engine;
   HuntResult r = hunt(s);
   int rc = 0;
   auto wanted = std::find_if(r.findings.begin(), r.findings.end(), [&](const Finding& f) {
@@ -337,11 +358,11 @@ int run_hunt(const FuzzOptions& o) {
     std::printf("%s\n", f.line.c_str());
     if (!f.input.empty() && file_exists(f.input)) {
       // Kept across runs, one per signature.
-      std::string dir = repo_root() + "/out/findings/" + s.writer;
+      std::string dir = repo_root() + "/out/findings/" + subject_of(s);
       make_dirs(dir);
       std::string stem = dir + "/" + f.property + "-" + f.sig;
-      save_reproducer(f.input, s.writer, stem);
-      save_reproducer(f.input, s.writer, s.out + "/reproducer");
+      save_reproducer(f.input, s, stem);
+      save_reproducer(f.input, s, s.out + "/reproducer");
       std::printf("reproducer: %s.txt (and .bin)\n", stem.c_str());
     }
     rc = 1;
@@ -363,9 +384,9 @@ Run add_hunt(CLI::App& app) {
   auto o = std::make_shared<FuzzOptions>();
   CLI::App* sub = app.add_subcommand(
       "hunt",
-      "fuzzes one writer until the first violation (with --property, until one of that property, "
-      "listing the others): 'found P1 after 31.7 s, 228797 execs', 'exec/s ...'; the reproducer "
-      "lands in out/findings/W/");
+      "fuzzes one writer (or, on the viommu and twolevel targets, one propagator) until the first "
+      "violation (with --property, until one of that property, listing the others): 'found P1 "
+      "after 31.7 s, 228797 execs', 'exec/s ...'; the reproducer lands in out/findings/W/");
   add_fuzz_options(*sub, *o, FuzzCommand::Hunt);
   return [o] { return run_hunt(*o); };
 }

@@ -14,6 +14,7 @@ namespace vtd::tools {
 struct HuntSpec {
   std::string target = "ops";
   std::string writer;
+  std::string viommu;                // the propagator (targets viommu and twolevel)
   std::string engine = "libfuzzer";  // or "afl"
   double seconds = 60;
   bool empty = false;       // start from an empty corpus (no seeds)
@@ -61,9 +62,17 @@ MergeResult merge_corpus(const std::string& target, const std::string& writer,
                          const std::string& out, const std::vector<std::string>& ins);
 size_t count_files(const std::string& dir);
 
-// Writes `<stem>.txt` and `<stem>.bin` for an engine input, with the
-// program's writer set; returns the program.
-prog::Program save_reproducer(const std::string& input, const std::string& writer,
-                              const std::string& stem);
+// An engine input of the spec's target as a program (the ops and twolevel
+// targets read the binary form, the viommu target its own, targets/viommu.h),
+// with the spec's writer and propagator named in it.
+prog::Program input_program(const std::string& bytes, const HuntSpec& s);
+
+// What a finding is filed under (out/findings/<subject>/): the writer, or
+// the propagator on a vIOMMU target.
+std::string subject_of(const HuntSpec& s);
+
+// Writes `<stem>.txt` and `<stem>.bin` for an engine input; returns the
+// program.
+prog::Program save_reproducer(const std::string& input, const HuntSpec& s, const std::string& stem);
 
 }  // namespace vtd::tools

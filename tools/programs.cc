@@ -17,6 +17,7 @@
 #include "tools/commands.h"
 #include "tools/process.h"
 #include "tools/timeline.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
@@ -35,23 +36,27 @@ prog::Program load_program(const std::string& path) {
   return p;
 }
 
-harness::Result run_checked(const prog::Program& p, const std::string& path,
-                            const std::string& writer, bool trace) {
+struct ProgramArgs {
+  std::vector<std::string> files;
+  std::string writer;
+  std::string viommu;
+  std::string out;
+  std::string svg;  // --svg OUT: the timeline picture (tools/timeline.h)
+  unsigned repeat = 1;
+};
+
+harness::Result run_checked(const prog::Program& p, const std::string& path, const ProgramArgs& a,
+                            bool trace) {
+  if (!a.viommu.empty() && p.viommu.empty())
+    throw UsageError(path + ": --viommu is for vIOMMU programs, and this one names no propagator");
   harness::Options o;
-  o.writer = writer;
+  o.writer = a.writer;
+  o.viommu = a.viommu;
   o.trace = trace;
   harness::Result r = harness::run(p, o);
   if (!r.error.empty()) throw UsageError(path + ": " + r.error);
   return r;
 }
-
-struct ProgramArgs {
-  std::vector<std::string> files;
-  std::string writer;
-  std::string out;
-  std::string svg;  // --svg OUT: the timeline picture (tools/timeline.h)
-  unsigned repeat = 1;
-};
 
 // The timeline of a traced run, titled with the program's file name.
 void write_svg(const std::string& out, const std::string& path, const prog::Program& p,
@@ -65,27 +70,36 @@ void write_svg(const std::string& out, const std::string& path, const prog::Prog
 
 const char* const kSvgHelp = "also draw the run's timeline to OUT (SVG)";
 
+const char* const kWriterHelp = "run against writer W instead of the one the program names";
+const char* const kViommuHelp =
+    "run a vIOMMU program against propagator NAME instead of the one it names";
+
+// "writer legacy" or "writer -, viommu reference".
+std::string who(const harness::Result& r) {
+  const std::string w = r.writer.empty() ? "-" : r.writer;
+  return "writer " + w + (r.viommu.empty() ? "" : ", viommu " + r.viommu);
+}
+
 // What `replay` prints for one program.
 std::string replay_text(const std::string& path, const harness::Result& r) {
   if (r.violated) return path + ":\n" + harness::report(r);
-  return path + ": clean (writer " + r.writer + ", " + std::to_string(r.ops_run) + " ops)\n";
+  return path + ": clean (" + who(r) + ", " + std::to_string(r.ops_run) + " ops)\n";
 }
-
-const char* const kWriterHelp = "run against writer W instead of the one the program names";
 
 // Same input, same result (DESIGN.md section 6): the program again, `n`
 // times here and `n` times in a process of its own, must print `first`
 // byte for byte. A difference is a bug of the tool, reported on stderr.
-bool same_every_time(const std::string& path, const prog::Program& p, const std::string& writer,
+bool same_every_time(const std::string& path, const prog::Program& p, const ProgramArgs& a,
                      unsigned n, const std::string& first) {
   for (unsigned k = 2; k <= n; ++k)
-    if (replay_text(path, run_checked(p, path, writer, false)) != first) {
+    if (replay_text(path, run_checked(p, path, a, false)) != first) {
       std::fprintf(stderr, "vtdfuzz: %s: run %u in this process differs from run 1\n", path.c_str(),
                    k);
       return false;
     }
   std::vector<std::string> argv = {"/proc/self/exe", "replay", path};
-  if (!writer.empty()) argv.insert(argv.end(), {"--writer", writer});
+  if (!a.writer.empty()) argv.insert(argv.end(), {"--writer", a.writer});
+  if (!a.viommu.empty()) argv.insert(argv.end(), {"--viommu", a.viommu});
   for (unsigned k = 1; k <= n; ++k) {
     const ProcResult pr = run_process(argv, {}, 60, "/dev/null");
     if (pr.log != first) {
@@ -117,6 +131,22 @@ Run add_writers(CLI::App& app) {
   };
 }
 
+// name, catalog ids, expected verdict, summary: as `writers` shows writers.
+Run add_propagators(CLI::App& app) {
+  app.add_subcommand("propagators",
+                     "every registered vIOMMU propagator, one line each: name, catalog ids, "
+                     "expected verdict, summary");
+  return [] {
+    for (const vmm::PropagatorInfo& p : vmm::propagators()) {
+      const std::string catalog = p.catalog.empty() ? "-" : std::string(p.catalog);
+      const std::string expect = p.expect.empty() ? "?" : std::string(p.expect);
+      std::printf("%-22.*s %-6s %-8s %.*s\n", int(p.name.size()), p.name.data(), catalog.c_str(),
+                  expect.c_str(), int(p.summary.size()), p.summary.data());
+    }
+    return 0;
+  };
+}
+
 Run add_replay(CLI::App& app) {
   auto a = std::make_shared<ProgramArgs>();
   CLI::App* sub = app.add_subcommand(
@@ -124,6 +154,7 @@ Run add_replay(CLI::App& app) {
       "runs programs (text or binary); exit 0 clean, 1 violation (report on stdout), 2 bad input");
   sub->add_option("FILE", a->files, "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   sub->add_option("--repeat", a->repeat,
                   "run each program N times in this process and in N processes of its own; "
                   "exit 1 unless every output is byte-identical")
@@ -137,11 +168,11 @@ Run add_replay(CLI::App& app) {
     int rc = 0;
     for (size_t i = 0; i < a->files.size(); ++i) {
       const std::string& path = a->files[i];
-      harness::Result r = run_checked(programs[i], path, a->writer, false);
+      harness::Result r = run_checked(programs[i], path, *a, false);
       const std::string text = replay_text(path, r);
       std::fputs(text.c_str(), stdout);
       if (r.violated) rc = 1;
-      if (a->repeat > 1 && !same_every_time(path, programs[i], a->writer, a->repeat, text)) rc = 1;
+      if (a->repeat > 1 && !same_every_time(path, programs[i], *a, a->repeat, text)) rc = 1;
     }
     return rc;
   };
@@ -157,13 +188,14 @@ Run add_explain(CLI::App& app) {
       "run as a timeline, one lane per actor");
   sub->add_option("FILE", a->files[0], "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   sub->add_option("--svg", a->svg, kSvgHelp)->type_name("OUT");
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
-    harness::Result r = run_checked(p, path, a->writer, true);
+    harness::Result r = run_checked(p, path, *a, true);
     if (!a->svg.empty()) write_svg(a->svg, path, p, r);
-    std::printf("# program (writer %s)\n%s\n", r.writer.c_str(), prog::to_text(p).c_str());
+    std::printf("# program (%s)\n%s\n", who(r).c_str(), prog::to_text(p).c_str());
     std::printf(
         "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
     for (size_t i = 0; i < r.trace.size(); ++i) {
@@ -190,20 +222,23 @@ Run add_minimize(CLI::App& app) {
   sub->add_option("-o", a->out, "where the minimized text form goes (default FILE.min.txt)")
       ->type_name("OUT");
   add_writer_option(*sub, a->writer, kWriterHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   sub->add_option("--svg", a->svg, "also draw the minimized program's timeline into the file SVG")
       ->type_name("SVG");
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
-    harness::Result r = run_checked(p, path, a->writer, false);
+    harness::Result r = run_checked(p, path, *a, false);
     if (!r.violated)
-      throw UsageError(path + ": no violation to keep (it replays clean on " + r.writer + ")");
+      throw UsageError(path + ": no violation to keep (it replays clean on " +
+                       (r.viommu.empty() ? r.writer : r.viommu) + ")");
     minimize::Stats st;
-    prog::Program m =
-        minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature), &st);
+    prog::Program m = minimize::minimize(
+        p, harness::same_signature(r.writer, r.violation.signature, r.viommu), &st);
     m.writer = r.writer;
+    if (!r.viommu.empty()) m.viommu = r.viommu;
     const std::string out = a->out.empty() ? path + ".min.txt" : a->out;
-    harness::Result mr = run_checked(m, out, "", !a->svg.empty());
+    harness::Result mr = run_checked(m, out, ProgramArgs{}, !a->svg.empty());
     std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) +
                        " ops, " + std::to_string(st.runs) + " runs)\n# " +
                        harness::summary_line(mr) + "\n" + prog::to_text(m);

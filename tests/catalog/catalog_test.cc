@@ -1,8 +1,9 @@
-// The bug catalog (DESIGN.md section 7): each corpus/catalog/Bnn-*.txt names
-// the flow it reproduces and, on a `# expect: <property> <writer>` line,
-// what the oracle must say. The buggy writer is caught with that property;
-// the correct writers (entry-sync, entry-sync-tempdid) run the same
-// schedule clean.
+// The bug catalog (DESIGN.md sections 7 and 13): each corpus/catalog/Bnn-*.txt
+// names the flow it reproduces and, on a `# expect: <property> <name>` line,
+// what the oracle must say. The buggy writer (or, for a vIOMMU program, the
+// buggy propagator) is caught with that property; the correct writers
+// (entry-sync, entry-sync-tempdid) and the `reference` propagator run the
+// same schedule clean.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -17,6 +18,8 @@ namespace {
 
 constexpr int kCatalogSize = 14;
 const char* const kCorrectWriters[] = {"entry-sync", "entry-sync-tempdid"};
+constexpr int kViommuFirst = 29, kViommuLast = 37;  // DESIGN.md section 13
+const char* const kCorrectPropagator = "reference";
 
 std::filesystem::path catalog_dir() {
   return source_dir() / "corpus" / "catalog";
@@ -26,7 +29,7 @@ struct Reproducer {
   std::filesystem::path path;
   std::string stem;      // B02-pasid-zeroed-while-present
   std::string property;  // from `# expect:`, e.g. P1
-  std::string writer;    // from `# expect:`, e.g. legacy
+  std::string writer;    // from `# expect:`, e.g. legacy (a propagator for a vIOMMU program)
 };
 
 // How gtest shows a parameter (ctest lists it beside the test name).
@@ -60,9 +63,12 @@ class CatalogReproducer : public ::testing::TestWithParam<Reproducer> {
     ASSERT_TRUE(prog::parse(read_file(r.path), &program, &err)) << r.path << ": " << err;
   }
 
-  harness::Result run(const std::string& writer) const {
+  // A vIOMMU program's expect line names its propagator; its writer is
+  // the guest's.
+  bool viommu() const { return !program.viommu.empty(); }
+  harness::Result run(const std::string& name) const {
     harness::Options o;
-    o.writer = writer;
+    (viommu() ? o.viommu : o.writer) = name;
     return harness::run(program, o);
   }
 
@@ -70,8 +76,8 @@ class CatalogReproducer : public ::testing::TestWithParam<Reproducer> {
 };
 
 TEST_P(CatalogReproducer, NamesTheWriterItExpects) {
-  EXPECT_EQ(program.writer, GetParam().writer)
-      << "the program's writer line and its '# expect:' line disagree";
+  EXPECT_EQ(viommu() ? program.viommu : program.writer, GetParam().writer)
+      << "the program's writer (or viommu) line and its '# expect:' line disagree";
 }
 
 TEST_P(CatalogReproducer, BuggyWriterViolatesExpectedProperty) {
@@ -84,6 +90,13 @@ TEST_P(CatalogReproducer, BuggyWriterViolatesExpectedProperty) {
 }
 
 TEST_P(CatalogReproducer, CorrectWritersAreClean) {
+  if (viommu()) {
+    harness::Result res = run(kCorrectPropagator);
+    ASSERT_TRUE(res.error.empty()) << res.error;
+    EXPECT_FALSE(res.violated) << harness::report(res);
+    EXPECT_EQ(res.ops_run, program.ops.size());
+    return;
+  }
   for (const char* w : kCorrectWriters) {
     harness::Result res = run(w);
     ASSERT_TRUE(res.error.empty()) << w << ": " << res.error;
@@ -96,17 +109,27 @@ INSTANTIATE_TEST_SUITE_P(Catalog, CatalogReproducer, ::testing::ValuesIn(reprodu
                          param_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CatalogReproducer);
 
-TEST(Catalog, HasEveryBugB01ToB14) {
+std::string missing_ids(int first, int last) {
   std::vector<std::string> names;
   for (const auto& p : files_in(catalog_dir(), ".txt")) names.push_back(p.filename().string());
   std::string missing;
-  for (int i = 1; i <= kCatalogSize; ++i) {
+  for (int i = first; i <= last; ++i) {
     char id[8];
     snprintf(id, sizeof id, "B%02d", i);
     bool found = false;
     for (const std::string& n : names) found |= n.rfind(std::string(id) + "-", 0) == 0;
     if (!found) missing += std::string(missing.empty() ? "" : " ") + id;
   }
+  return missing;
+}
+
+TEST(Catalog, HasEveryBugB01ToB14) {
+  const std::string missing = missing_ids(1, kCatalogSize);
+  EXPECT_TRUE(missing.empty()) << "corpus/catalog lacks reproducers for: " << missing;
+}
+
+TEST(Catalog, HasEveryVIommuBugB29ToB37) {
+  const std::string missing = missing_ids(kViommuFirst, kViommuLast);
   EXPECT_TRUE(missing.empty()) << "corpus/catalog lacks reproducers for: " << missing;
 }
 
