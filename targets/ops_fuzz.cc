@@ -1,22 +1,11 @@
 // The ops fuzz target (libFuzzer's LLVMFuzzerTestOneInput; AFL++ through
 // afl-clang-fast++ -fsanitize=fuzzer). Every input is a program; the writer
 // under test comes from VTDFUZZ_WRITER, not from the input, so one binary
-// fuzzes any registered writer. A violation prints one summary line and
-// aborts so the engine keeps the input. With VTDFUZZ_PROPERTY=Pn (`hunt
-// --property`; or several, "P4|P2": `timetobug`), violations of other
-// properties are reported once per signature and fuzzing goes on. With VTDFUZZ_FINDINGS=DIR
-// (`campaign`) nothing aborts: the first input of each signature is written to
-// DIR/<property>-<signature>, one line says so ("vtdfuzz: found PATH
-// VIOLATION ..."), and fuzzing goes on, so one engine process runs a whole
-// campaign row without libFuzzer's fork mode (which replays the corpus in
-// every job) and still collects every signature.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cinttypes>
+// fuzzes any registered writer. What a violation does (stop, be passed over
+// for `hunt --property`, be kept for `campaign`) is fuzz::Violations.
 #include <cstdio>
 #include <cstdlib>
-#include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,11 +15,9 @@
 #include "targets/harness.h"
 
 namespace {
-std::string g_writer;              // set once in LLVMFuzzerInitialize, read-only afterwards
-std::string g_property;            // likewise; empty: every violation stops the engine
-std::string g_findings;            // likewise; set: no violation stops the engine
-std::set<uint64_t> g_passed_over;  // signatures already reported (passed over or found)
-bool g_raw = false;                // VTDFUZZ_RAW (soak --raw): libFuzzer's byte mutations only
+std::string g_writer;  // set once in LLVMFuzzerInitialize, read-only afterwards
+std::optional<vtd::fuzz::Violations> g_violations;  // likewise
+bool g_raw = false;  // VTDFUZZ_RAW (soak --raw): libFuzzer's byte mutations only
 
 // libFuzzer treats these as coverage: the harness's abstract-state features
 // land here, so inputs reaching new states are kept. Engine feedback only:
@@ -61,38 +48,10 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
   g_writer = vtd::fuzz::writer_from_env();
-  const char* prop = getenv("VTDFUZZ_PROPERTY");
-  g_property = prop ? prop : "";
-  const char* findings = getenv("VTDFUZZ_FINDINGS");
-  g_findings = findings ? findings : "";
+  g_violations.emplace();
   g_raw = getenv("VTDFUZZ_RAW") != nullptr;
   return 0;
 }
-
-namespace {
-// VTDFUZZ_PROPERTY names one property or several ("P4|P2").
-bool wanted(const std::string& p) {
-  size_t at = ("|" + g_property + "|").find("|" + p + "|");
-  return at != std::string::npos;
-}
-
-// The first input of a signature, kept in the findings directory. O_EXCL:
-// another process of the same campaign (--jobs) may have kept it first.
-void keep(const vtd::harness::Result& r, const std::string& line, const uint8_t* data,
-          size_t size) {
-  char name[64];
-  snprintf(name, sizeof name, "/%s-%016" PRIx64, vtd::oracle::property_name(r.violation.property),
-           r.violation.signature);
-  const std::string path = g_findings + name;
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0) return;
-  bool ok = write(fd, data, size) == ssize_t(size);
-  close(fd);
-  if (ok)
-    fprintf(stderr, "vtdfuzz: found %s %s\n", path.c_str(),
-            line.substr(line.find("VIOLATION")).c_str());
-}
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   vtd::prog::Program p = vtd::prog::decode({data, size});
@@ -101,23 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.feature = mark;
   static vtd::sim::PagePool pages;  // the machine of one input leaves its pages to the next
   o.pages = &pages;
-  vtd::harness::Result r = vtd::harness::run(p, o);
-  if (r.violated) {
-    std::string line = vtd::harness::summary_line(r);
-    if (!g_findings.empty()) {
-      if (g_passed_over.insert(r.violation.signature).second) keep(r, line, data, size);
-      return 0;
-    }
-    if (!g_property.empty() && !wanted(vtd::oracle::property_name(r.violation.property))) {
-      if (g_passed_over.insert(r.violation.signature).second)
-        fprintf(stderr, "vtdfuzz: passed over (not %s) %s\n", g_property.c_str(),
-                line.substr(line.find("VIOLATION")).c_str());
-      return 0;
-    }
-    fprintf(stderr, "%s\n", line.c_str());
-    abort();
-  }
-  return 0;
+  return g_violations->on(vtd::harness::run(p, o), data, size);
 }
 
 // libFuzzer's own byte-level mutator; weak, so that engines without it (the

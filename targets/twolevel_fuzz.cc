@@ -4,11 +4,11 @@
 // guest's way (prog::decode_guest: the iommu-core calls are the guest
 // driver's, hardware steps the host's). The propagator comes from
 // VTDFUZZ_VIOMMU (reference when unset), the guest's writer from
-// VTDFUZZ_WRITER (entry-sync when unset). A violation prints one summary
-// line and aborts; VTDFUZZ_PROPERTY=Pn passes over the others, as in the
-// ops target.
+// VTDFUZZ_WRITER (entry-sync when unset). What a violation does is
+// fuzz::Violations, as in every target.
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,24 +20,17 @@
 #include "vmm/propagator.h"
 
 namespace {
-std::string g_writer;              // set once in LLVMFuzzerInitialize, read-only afterwards
-std::string g_propagator;          // likewise
-std::string g_property;            // likewise; empty: every violation stops the engine
-std::set<uint64_t> g_passed_over;  // signatures already reported as passed over
+std::string g_writer;      // set once in LLVMFuzzerInitialize, read-only afterwards
+std::string g_propagator;  // likewise
+std::optional<vtd::fuzz::Violations> g_violations;  // likewise
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
   g_writer = vtd::fuzz::writer_from_env();
-  const char* v = getenv("VTDFUZZ_VIOMMU");
-  g_propagator = v && *v ? v : "reference";
-  if (!vtd::vmm::make_propagator(g_propagator)) {
-    fprintf(stderr, "vtdfuzz: unknown propagator '%s' in VTDFUZZ_VIOMMU\n", g_propagator.c_str());
-    exit(2);
-  }
-  const char* prop = getenv("VTDFUZZ_PROPERTY");
-  g_property = prop ? prop : "";
+  g_propagator = vtd::fuzz::propagator_from_env();
+  g_violations.emplace();
   return 0;
 }
 
@@ -46,17 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   p.config.scalable = p.config.coherent = true;  // a vIOMMU's host
   vtd::harness::Options o;
   o.writer = g_writer;
-  vtd::harness::Result r = vtd::harness::run(p, o);
-  if (!r.violated) return 0;
-  std::string line = vtd::harness::summary_line(r);
-  if (!g_property.empty() && g_property != vtd::oracle::property_name(r.violation.property)) {
-    if (g_passed_over.insert(r.violation.signature).second)
-      fprintf(stderr, "vtdfuzz: passed over (not %s) %s\n", g_property.c_str(),
-              line.substr(line.find("VIOLATION")).c_str());
-    return 0;
-  }
-  fprintf(stderr, "%s\n", line.c_str());
-  abort();
+  return g_violations->on(vtd::harness::run(p, o), data, size);
 }
 
 // libFuzzer's own byte-level mutator; weak, so that the AFL++ driver links.
