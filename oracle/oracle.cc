@@ -26,12 +26,6 @@ namespace {
 
 constexpr size_t kRing = 24;
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 bool is_table_page(sim::PageType t) {
   return t == sim::PageType::Root || t == sim::PageType::Context || t == sim::PageType::PasidDir ||
          t == sim::PageType::PasidTable || t == sim::PageType::PageTable;
@@ -602,7 +596,7 @@ void Oracle::fail(Property p, const std::string& what, std::vector<std::string> 
   if (stack_.size() > 1) op_kind += std::string("+cpu2-") + stack_.back().call.name();
   v.sig_text =
       std::string(property_name(p)) + " " + writer_name_ + " " + op_kind + " " + entry_kind;
-  v.signature = fnv1a(v.sig_text);
+  v.sign();
   for (size_t i = 0; i < kRing; ++i) {
     const Ring& r = ring_[(ring_next_ + i) % kRing];
     if (ring_next_ + i < kRing) continue;  // slot never filled

@@ -31,6 +31,14 @@ struct Violation {
   std::vector<std::string> events;   // the last hardware events, oldest first
   std::string sig_text;              // property, writer, op kind, entry kind
   uint64_t signature = 0;
+
+  // signature = FNV-1a of sig_text: the same text, the same signature, in
+  // every run and process.
+  void sign() {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : sig_text) h = (h ^ c) * 1099511628211ull;
+    signature = h;
+  }
 };
 
 class Oracle final : public sim::Observer, public drv::DriverObserver {

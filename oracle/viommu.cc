@@ -21,12 +21,6 @@ namespace {
 
 constexpr size_t kRing = 24;
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 }  // namespace
 
 ViommuJudge::ViommuJudge(const sim::PhysMemory& mem, const vmm::VirtualUnit& unit,
@@ -453,7 +447,7 @@ void ViommuJudge::fail(Property p, const std::string& what, std::vector<std::str
   v_.what = what;
   v_.details = std::move(details);
   v_.sig_text = std::string(property_name(p)) + " " + propagator_ + " " + op_kind_ + " " + kind;
-  v_.signature = fnv1a(v_.sig_text);
+  v_.sign();
   for (size_t i = 0; i < kRing; ++i)
     if (ring_next_ + i >= kRing) v_.events.push_back(ring_[(ring_next_ + i) % kRing]);
 }

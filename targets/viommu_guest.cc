@@ -51,12 +51,6 @@ OpKind host_twin(OpKind k) {
   }
 }
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 }  // namespace
 
 bool two_level(const prog::Program& p) {
@@ -156,7 +150,7 @@ void Runner::p14(const std::string& what, std::vector<std::string> details,
   v14_.what = what;
   v14_.details = std::move(details);
   v14_.sig_text = "P14 " + prop_name_ + " " + kind;
-  v14_.signature = fnv1a(v14_.sig_text);
+  v14_.sign();
 }
 
 // The unit as the guest's oracle reads it: the guest's RTADDR; while
