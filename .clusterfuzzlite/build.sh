@@ -3,7 +3,7 @@
 # the builder's $CC $CXX $CFLAGS $CXXFLAGS and linked with
 # $LIB_FUZZING_ENGINE, into $OUT with its seed corpus and dictionary:
 #   $OUT/<target>  $OUT/<target>_seed_corpus.zip  $OUT/<target>.dict
-#   $OUT/<target>.options (libFuzzer flags: max_len)
+#   $OUT/<target>.options (libFuzzer flags: max_len, use_counters, print_funcs)
 # The ops target fuzzes the writer named by $VTDFUZZ_WRITER (entry-sync by
 # default): CI fuzzing keeps the correct writer clean.
 set -eu  # also when run as `bash build.sh` (the shebang's flags are then ignored)

@@ -2,6 +2,7 @@
 // switch_domain, which moves it between domains through the Writer; the
 // iommu-core calls attach, replace, detach, set_pasid and remove_pasid.
 #include "driver/driver_impl.h"
+#include "simulator/registers.h"
 
 namespace vtd::drv {
 
@@ -68,8 +69,16 @@ Entry Driver::target_entry(const Device& d, uint32_t pasid, const Domain* dom) c
     case DomainType::Nested: {
       const Domain* parent = domain(dom->parent);
       f.pgtt = sim::kPgttNested;
-      f.fspm = dom->pt->levels() == 5;
-      f.fsptptr = dom->pt->root();
+      if (dom->user_s1) {  // the user's stage-1 (intel_pasid_setup_nested)
+        f.fspm = dom->s1.addr_width == 57;
+        f.fsptptr = dom->s1.fsptptr;
+        f.sre = dom->s1.flags & kS1Sre;
+        f.eafe = dom->s1.flags & kS1Eafe;
+        f.wpe = dom->s1.flags & kS1Wpe;
+      } else {
+        f.fspm = dom->pt->levels() == 5;
+        f.fsptptr = dom->pt->root();
+      }
       f.aw = aw_for_levels(parent->pt->levels());
       f.ssptptr = parent->pt->root();
       break;
@@ -117,7 +126,7 @@ Status Driver::switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to) {
   uint16_t new_did = 0;
   // A domain has a DID from its first attachment until its last one goes
   // (a restored domain from the start: the preserved one).
-  if (to && !to->fixed_did() && to->did == 0 && to->pt) {
+  if (to && !to->fixed_did() && to->did == 0 && to->has_tables()) {
     new_did = may_alloc() ? dids_.alloc() : 0;
     if (!new_did) return rollback(0);
   }
@@ -210,11 +219,25 @@ Status Driver::switch_locked(Device& d, uint32_t pasid, Domain* to) {
   return switch_domain(ctx, d, pasid, to && to->type == DomainType::Blocking ? nullptr : to);
 }
 
+// What the unit cannot run fails the attach (intel_pasid_setup_nested):
+// a user's stage-1 with an address width other than 48 or 57 (57 needs
+// 5-level first-stage tables), SRE without ECAP.SRS, EAFE without
+// ECAP.EAFS.
+Status Driver::attachable(const Domain& dom) const {
+  if (!dom.user_s1) return Status::Ok;
+  const uint8_t aw = dom.s1.addr_width;
+  if ((aw != 48 && aw != 57) || (aw == 57 && !five_level_)) return Status::Inval;
+  if ((dom.s1.flags & kS1Sre) && !(ecap_ & sim::ecap::SRS)) return Status::Inval;
+  if ((dom.s1.flags & kS1Eafe) && !(ecap_ & sim::ecap::EAFS)) return Status::Inval;
+  return Status::Ok;
+}
+
 Status Driver::attach(Sid sid, DomainId id) {
   begin_call();
   Device* d;
   Domain* dom;
   if (Status s = find_pair(sid, id, &d, &dom); !ok(s)) return s;
+  if (Status s = attachable(*dom); !ok(s)) return s;
   if (dom->type == DomainType::Sva) return Status::Inval;
   if (d->att.count(kRidPasid)) return Status::Busy;
   return switch_locked(*d, kRidPasid, dom);
@@ -225,6 +248,7 @@ Status Driver::replace(Sid sid, DomainId id) {
   Device* d;
   Domain* dom;
   if (Status s = find_pair(sid, id, &d, &dom); !ok(s)) return s;
+  if (Status s = attachable(*dom); !ok(s)) return s;
   if (dom->type == DomainType::Sva || !d->att.count(kRidPasid)) return Status::Inval;
   return switch_locked(*d, kRidPasid, dom);
 }
@@ -241,6 +265,7 @@ Status Driver::set_pasid(Sid sid, uint32_t pasid, DomainId id) {
   Device* d;
   Domain* dom;
   if (Status s = find_pair(sid, id, &d, &dom); !ok(s)) return s;
+  if (Status s = attachable(*dom); !ok(s)) return s;
   if (!caps_.scalable || !d->caps.pasid || pasid == kRidPasid || pasid >= kMaxPasid)
     return Status::Inval;
   if (dom->type == DomainType::Sva && dom->sva_pasid != pasid) return Status::Inval;

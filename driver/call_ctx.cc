@@ -55,7 +55,7 @@ void Driver::Ctx::publish(sim::PhysAddr slot, uint64_t value) {
 // domain's cache lock.
 void Driver::Ctx::tags(Side s, uint16_t did, bool add) {
   Domain* dom = s == Side::Old ? from : to;
-  if (!dom || !did || !dom->pt || !dev) return;
+  if (!dom || !did || !dom->has_tables() || !dev) return;
   uint32_t pasid = at.pasid == sim::kNoPasid ? kRidPasid : at.pasid;
   auto edit = [&](Domain& where, const CacheTag& t) {
     cpu().lock(lock_id(LockClass::Cache, where.id));

@@ -1,6 +1,7 @@
 // Domains: allocation (page tables; a nested domain's stage-1 tables are
 // fixed at allocation), free, map and unmap (cache tags say what to flush).
 #include "driver/driver_impl.h"
+#include "simulator/registers.h"
 
 namespace vtd::drv {
 
@@ -24,6 +25,7 @@ Status Driver::domain_alloc(DomainId id, DomainType type, DomainId parent, int l
   if ((type == DomainType::FirstStage || type == DomainType::Sva || type == DomainType::Nested) &&
       levels == 3)
     return Status::Inval;
+  if (!translation_supported(type)) return Status::Inval;
   if (!may_alloc()) return Status::NoMem;  // the dmar_domain
   auto d = std::make_unique<Domain>();
   d->id = id;
@@ -45,6 +47,68 @@ Status Driver::domain_alloc(DomainId id, DomainType type, DomainId parent, int l
   if (type == DomainType::Sva) d->sva_pasid = next_sva_pasid_++;
   domains_[id] = std::move(d);
   return Status::Ok;
+}
+
+// In scalable mode a domain needs the unit to translate its way (ECAP
+// SSTS, FLTS, NEST, PT): a virtual unit may offer first-stage only
+// (seeds/003: QEMU's accelerated intel_iommu with x-flts=on).
+bool Driver::translation_supported(DomainType type) const {
+  if (!caps_.scalable) return true;
+  switch (type) {
+    case DomainType::SecondStage:
+      return ecap_ & sim::ecap::SSTS;
+    case DomainType::FirstStage:
+    case DomainType::Sva:
+      return ecap_ & sim::ecap::FLTS;
+    case DomainType::Nested:
+      return (ecap_ & sim::ecap::NEST) && (ecap_ & sim::ecap::FLTS) && (ecap_ & sim::ecap::SSTS);
+    case DomainType::Identity:
+      return ecap_ & sim::ecap::PT;
+    default:
+      return true;
+  }
+}
+
+Status Driver::domain_alloc_nested(DomainId id, DomainId parent, const S1Config& s1) {
+  begin_call();
+  if (id == 0) return Status::Inval;
+  if (domains_.count(id)) return Status::Exist;
+  if (!translation_supported(DomainType::Nested)) return Status::OpNotSupp;
+  if (s1.flags & ~(kS1Sre | kS1Eafe | kS1Wpe)) return Status::OpNotSupp;
+  Domain* par = domain(parent);
+  if (!par || par->type != DomainType::SecondStage) return Status::Inval;
+  if (s1.fsptptr >> kPhysAddrBits) return Status::Inval;
+  if (!may_alloc()) return Status::NoMem;  // the dmar_domain
+  auto d = std::make_unique<Domain>();
+  d->id = id;
+  d->type = DomainType::Nested;
+  d->parent = parent;
+  d->user_s1 = true;
+  d->s1 = s1;
+  d->s1.fsptptr &= ~(sim::kPageSize - 1);  // the PASID entry holds FSPTPTR 63:12
+  ++par->children;
+  domains_[id] = std::move(d);
+  return Status::Ok;
+}
+
+Status Driver::cache_invalidate_user(DomainId id, sim::Iova iova, uint64_t size) {
+  begin_call();
+  Domain* d = domain(id);
+  if (!d) return Status::NoDev;
+  if (!d->user_s1) return Status::Inval;
+  std::vector<Descriptor> iotlb, devtlb;
+  cpu_->lock(lock_id(LockClass::Cache, id));
+  d->tags.flush_range(
+      size ? iova : 0, size ? size : 1ull << 57,
+      [this](Sid s) {
+        Device* dv = device(s);
+        return !dv || dv->gone;
+      },
+      &iotlb, &devtlb);
+  cpu_->unlock(lock_id(LockClass::Cache, id));
+  iotlb.insert(iotlb.end(), devtlb.begin(), devtlb.end());  // IOTLB before device-TLB
+  if (iotlb.empty()) return Status::Ok;
+  return qi_.submit(*cpu_, iotlb);
 }
 
 Status Driver::domain_free(DomainId id) {

@@ -25,6 +25,7 @@ Driver::~Driver() = default;
 void Driver::read_caps() {
   uint64_t cap = cpu_->mmio_read(sim::Reg::CAP);
   uint64_t ecap = cpu_->mmio_read(sim::Reg::ECAP);
+  ecap_ = ecap;
   caps_.scalable = ecap & sim::ecap::SMTS;
   caps_.coherent = ecap & sim::ecap::C;
   caps_.cm = cap & sim::cap::CM;

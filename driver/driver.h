@@ -63,6 +63,18 @@ constexpr uint32_t kMaxPasid = 128 * 64;  // PDTS=0: 128 directory entries
 constexpr uint64_t kNestedIovaLimit = 2ull << 20;
 constexpr int kPhysAddrBits = 52;  // host address width the page tables can express
 
+// The stage-1 configuration of a nested domain whose tables belong to its
+// user (iommufd's struct iommu_hwpt_vtd_s1: the guest's FSPTPTR, its
+// first-stage address width and the IOMMU_VTD_S1_* flags, seeds/003
+// vtd_create_fs_hwpt).
+constexpr uint32_t kS1Sre = 1u << 0, kS1Eafe = 1u << 1, kS1Wpe = 1u << 2;
+struct S1Config {
+  sim::PhysAddr fsptptr = 0;
+  uint8_t addr_width = 48;  // 48 (4-level) or 57 (5-level)
+  uint32_t flags = 0;       // kS1Sre | kS1Eafe | kS1Wpe
+  bool operator==(const S1Config&) const = default;
+};
+
 // Tracepoints of the shared machinery (Linux's cache_tag_assign /
 // cache_tag_unassign trace events): what an observer — the oracle — may
 // know of the core's bookkeeping without looking inside a writer.
@@ -106,6 +118,17 @@ class Driver {
   // Domains.
   Status domain_alloc(DomainId id, DomainType type, DomainId parent = 0, int levels = 4);
   Status domain_free(DomainId id);
+  // A nested domain on second-stage `parent` whose stage-1 tables its user
+  // owns (iommufd IOMMU_HWPT_ALLOC with IOMMU_HWPT_DATA_VTD_S1): unknown
+  // flags -EOPNOTSUPP; what the unit cannot run (an address width other
+  // than 48 or 57, SRE without ECAP.SRS, EAFE without ECAP.EAFS) fails the
+  // attach with -EINVAL, as intel_pasid_setup_nested does.
+  Status domain_alloc_nested(DomainId id, DomainId parent, const S1Config& s1);
+  // The user's cache invalidation of such a domain (iommufd
+  // IOMMU_HWPT_INVALIDATE, intel_nested_cache_invalidate_user): the IOTLB
+  // and device-TLBs of [iova, iova + size) through its cache tags; size 0
+  // is everything.
+  Status cache_invalidate_user(DomainId id, sim::Iova iova, uint64_t size);
   Status map(DomainId id, sim::Iova iova, sim::PhysAddr pa, uint64_t size, uint8_t perm);
   Status unmap(DomainId id, sim::Iova iova, uint64_t size);
 
@@ -178,6 +201,8 @@ class Driver {
   Status switch_domain(Ctx& ctx, Device& d, uint32_t pasid, Domain* to);
   Status find_pair(sim::Sid sid, DomainId id, Device** d, Domain** dom);
   Status switch_locked(Device& d, uint32_t pasid, Domain* to);
+  Status attachable(const Domain& dom) const;
+  bool translation_supported(DomainType type) const;
   Status release_device(Ctx& ctx, Device& d);
   void domain_put(Domain& dom);
   bool frozen(const Domain& d) const;  // preserved or restored, and the flow says so
@@ -192,6 +217,7 @@ class Driver {
   DriverObserver* observer_ = nullptr;
   Caps caps_;
   uint64_t gcmd_ = 0;  // TE and QIE as last commanded
+  uint64_t ecap_ = 0;
   bool five_level_ = false;
   sim::PhysAddr root_ = 0;
   Qi qi_;

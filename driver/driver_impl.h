@@ -23,6 +23,8 @@ struct Driver::Domain {
   DomainType type = DomainType::SecondStage;
   DomainId parent = 0;
   std::unique_ptr<PageTable> pt;
+  bool user_s1 = false;  // nested: stage-1 tables owned by the user (s1), no pt
+  S1Config s1;
   uint16_t did = 0;    // allocated at the first attachment (fixed for identity/SVA)
   uint32_t users = 0;  // attachments (device RIDs and PASIDs)
   uint32_t children = 0;
@@ -39,6 +41,8 @@ struct Driver::Domain {
   bool fixed_did() const { return type == DomainType::Identity || type == DomainType::Sva; }
   // The DID its entries carry (identity and SVA: the default DID).
   uint16_t entry_did() const { return fixed_did() ? DidAllocator::kDefaultDid : did; }
+  // Translates through tables (its own or its user's): takes a DID and tags.
+  bool has_tables() const { return pt || user_s1; }
 };
 
 struct Driver::Device {

@@ -7,12 +7,14 @@ namespace vtd::drv {
 
 enum class Status : int16_t {
   Ok = 0,
+  NoEnt = -2,
   Io = -5,
   NoMem = -12,
   Busy = -16,
   Exist = -17,
   NoDev = -19,
   Inval = -22,
+  OpNotSupp = -95,
   TimedOut = -110,
 };
 

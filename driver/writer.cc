@@ -9,10 +9,16 @@ const char* status_name(Status s) {
     Status status;
     const char* name;
   } kNames[] = {
-      {Status::Ok, "ok"},         {Status::Io, "-EIO"},
-      {Status::NoMem, "-ENOMEM"}, {Status::Busy, "-EBUSY"},
-      {Status::Exist, "-EEXIST"}, {Status::NoDev, "-ENODEV"},
-      {Status::Inval, "-EINVAL"}, {Status::TimedOut, "-ETIMEDOUT"},
+      {Status::Ok, "ok"},
+      {Status::NoEnt, "-ENOENT"},
+      {Status::OpNotSupp, "-EOPNOTSUPP"},
+      {Status::Io, "-EIO"},
+      {Status::NoMem, "-ENOMEM"},
+      {Status::Busy, "-EBUSY"},
+      {Status::Exist, "-EEXIST"},
+      {Status::NoDev, "-ENODEV"},
+      {Status::Inval, "-EINVAL"},
+      {Status::TimedOut, "-ETIMEDOUT"},
   };
   for (const auto& n : kNames)
     if (n.status == s) return n.name;

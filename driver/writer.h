@@ -149,8 +149,8 @@ struct WriterInfo {
   std::vector<std::string_view> expected_properties() const;  // empty when clean or undeclared
 };
 
-// "P4|P2" -> {"P4", "P2"}; "clean" and "" -> {} (writers and live-update
-// flows declare their verdicts alike).
+// "P4|P2" -> {"P4", "P2"}; "clean" and "" -> {} (writers, live-update
+// flows and propagators, vmm/propagator.h, declare their verdicts alike).
 std::vector<std::string_view> expected_list(std::string_view expect);
 
 // Every registered writer, sorted by name. Filled once, at static

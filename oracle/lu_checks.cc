@@ -32,9 +32,10 @@ namespace {
 
 // A whole walk of a request without PASID through memory only: a scratch
 // walker with empty caches and no observer, the unit's root table and TE.
-sim::Translation reference_walk(const sim::Machine& m, Sid sid, sim::Iova iova) {
+sim::Translation reference_walk(const sim::PhysMemory& mem, const sim::Iommu& iommu, Sid sid,
+                                sim::Iova iova) {
   sim::Translation t;
-  if (!m.iommu.translating()) {  // not remapped: the IOVA is the address
+  if (!iommu.translating()) {  // not remapped: the IOVA is the address
     t.pa = iova;
     t.writable = true;
     return t;
@@ -42,11 +43,11 @@ sim::Translation reference_walk(const sim::Machine& m, Sid sid, sim::Iova iova) 
   sim::Caches caches;
   sim::FaultLog faults;
   sim::HwContext hw;
-  hw.cfg = &m.config();
-  hw.mem = const_cast<sim::PhysMemory*>(&m.mem);  // the walker only reads memory
+  hw.cfg = &iommu.config();
+  hw.mem = const_cast<sim::PhysMemory*>(&mem);  // the walker only reads memory
   hw.caches = &caches;
   hw.faults = &faults;
-  hw.rtaddr = m.iommu.rtaddr();
+  hw.rtaddr = iommu.rtaddr();
   sim::Walker walker(hw);
   sim::Walk w;
   walker.start(w, {sid, sim::kNoPasid, iova, sim::Access::Read});
@@ -145,7 +146,7 @@ void Oracle::check_continuity(const std::string& point) {
       std::vector<Outcome> os;
       model_.outcomes(dom, iova, &os);
       if (os.size() != 1 || os[0].fault) continue;  // a map or unmap in flight
-      const sim::Translation t = reference_walk(m_, sid, iova);
+      const sim::Translation t = reference_walk(m_.mem, m_.iommu, sid, iova);
       if (t.ok() && t.pa == os[0].pa && t.writable == os[0].writable) continue;
       fail(
           Property::P9,

@@ -217,34 +217,35 @@ void Model::domain_outcomes(DomainId id, sim::Iova iova, std::vector<Outcome>* o
     return;
   }
   // Mappings being added or removed by a call in flight may or may not be
-  // visible yet: both answers are allowed.
+  // visible yet: both answers are allowed. This domain's answers go to the
+  // end of `out` (no vector of their own: this runs for every DMA and every
+  // cached line).
   bool changing = false;
-  std::vector<Outcome> mine;
+  const size_t first = out->size();
   const Mapping* cur = nullptr;
   sim::Iova base = 0;
   auto it = dom.maps.upper_bound(iova);
   if (it != dom.maps.begin() && iova < std::prev(it)->first + std::prev(it)->second.size) {
     base = std::prev(it)->first;
     cur = &std::prev(it)->second;
-    mine.push_back({false, cur->pa + (iova - base), (cur->perm & drv::kWrite) != 0});
+    out->push_back({false, cur->pa + (iova - base), (cur->perm & drv::kWrite) != 0});
   }
   for (const Flight& f : flights_) {
     const ApiCall& c = f.call;
     if (c.dom != id) continue;
     if (c.kind == OpKind::Map && iova >= c.iova && iova < c.iova + c.size) {
       changing = true;
-      mine.push_back({false, c.pa + (iova - c.iova), (c.perm & drv::kWrite) != 0});
+      out->push_back({false, c.pa + (iova - c.iova), (c.perm & drv::kWrite) != 0});
     }
-    // An unmap removes every mapping it touches, whole (a large page too).
     if (c.kind == OpKind::Unmap && cur && base < c.iova + c.size && c.iova < base + cur->size)
       changing = true;
   }
-  if (mine.empty() || changing) mine.push_back({true, 0, false});
-  if (dom.type != DomainType::Nested) {
-    out->insert(out->end(), mine.begin(), mine.end());
-    return;
-  }
-  for (const Outcome& o : mine) {  // stage-1 output is a GPA: the parent translates it
+  if (out->size() == first || changing) out->push_back({true, 0, false});
+  if (dom.type != DomainType::Nested) return;
+  // Stage-1 output is a GPA: the parent translates it.
+  const std::vector<Outcome> mine(out->begin() + long(first), out->end());
+  out->resize(first);
+  for (const Outcome& o : mine) {
     if (o.fault) {
       out->push_back(o);
       continue;
@@ -260,24 +261,29 @@ void Model::domain_outcomes(DomainId id, sim::Iova iova, std::vector<Outcome>* o
 
 std::vector<Outcome> Model::allowed(Sid sid, uint32_t pasid, sim::Iova iova) const {
   std::vector<Outcome> out;
+  allowed(sid, pasid, iova, &out);
+  return out;
+}
+
+void Model::allowed(Sid sid, uint32_t pasid, sim::Iova iova, std::vector<Outcome>* out) const {
+  out->clear();
   // Live update: a preserved device translates through its preserved
   // domain, with or without a kernel, until a call moves it (P9).
   if (const DomainId w = continuity(sid); w && pasid == sim::kNoPasid && !moving(sid, 0)) {
-    outcomes(w, iova, &out);
-    return out;
+    outcomes(w, iova, out);
+    return;
   }
   uint32_t key;
   if (!key_of(sid, pasid, &key)) {
-    out.push_back({true, 0, false});
-    return out;
+    out->push_back({true, 0, false});
+    return;
   }
-  outcomes(attached(sid, key), iova, &out);
+  outcomes(attached(sid, key), iova, out);
   if (const Move* t = moving(sid, key)) {
-    outcomes(t->from, iova, &out);
-    outcomes(t->to, iova, &out);
-    out.push_back({true, 0, false});  // P3 judges faults of hitless replaces
+    outcomes(t->from, iova, out);
+    outcomes(t->to, iova, out);
+    out->push_back({true, 0, false});  // P3 judges faults of hitless replaces
   }
-  return out;
 }
 
 bool Model::matches(const std::vector<Outcome>& os, bool fault, sim::PhysAddr pa, bool write,

@@ -21,12 +21,19 @@
 #include "simulator/formats.h"
 #include "simulator/types.h"
 
+namespace vtd::prog {
+struct Op;
+}
+
 namespace vtd::oracle {
 
 // One call as the model sees it: the op and its arguments.
 struct ApiCall {
   prog::OpKind kind = prog::OpKind::Dma;
   std::string text;  // the op's text form (reports name it)
+  // Or the op itself, whose text is made only when a report needs it (the
+  // harness: no string per op); must outlive the call.
+  const prog::Op* op = nullptr;
   drv::DomainId dom = 0, parent = 0;
   drv::DomainType dtype = drv::DomainType::SecondStage;
   sim::Sid sid;
@@ -126,6 +133,8 @@ class Model {
   // Everything a request of (sid, pasid) may give now: its domain, and both
   // domains of a move in flight (or a fault, which P3 judges).
   std::vector<Outcome> allowed(sim::Sid sid, uint32_t pasid, sim::Iova iova) const;
+  // The same into `out` (cleared first): a caller's buffer, reused.
+  void allowed(sim::Sid sid, uint32_t pasid, sim::Iova iova, std::vector<Outcome>* out) const;
   // Both domains translate iova to the same page with the same rights, and
   // those rights allow the access.
   bool mapped_alike(drv::DomainId a, drv::DomainId b, sim::Iova iova, bool write) const;

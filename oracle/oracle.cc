@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "prog/program.h"
 #include "simulator/invq.h"
 #include "simulator/registers.h"
 
@@ -25,12 +26,6 @@ namespace {
 
 constexpr size_t kRing = 24;
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 bool is_table_page(sim::PageType t) {
   return t == sim::PageType::Root || t == sim::PageType::Context || t == sim::PageType::PasidDir ||
          t == sim::PageType::PasidTable || t == sim::PageType::PageTable;
@@ -39,8 +34,15 @@ bool is_table_page(sim::PageType t) {
 }  // namespace
 
 Oracle::Oracle(const sim::Machine& m, const drv::Writer& writer, std::string writer_name)
-    : m_(m), writer_(writer), writer_name_(std::move(writer_name)), model_(m.config().scalable) {
-  const sim::Config& c = m.config();
+    : Oracle(m.mem, m.iommu, writer, std::move(writer_name)) {}
+
+Oracle::Oracle(const sim::PhysMemory& mem, const sim::Iommu& iommu, const drv::Writer& writer,
+               std::string writer_name)
+    : m_{mem, iommu},
+      writer_(writer),
+      writer_name_(std::move(writer_name)),
+      model_(iommu.config().scalable) {
+  const sim::Config& c = iommu.config();
   caps_.scalable = c.scalable;
   caps_.coherent = c.coherent;
   caps_.cm = c.caching_mode;
@@ -198,7 +200,10 @@ void Oracle::check_dma(const HwEvent& e) {
         if (t.from && t.to && t.sid == e.sid && t.key == key &&
             model_.mapped_alike(t.from, t.to, e.iova, write))
           dmas_.push_back({t, e.iova, here()});
-  std::vector<Outcome> os = model_.allowed(e.sid, e.pasid, e.iova);
+  std::vector<Outcome>& os = outcomes_;
+  model_.allowed(e.sid, e.pasid, e.iova, &os);
+  for (Outcome& o : os)
+    if (!o.fault && o.pa >= memory_limit_) o = Outcome{};  // beyond a guest's memory
   if (Model::matches(os, fault, e.addr, write, false)) return;
   std::vector<std::string> d;
   std::string expect;
@@ -374,7 +379,8 @@ void Oracle::check_deferred(const InFlight& f) {
                 seen = used(x.observed);
     // What the entry legally held while the op ran: its value when the op
     // began and when it returned, and what nested ops left in it.
-    std::vector<Entry> held = {old, now};
+    std::vector<Entry>& held = held_;  // scratch: no allocation per fetched entry
+    held.assign({old, now});
     if (auto settled = f.settled.find(x.at.pa); settled != f.settled.end())
       for (const Entry& b : settled->second) held.push_back(used(b));
     const uint32_t key = x.pasid == sim::kNoPasid ? 0 : x.pasid;
@@ -452,14 +458,20 @@ Entry Oracle::effective_entry(Sid sid, uint32_t pasid_eff, bool* present) const 
 // Consumers of IOTLB / paging-structure tags: (device, PASID) pairs whose
 // effective entry is present and translates (spec 6.2.1: second-stage fills
 // are tagged by DID, first-stage and nested fills by DID and PASID).
-std::vector<Oracle::Consumer> Oracle::consumers() const {
-  std::set<std::pair<uint16_t, uint32_t>> pairs;  // (sid, key), each once
+const std::vector<Oracle::Consumer>& Oracle::consumers() const {
+  // (sid, key) pairs, each once, in order: sorted scratch, no allocation
+  // once the buffers have grown.
+  std::vector<std::pair<uint16_t, uint32_t>>& pairs = pairs_;
+  pairs.clear();
   for (auto& [sidv, dev] : model_.devices()) {
-    pairs.insert({sidv, 0});
-    for (auto& [key, dom] : dev.att) pairs.insert({sidv, key});
+    pairs.push_back({sidv, 0});
+    for (auto& [key, dom] : dev.att) pairs.push_back({sidv, key});
   }
-  for (auto& [k, line] : m_.iommu.caches().pasid()) pairs.insert(k);
-  std::vector<Consumer> out;
+  for (auto& [k, line] : m_.iommu.caches().pasid()) pairs.push_back(k);
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  std::vector<Consumer>& out = consumers_;
+  out.clear();
   for (auto [sidv, key] : pairs) {
     bool present;
     Entry e = effective_entry(Sid(sidv), key, &present);
@@ -506,7 +518,7 @@ void Oracle::check_caches(bool outer_end) {
                      " differs from memory",
                  {"cached: " + line.entry.str(), "memory: " + mem.str()}, "pasid");
   }
-  const std::vector<Consumer> live = c.iotlb().empty() ? std::vector<Consumer>{} : consumers();
+  const std::vector<Consumer>& live = c.iotlb().empty() ? consumers_ : consumers();
   for (auto& [k, t] : c.iotlb()) {
     for (const Consumer& u : live) {
       if (!u.uses(k.did, k.pasid_tag)) continue;
@@ -514,7 +526,8 @@ void Oracle::check_caches(bool outer_end) {
       const uint32_t key = u.key;
       const Device* dev = model_.device(sid);
       if (!dev || dev->gone) continue;
-      std::vector<Outcome> os = model_.allowed(sid, key == 0 ? sim::kNoPasid : key, k.base);
+      std::vector<Outcome>& os = outcomes_;
+      model_.allowed(sid, key == 0 ? sim::kNoPasid : key, k.base, &os);
       if (Model::matches(os, false, t.pa, false, t.writable)) continue;
       return stale("IOTLB entry DID " + std::to_string(k.did) + " iova " + hex(k.base) + " -> " +
                        hex(t.pa) + " is still reachable by " + sid.str() + " pasid " +
@@ -538,7 +551,8 @@ void Oracle::check_caches(bool outer_end) {
     Sid sid(k.sid);
     const Device* dev = model_.device(sid);
     if (!dev || dev->gone) continue;
-    std::vector<Outcome> os = model_.allowed(sid, k.pasid, k.base);
+    std::vector<Outcome>& os = outcomes_;
+    model_.allowed(sid, k.pasid, k.base, &os);
     if (Model::matches(os, false, t.pa, false, t.writable)) continue;
     return stale(
         "device-TLB of " + sid.str() + " still translates iova " + hex(k.base) + " to " + hex(t.pa),
@@ -547,7 +561,8 @@ void Oracle::check_caches(bool outer_end) {
         "devtlb");
   }
   if (outer_end && !caps_.coherent) {
-    for (PhysAddr line : m_.mem.dirty_lines()) {
+    m_.mem.dirty_lines(&lines_);
+    for (PhysAddr line : lines_) {
       if (!is_table_page(m_.mem.type(line))) continue;
       return stale(
           "a " + std::string(sim::page_type_name(m_.mem.type(line))) + " line at " + hex(line) +
@@ -575,7 +590,9 @@ void Oracle::fail(Property p, const std::string& what, std::vector<std::string> 
   v.property = p;
   const InFlight* f = stack_.empty() ? nullptr : &stack_.front();
   v.op_index = f ? f->op_index : 0;
-  v.op_text = f ? f->call.text : "";
+  v.op_text = !f                                   ? ""
+              : f->call.op && f->call.text.empty() ? prog::op_text(*f->call.op)
+                                                   : f->call.text;
   v.point = point;
   v.what = what;
   v.details = std::move(details);
@@ -583,7 +600,7 @@ void Oracle::fail(Property p, const std::string& what, std::vector<std::string> 
   if (stack_.size() > 1) op_kind += std::string("+cpu2-") + stack_.back().call.name();
   v.sig_text =
       std::string(property_name(p)) + " " + writer_name_ + " " + op_kind + " " + entry_kind;
-  v.signature = fnv1a(v.sig_text);
+  v.sign();
   for (size_t i = 0; i < kRing; ++i) {
     const Ring& r = ring_[(ring_next_ + i) % kRing];
     if (ring_next_ + i < kRing) continue;  // slot never filled

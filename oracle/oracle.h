@@ -31,11 +31,24 @@ struct Violation {
   std::vector<std::string> events;   // the last hardware events, oldest first
   std::string sig_text;              // property, writer, op kind, entry kind
   uint64_t signature = 0;
+
+  // signature = FNV-1a of sig_text: the same text, the same signature, in
+  // every run and process.
+  void sign() {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : sig_text) h = (h ^ c) * 1099511628211ull;
+    signature = h;
+  }
 };
 
 class Oracle final : public sim::Observer, public drv::DriverObserver {
  public:
   Oracle(const sim::Machine& m, const drv::Writer& writer, std::string writer_name);
+  // The same judge over memory and a unit that are not one Machine's: a
+  // vIOMMU guest's view (targets/viommu.h) is the host's memory and the
+  // registers and caches the guest's virtual unit stands for.
+  Oracle(const sim::PhysMemory& mem, const sim::Iommu& iommu, const drv::Writer& writer,
+         std::string writer_name);
 
   // Every op is bracketed: the outer op on cpu 0, a nested op on cpu 1.
   void begin(uint32_t op_index, const ApiCall& c, int cpu);
@@ -51,6 +64,11 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   // flushes for a device and PASID (a temporary DID is tagged on both
   // domains of a replace, seeds/001).
   void on_cache_tag(drv::DomainId dom, const drv::CacheTag& t, bool added) override;
+
+  // A vIOMMU guest's memory ends at `limit` (DESIGN.md section 13, P14): a
+  // translation to an address beyond it is the host's second stage's
+  // fault, so a DMA there may only fault.
+  void set_memory_limit(sim::PhysAddr limit) { memory_limit_ = limit; }
 
   bool violated() const { return violated_; }
   const Violation& violation() const { return v_; }
@@ -110,7 +128,8 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
     uint8_t pgtt;
     bool uses(uint16_t d, uint32_t t) const { return did == d && tag == t; }
   };
-  std::vector<Consumer> consumers() const;  // every live one, each pair once
+  // Every live one, each pair once (in a buffer the next call reuses).
+  const std::vector<Consumer>& consumers() const;
 
   // Live update (lu_checks.cc).
   struct Reserved {      // a DID the new kernel may not give yet, and what it names
@@ -156,11 +175,18 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   std::string here() const;
   static std::string ring_text(const Ring& r);
 
-  const sim::Machine& m_;
+  // What the oracle reads: memory, and the unit's registers and caches.
+  struct View {
+    const sim::PhysMemory& mem;
+    const sim::Iommu& iommu;
+    const sim::Config& config() const { return iommu.config(); }
+  };
+  const View m_;
   const drv::Writer& writer_;
   std::string writer_name_;
   drv::Caps caps_;
   Model model_;
+  sim::PhysAddr memory_limit_ = ~sim::PhysAddr(0);
   std::vector<InFlight> stack_;
   std::string point_;
   std::vector<Fetched> fetched_;
@@ -183,6 +209,12 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   std::map<TagKey, Owner> owners_;
   std::vector<Ring> ring_;
   size_t ring_next_ = 0;
+  // Scratch buffers, reused so that per-event checks do not allocate.
+  mutable std::vector<std::pair<uint16_t, uint32_t>> pairs_;
+  mutable std::vector<Consumer> consumers_;
+  std::vector<sim::Entry> held_;
+  std::vector<Outcome> outcomes_;
+  std::vector<sim::PhysAddr> lines_;
   bool violated_ = false;
   Violation v_;
   std::vector<Violation> pending_;

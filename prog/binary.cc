@@ -35,12 +35,13 @@ void read_args(Reader& r, Op& op, const Refs& refs) {
     uint64_t v = r.varint();
     const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
     if (refs.creates(op.kind, s.arg))
-      op.set(s.arg, v == 0 ? refs.fresh(s.arg) : wrap(s.arg, v - 1));
+      op.set(s.arg, v == 0 ? refs.fresh(op.kind, s.arg) : wrap(s.arg, v - 1));
     else
       op.set(s.arg, pool ? decode_ref(*pool, s.arg, v) : wrap(s.arg, v));
   }
   // Only a nested domain has a parent.
-  if (op.kind == OpKind::Domain && op.get(Arg::DType) != 2) op.set(Arg::Parent, 0);
+  if ((op.kind == OpKind::Domain || op.kind == OpKind::GDomain) && op.get(Arg::DType) != 2)
+    op.set(Arg::Parent, 0);
 }
 
 Op read_step(Reader& r, const Refs& refs, uint8_t version) {
@@ -60,11 +61,41 @@ Op read_step(Reader& r, const Refs& refs, uint8_t version) {
 
 // Reads one record into the program; points and choices with no op before
 // them, or beyond an op's limits, are read and dropped.
-void read_record(Reader& r, Program& p, Refs& refs, uint8_t version) {
-  const uint8_t kind = r.byte() % records(version);
+// The twolevel reading (decode_guest): an iommu-core call is the guest's.
+OpKind guest_twin(OpKind k) {
+  switch (k) {
+    case OpKind::Probe:
+      return OpKind::Assign;  // a device appears in the guest when the VMM assigns one
+    case OpKind::Domain:
+      return OpKind::GDomain;
+    case OpKind::Free:
+      return OpKind::GFree;
+    case OpKind::Map:
+      return OpKind::GMap;
+    case OpKind::Unmap:
+      return OpKind::GUnmap;
+    case OpKind::Attach:
+      return OpKind::GAttach;
+    case OpKind::Replace:
+      return OpKind::GReplace;
+    case OpKind::Detach:
+      return OpKind::GDetach;
+    case OpKind::SetPasid:
+      return OpKind::GPasidSet;
+    case OpKind::RemovePasid:
+      return OpKind::GPasidRemove;
+    default:
+      return k;
+  }
+}
+
+void read_record(Reader& r, Program& p, Refs& refs, uint8_t version, bool guest) {
+  // The guest reading has the ops' records, each call read as its twin.
+  const uint8_t kind = r.byte() % records(version, !guest && !p.viommu.empty());
   if (kind != kSchedRecord && kind != kChoiceRecord) {
     Op op;
     op.kind = op_of_record(kind);
+    if (guest) op.kind = guest_twin(op.kind);
     read_args(r, op, refs);
     refs.created(op);
     p.ops.push_back(std::move(op));
@@ -94,7 +125,7 @@ void write_args(std::vector<uint8_t>& out, const Op& op, const Refs& refs) {
       continue;
     }
     if (refs.creates(op.kind, s.arg)) {
-      put_varint(out, v == refs.fresh(s.arg) ? 0 : unwrap(s.arg, v) + 1);
+      put_varint(out, v == refs.fresh(op.kind, s.arg) ? 0 : unwrap(s.arg, v) + 1);
       continue;
     }
     put_varint(out, pool ? encode_ref(*pool, s.arg, v) : unwrap(s.arg, v));
@@ -172,8 +203,14 @@ using namespace detail;
 // restore and probe (a dictionary token) reach the dark window and the
 // restore at once, and on the default machine the second device shares the
 // preserved domain's DID without being preserved.
+//
+// The guest reading (decode_guest) sets up a guest the same way: assigned
+// devices (the same host and guest slots), the guest's domains (identity
+// where the host's would be second-stage: the virtual unit translates
+// first-stage only; all mapping IOVA 0 to the first data page) and its
+// attachments.
 namespace {
-void expand_setup(uint8_t setup, bool live_update, Program& p, Refs& refs) {
+void expand_setup(uint8_t setup, bool live_update, Program& p, Refs& refs, bool guest) {
   const uint64_t ndev = setup & 3, ndom = setup >> 2 & 3, types = setup >> 4 & 3,
                  attach = setup >> 6;
   auto add = [&](Op op) {
@@ -183,25 +220,37 @@ void expand_setup(uint8_t setup, bool live_update, Program& p, Refs& refs) {
   std::vector<uint64_t> devs, doms;
   for (uint64_t i = 0; i < ndev; ++i) {
     Op op;
-    op.kind = OpKind::Probe;
-    op.set(Arg::Dev, refs.fresh(Arg::Dev)).set(Arg::PasidCap, attach == 3);
+    if (guest) {
+      op.kind = OpKind::Assign;
+      op.set(Arg::Host, refs.fresh(OpKind::Assign, Arg::Host))
+          .set(Arg::Dev, refs.fresh(OpKind::Assign, Arg::Dev));
+    } else {
+      op.kind = OpKind::Probe;
+      op.set(Arg::Dev, refs.fresh(Arg::Dev)).set(Arg::PasidCap, attach == 3);
+    }
     devs.push_back(op.get(Arg::Dev));
     add(op);
   }
-  constexpr uint64_t kFirst = 1, kSecond = 0;  // DomainType values
+  constexpr uint64_t kFirst = 1, kSecond = 0, kIdentity = 3;  // DomainType values
   for (uint64_t i = 0; i < ndom; ++i) {
     const bool first = types == 0 || (types == 2 && i % 2 == 0) || (types == 3 && i % 2 == 1);
     Op dom;
-    dom.kind = OpKind::Domain;
-    dom.set(Arg::Dom, refs.fresh(Arg::Dom))
-        .set(Arg::DType, first ? kFirst : kSecond)
+    dom.kind = guest ? OpKind::GDomain : OpKind::Domain;
+    dom.set(Arg::Dom, refs.fresh(dom.kind, Arg::Dom))
+        .set(Arg::DType, first   ? kFirst
+                         : guest ? kIdentity
+                                 : kSecond)
         .set(Arg::Levels, 4);
     doms.push_back(dom.get(Arg::Dom));
     add(dom);
+    if (guest && !first) continue;  // an identity domain maps nothing
     Op map;
-    map.kind = OpKind::Map;
+    map.kind = guest ? OpKind::GMap : OpKind::Map;
+    // The guest's domains all map IOVA 0 to the first data page: a replace
+    // between two of them keeps it mapped alike, which a writer's hitless
+    // promise then covers (P3, one level up).
     map.set(Arg::Dom, doms.back())
-        .set(Arg::Pa, wrap(Arg::Pa, pack_addr(i * sim::kPageSize)))
+        .set(Arg::Pa, wrap(Arg::Pa, pack_addr(guest ? 0 : i * sim::kPageSize)))
         .set(Arg::Perm, 3);
     add(map);
   }
@@ -209,11 +258,12 @@ void expand_setup(uint8_t setup, bool live_update, Program& p, Refs& refs) {
   for (size_t i = 0; i < devs.size() && attach; ++i) {
     Op op;
     op.kind = attach == 3 ? OpKind::SetPasid : OpKind::Attach;
+    if (guest) op.kind = guest_twin(op.kind);
     op.set(Arg::Dev, devs[i]).set(Arg::Dom, attach == 2 ? doms[i % doms.size()] : doms[0]);
     if (attach == 3) op.set(Arg::Pasid, 2);  // PASID 1
     add(op);
   }
-  if (!live_update) return;
+  if (!live_update || guest) return;  // the guest has no live update of its own
   Op keep;
   keep.kind = OpKind::PreserveDomain;
   keep.set(Arg::Dom, doms[0]);
@@ -228,7 +278,7 @@ void expand_setup(uint8_t setup, bool live_update, Program& p, Refs& refs) {
 
 namespace {
 // decode(), noting where each record starts when `starts` is given.
-Program decode_records(std::span<const uint8_t> bytes, Layout* layout) {
+Program decode_records(std::span<const uint8_t> bytes, Layout* layout, const std::string* guest) {
   Reader r{bytes};
   Program p;
   // Version: 3 and above read as 3, the rest as 2 (corpora from before
@@ -262,24 +312,32 @@ Program decode_records(std::span<const uint8_t> bytes, Layout* layout) {
     name(&p.lu);
     name(&p.viommu);
   }
+  if (guest) p.viommu = *guest;  // the header's name does not count
   Refs refs;
-  expand_setup(setup, version >= 3 && (f & kLiveUpdateSetup), p, refs);
+  expand_setup(setup, version >= 3 && (f & kLiveUpdateSetup), p, refs, guest != nullptr);
   if (layout) layout->header_end = end;  // past the size when cut short
   while (!r.done()) {
     if (layout) layout->records.push_back(r.i);
-    read_record(r, p, refs, version);
+    // The guest reading has no live update (the guest's kernel is not
+    // replaced): its records are version 2's whatever the header says.
+    read_record(r, p, refs, guest ? 2 : version, guest != nullptr);
   }
   return p;
 }
 }  // namespace
 
 Program decode(std::span<const uint8_t> bytes) {
-  return decode_records(bytes, nullptr);
+  return decode_records(bytes, nullptr, nullptr);
 }
 
-Layout layout(std::span<const uint8_t> bytes) {
+Program decode_guest(std::span<const uint8_t> bytes, const std::string& propagator) {
+  return decode_records(bytes, nullptr, &propagator);
+}
+
+Layout layout(std::span<const uint8_t> bytes, bool guest) {
   Layout l;
-  decode_records(bytes, &l);
+  const std::string none;
+  decode_records(bytes, &l, guest ? &none : nullptr);
   return l;
 }
 

@@ -59,7 +59,8 @@ std::vector<Token> tokens() {
   // created domain or device, a creator 0 makes a fresh one, so inserted
   // tokens join up with what the program already has.
   for (const OpSpec& s : specs()) {
-    if (s.kind == OpKind::Cpu2) continue;
+    // Guest ops are records only in programs that name a propagator.
+    if (s.kind == OpKind::Cpu2 || s.cls == OpClass::Guest) continue;
     std::vector<uint8_t> zeros(1 + s.args.size(), 0);
     zeros[0] = record_of(s.kind);
     add(std::string("op_") + s.name, zeros);

@@ -105,7 +105,8 @@ class Minimizer {
           }
           if (v & 0xfff) any |= try_arg(p, at, i, k, a, v & ~0xfffull);
         }
-        for (Arg a : {Arg::Ats, Arg::PasidCap, Arg::Split, Arg::Index, Arg::Size, Arg::Parent})
+        for (Arg a : {Arg::Ats, Arg::PasidCap, Arg::Split, Arg::Index, Arg::Size, Arg::Parent,
+                      Arg::S1Flags, Arg::Fspm, Arg::NoWait})
           if (at(p, i, k).get(a)) any |= try_arg(p, at, i, k, a, 0);
         if (at(p, i, k).get(Arg::Pasid) != prog::kNoPasidArg)
           any |= try_arg(p, at, i, k, Arg::Pasid, prog::kNoPasidArg);

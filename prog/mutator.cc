@@ -16,10 +16,10 @@ void open_gap(uint8_t* data, size_t size, size_t at, size_t len) {
 }  // namespace
 
 Mutated mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed,
-               std::span<const Token> tokens) {
+               std::span<const Token> tokens, bool guest) {
   Mutated m;
   m.size = size;
-  const Layout l = layout({data, size});
+  const Layout l = layout({data, size}, guest);
   if (l.header_end > size || size > max_size) return m;  // cut short in the header: bytes first
   // cuts[i] .. cuts[i + 1] is record i; the last cut is the end.
   std::vector<size_t> cuts = l.records;

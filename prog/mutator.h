@@ -31,7 +31,8 @@ struct Mutated {
 // None, size unchanged, when the mutation drawn does not fit or has nothing
 // to work on (a program cut short inside its header): the caller then
 // mutates bytes instead.
+// `guest`: the records as decode_guest() reads them (the twolevel target).
 Mutated mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed,
-               std::span<const Token> tokens);
+               std::span<const Token> tokens, bool guest = false);
 
 }  // namespace vtd::prog

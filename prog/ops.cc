@@ -113,6 +113,80 @@ constexpr OpSpec kSpecs[] = {
     {OpKind::Kexec, "kexec", OpClass::Api, {}},
     {OpKind::Restore, "restore", OpClass::Api, {}},
     {OpKind::Finish, "finish", OpClass::Api, {}},
+    // vIOMMU (DESIGN.md section 13). `assign` hands a host device to the
+    // guest at a guest BDF; the guest ops name guest devices and domains.
+    {OpKind::Assign,
+     "assign",
+     OpClass::Guest,
+     {{Arg::Host, Style::Key, "host", 0, true}, {Arg::Dev, Style::Key, "guest", 0, true}}},
+    {OpKind::GEntry,
+     "g.entry",
+     OpClass::Guest,
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Pgtt, Style::Key, "pgtt", 0, true},
+      {Arg::Did, Style::Key, "did", 0, false},
+      {Arg::Ptr, Style::Key, "fsptptr", 0, false},
+      {Arg::Fspm, Style::Key, "fspm", 0, false},
+      {Arg::S1Flags, Style::Key, "flags", 0, false},
+      {Arg::Np, Style::Flag, "np", 0, false}}},
+    {OpKind::GCtx,
+     "g.ctx",
+     OpClass::Guest,
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Np, Style::Flag, "np", 0, false}}},
+    {OpKind::GInv,
+     "g.inv",
+     OpClass::Guest,
+     {{Arg::DescType, Style::Pos, "", 0, true},
+      {Arg::Gran, Style::Key, "g", 0, false},
+      {Arg::Did, Style::Key, "did", 0, false},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Dev, Style::Key, "dev", 0, false},
+      {Arg::NoWait, Style::Flag, "nowait", 0, false}}},
+    {OpKind::GDmar, "g.dmar", OpClass::Guest, {{Arg::Mode, Style::Pos, "", 0, true}}},
+    {OpKind::GReset, "g.reset", OpClass::Guest, {}},
+    {OpKind::GDomain,
+     "g.domain",
+     OpClass::Guest,
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::DType, Style::Pos, "", 0, true},
+      {Arg::Parent, Style::Key, "parent", 0, false},
+      {Arg::Levels, Style::Key, "levels", 4, false}}},
+    {OpKind::GFree, "g.free", OpClass::Guest, {{Arg::Dom, Style::Pos, "", 0, true}}},
+    {OpKind::GMap,
+     "g.map",
+     OpClass::Guest,
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Pa, Style::Key, "pa", 0, true},
+      {Arg::Size, Style::Key, "size", 0, false},
+      {Arg::Perm, Style::Pos, "", 3, true}}},
+    {OpKind::GUnmap,
+     "g.unmap",
+     OpClass::Guest,
+     {{Arg::Dom, Style::Pos, "", 0, true},
+      {Arg::Iova, Style::Key, "iova", 0, true},
+      {Arg::Size, Style::Key, "size", 0, false}}},
+    {OpKind::GAttach,
+     "g.attach",
+     OpClass::Guest,
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::GReplace,
+     "g.replace",
+     OpClass::Guest,
+     {{Arg::Dev, Style::Key, "dev", 0, true}, {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::GDetach, "g.detach", OpClass::Guest, {{Arg::Dev, Style::Key, "dev", 0, true}}},
+    {OpKind::GPasidSet,
+     "g.pasid-set",
+     OpClass::Guest,
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false},
+      {Arg::Dom, Style::Key, "domain", 0, true}}},
+    {OpKind::GPasidRemove,
+     "g.pasid-remove",
+     OpClass::Guest,
+     {{Arg::Dev, Style::Key, "dev", 0, true},
+      {Arg::Pasid, Style::Key, "pasid", kPasidNone, false}}},
 };
 static_assert(sizeof(kSpecs) / sizeof(kSpecs[0]) == size_t(OpKind::kCount));
 
@@ -147,6 +221,48 @@ std::span<const OpKind> cpu2_ops(uint8_t version) {
                       : std::span<const OpKind>(kCpu2Ops, kV2Cpu2Ops);
 }
 
+namespace {
+// The op kinds version 3 added (after cpu2), in their record order: the
+// others first, then the guest ops, which only a program that names a
+// propagator has; so a record number never depends on whether it does.
+struct V3Records {
+  std::vector<OpKind> all;
+  size_t plain = 0;  // the first `plain` are not guest ops
+  V3Records() {
+    for (size_t k = size_t(OpKind::Cpu2) + 1; k < size_t(OpKind::kCount); ++k)
+      if (kSpecs[k].cls != OpClass::Guest) all.push_back(OpKind(k));
+    plain = all.size();
+    for (size_t k = size_t(OpKind::Cpu2) + 1; k < size_t(OpKind::kCount); ++k)
+      if (kSpecs[k].cls == OpClass::Guest) all.push_back(OpKind(k));
+  }
+};
+const V3Records& v3_records() {
+  static const V3Records r;  // immutable after its first use
+  return r;
+}
+}  // namespace
+
+std::span<const OpKind> v3_ops(bool guest) {
+  const V3Records& r = v3_records();
+  return std::span<const OpKind>(r.all).first(guest ? r.all.size() : r.plain);
+}
+
+uint8_t records(uint8_t version, bool guest) {
+  return uint8_t(kChoiceRecord + 1 + (version >= 3 ? v3_ops(guest).size() : 0));
+}
+
+uint8_t record_of(OpKind k) {
+  if (k < OpKind::Cpu2) return uint8_t(k);
+  const std::span<const OpKind> all = v3_ops(true);
+  for (size_t i = 0; i < all.size(); ++i)
+    if (all[i] == k) return uint8_t(kChoiceRecord + 1 + i);
+  return 0;
+}
+
+OpKind op_of_record(uint8_t r) {
+  return r < kV2Ops ? OpKind(r) : v3_ops(true)[r - kChoiceRecord - 1];
+}
+
 // "page or raw": even values are page numbers, odd ones raw addresses.
 uint64_t unpack_addr(uint64_t v) {
   return (v & 1) ? (v >> 1) : (v >> 1) << 12;
@@ -174,15 +290,30 @@ uint64_t encode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v) {
   return kRefs + unwrap(a == Arg::Parent ? Arg::Dom : a, v);
 }
 
-uint64_t Refs::fresh(Arg a) const {
-  if (a == Arg::Dom) {
-    for (uint64_t id = 1;; ++id)
-      if (std::find(doms.begin(), doms.end(), id) == doms.end()) return id;
-  }
-  if (!reprobe.empty()) return reprobe.front();
+namespace {
+uint64_t fresh_id(const std::vector<uint64_t>& used) {
+  for (uint64_t id = 1;; ++id)
+    if (std::find(used.begin(), used.end(), id) == used.end()) return id;
+}
+uint64_t fresh_slot(const std::vector<uint64_t>& used) {
   for (uint16_t slot : kSlots)
-    if (std::find(devs.begin(), devs.end(), slot) == devs.end()) return slot;
+    if (std::find(used.begin(), used.end(), slot) == used.end()) return slot;
   return kSlots[0];
+}
+}  // namespace
+
+uint64_t Refs::fresh(Arg a) const {
+  if (a == Arg::Dom) return fresh_id(doms);
+  if (!reprobe.empty()) return reprobe.front();  // the new kernel probes what it had
+  return fresh_slot(devs);
+}
+
+// A guest device takes the first guest slot no assign used; the host device
+// the first slot no probe or assign used.
+uint64_t Refs::fresh(OpKind k, Arg a) const {
+  if (k == OpKind::GDomain) return fresh_id(gdoms);
+  if (k == OpKind::Assign && a == Arg::Dev) return fresh_slot(gdevs);
+  return fresh(a == Arg::Host ? Arg::Dev : a);
 }
 
 // Wraps a raw varint into the argument's range.
@@ -222,6 +353,25 @@ uint64_t wrap(Arg a, uint64_t v) {
       return v % 5;
     case Arg::QErr:
       return v % 3;
+    case Arg::Host:
+      return wrap(Arg::Dev, v);
+    case Arg::Pgtt:
+    case Arg::S1Flags:
+      return v % 8;
+    case Arg::Did:
+      return v & 0xffff;
+    case Arg::Ptr:
+      return (v << 12) & kPaMask;
+    case Arg::Fspm:
+    case Arg::Gran:
+      return v % 4;
+    case Arg::Np:
+    case Arg::NoWait:
+      return v & 1;
+    case Arg::DescType:
+      return v % 7;
+    case Arg::Mode:
+      return v % 3;
     case Arg::kCount:
       break;
   }
@@ -236,9 +386,12 @@ uint64_t unwrap(Arg a, uint64_t v) {
     case Arg::Levels:
       return v == 4 ? 0 : v == 5 ? 1 : 2;
     case Arg::Dev:
+    case Arg::Host:
       for (uint64_t i = 0; i < 16; ++i)
         if (kSlots[i] == v) return i;
       return v + 16;
+    case Arg::Ptr:
+      return v >> 12;
     case Arg::Iova:
     case Arg::Dst:
       return pack_addr(v);
@@ -280,6 +433,10 @@ bool is_api(OpKind k) {
 
 bool is_hw_step(OpKind k) {
   return op_class(k) == OpClass::Step;
+}
+
+bool is_guest(OpKind k) {
+  return op_class(k) == OpClass::Guest;
 }
 
 bool is_cpu2_op(OpKind k) {

@@ -81,7 +81,15 @@ struct Layout {
   size_t header_end = 0;
   std::vector<size_t> records;
 };
-Layout layout(std::span<const uint8_t> bytes);
+// `guest`: as decode_guest() reads them.
+Layout layout(std::span<const uint8_t> bytes, bool guest = false);
+// The twolevel target's reading of the same bytes (DESIGN.md section 13):
+// a guest over a vIOMMU. The setup byte assigns devices and gives the
+// guest domains and attachments; every iommu-core call reads as the
+// guest's (g.domain, g.attach, ...; probe as assign), hardware steps stay
+// the host's. The program names `propagator`; encode() writes it in the
+// ordinary form, which decode() reads back the same.
+Program decode_guest(std::span<const uint8_t> bytes, const std::string& propagator);
 
 // Text form. parse() returns false with a one-line error on bad text.
 std::string to_text(const Program& p);

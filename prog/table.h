@@ -49,6 +49,14 @@ inline constexpr const char* kPerms[] = {"", "r", "w", "rw"};
 inline constexpr const char* kAccess[] = {"read", "write"};
 inline constexpr const char* kCaches[] = {"context", "pasid", "iotlb", "psc", "devtlb"};
 inline constexpr const char* kQErrs[] = {"iqe", "ite", "ice"};
+// vIOMMU spellings: PGTT values 1-4 by name (the rest as numbers), guest
+// descriptor types, g.dmar modes and the stage-1 flags (IOMMU_VTD_S1_*
+// bit order: SRE, EAFE, WPE).
+inline constexpr const char* kPgtts[] = {"0", "first", "second", "nested", "pt", "5", "6", "7"};
+inline constexpr const char* kDescTypes[] = {"context",     "iotlb",   "devtlb", "piotlb",
+                                             "pasid-cache", "pdevtlb", "wait"};
+inline constexpr const char* kModes[] = {"off", "on", "legacy"};
+inline constexpr const char* kS1Flags[] = {"sre", "eafe", "wpe"};
 inline constexpr uint64_t kLevelsByCode[] = {4, 5, 3};
 // Binary code -> domain type (DomainType order: second-stage, first-stage,
 // nested, identity, blocking, sva). Zero is first-stage: the type whose
@@ -88,8 +96,12 @@ uint64_t data_base();                                  // the data region (PhysM
 // id. The text form always shows absolute ids.
 inline constexpr uint64_t kRefs = 64;
 
+// Guest ops (the vIOMMU's) name guest devices (made by `assign`) and guest
+// domains (made by `g.domain`); an assigned host device is a host device
+// too (a `dma` names it).
 struct Refs {
-  std::vector<uint64_t> doms, devs;  // in creation order
+  std::vector<uint64_t> doms, devs;    // in creation order
+  std::vector<uint64_t> gdoms, gdevs;  // the guest's
   // Live update: after a kexec the new kernel probes the devices again. A
   // fresh probe names them first, in creation order (the first is the
   // device the live-update setup preserves), and a re-probe or re-created
@@ -105,6 +117,11 @@ struct Refs {
     if (op.kind == OpKind::Kexec) reprobe = devs;
     if (op.kind == OpKind::Domain) doms.push_back(op.get(Arg::Dom));
     if (op.kind == OpKind::Probe && !again(op.get(Arg::Dev))) devs.push_back(op.get(Arg::Dev));
+    if (op.kind == OpKind::GDomain) gdoms.push_back(op.get(Arg::Dom));
+    if (op.kind == OpKind::Assign) {
+      devs.push_back(op.get(Arg::Host));
+      gdevs.push_back(op.get(Arg::Dev));
+    }
     if (op.kind == OpKind::Vfs) {
       sim::Sid pf(uint16_t(op.get(Arg::Dev)));
       for (uint64_t i = 0; i < op.get(Arg::N) && i < 8 && pf.bus() < 0xff; ++i) {
@@ -114,16 +131,21 @@ struct Refs {
     }
   }
   const std::vector<uint64_t>* pool(OpKind k, Arg a) const {
-    if ((a == Arg::Dom && k != OpKind::Domain) || a == Arg::Parent) return &doms;
-    if (a == Arg::Dev && k != OpKind::Probe) return &devs;
+    if (creates(k, a)) return nullptr;
+    const bool guest = is_guest(k);
+    if (a == Arg::Dom || a == Arg::Parent) return guest ? &gdoms : &doms;
+    if (a == Arg::Dev) return guest ? &gdevs : &devs;
     return nullptr;
   }
-  // A creating argument (the id of a new domain, the device a probe adds):
-  // 0 names a fresh one, so zero bytes make coherent programs.
+  // A creating argument (the id of a new domain, the device a probe or an
+  // assign adds): 0 names a fresh one, so zero bytes make coherent programs.
   bool creates(OpKind k, Arg a) const {
-    return (k == OpKind::Domain && a == Arg::Dom) || (k == OpKind::Probe && a == Arg::Dev);
+    return ((k == OpKind::Domain || k == OpKind::GDomain) && a == Arg::Dom) ||
+           (k == OpKind::Probe && a == Arg::Dev) ||
+           (k == OpKind::Assign && (a == Arg::Dev || a == Arg::Host));
   }
-  uint64_t fresh(Arg a) const;
+  uint64_t fresh(Arg a) const;  // a host domain or device
+  uint64_t fresh(OpKind k, Arg a) const;
 };
 
 // Wraps a raw varint into the argument's range; unwrap is its inverse (the
@@ -134,23 +156,19 @@ uint64_t decode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v);
 uint64_t encode_ref(const std::vector<uint64_t>& pool, Arg a, uint64_t v);
 
 // Binary records (binary.cc). Each starts with a kind byte, taken modulo
-// records(version): an op kind (cpu2 excepted) and its arguments, or a
-// schedule point or a schedule choice for the most recent op. Version 2 has
-// the 22 op kinds before cpu2, then the point and choice records; version 3
-// keeps those numbers and appends the op kinds after cpu2.
+// records(version, guest): an op kind (cpu2 excepted) and its arguments, or
+// a schedule point or a schedule choice for the most recent op. Version 2
+// has the 22 op kinds before cpu2, then the point and choice records;
+// version 3 keeps those numbers and appends the op kinds after cpu2: the
+// others, then the guest ops, which are records only in a program that
+// names a propagator (`guest`: elsewhere they could not run, and the
+// engines would spend mutations on them).
 inline constexpr uint8_t kV2Ops = uint8_t(OpKind::Cpu2);
 inline constexpr uint8_t kSchedRecord = kV2Ops, kChoiceRecord = kV2Ops + 1;
-inline constexpr uint8_t kV3Ops = uint8_t(OpKind::kCount) - uint8_t(OpKind::Cpu2) - 1;
-inline constexpr uint8_t records(uint8_t version) {
-  return uint8_t(kChoiceRecord + 1 + (version >= 3 ? kV3Ops : 0));
-}
-inline constexpr uint8_t record_of(OpKind k) {
-  return k < OpKind::Cpu2 ? uint8_t(k)
-                          : uint8_t(kChoiceRecord + uint8_t(k) - uint8_t(OpKind::Cpu2));
-}
-inline constexpr OpKind op_of_record(uint8_t r) {  // r < kV2Ops or r > kChoiceRecord
-  return r < kV2Ops ? OpKind(r) : OpKind(uint8_t(OpKind::Cpu2) + r - kChoiceRecord);
-}
+std::span<const OpKind> v3_ops(bool guest);
+uint8_t records(uint8_t version, bool guest);
+uint8_t record_of(OpKind k);
+OpKind op_of_record(uint8_t r);  // r < kV2Ops or r > kChoiceRecord
 void write_point(std::vector<uint8_t>& out, const SchedPoint& p, const Refs& refs);
 bool writer_char(char c);
 

@@ -36,6 +36,22 @@ std::string arg_text(const ArgSpec& s, uint64_t v) {
       return kCaches[v];
     case Arg::QErr:
       return kQErrs[v];
+    case Arg::Host:
+      return sim::Sid(uint16_t(v)).str();
+    case Arg::Pgtt:
+      return kPgtts[v];
+    case Arg::Ptr:
+      return hex(v);
+    case Arg::DescType:
+      return kDescTypes[v];
+    case Arg::Mode:
+      return kModes[v];
+    case Arg::S1Flags: {
+      std::string f;
+      for (size_t i = 0; i < 3; ++i)
+        if (v >> i & 1) f += (f.empty() ? "" : "+") + std::string(kS1Flags[i]);
+      return f.empty() ? "0" : f;
+    }
     default:
       return std::to_string(v);
   }
@@ -116,6 +132,35 @@ bool parse_value(Arg a, std::string_view w, uint64_t* v, std::string* err) {
       if (lookup(kQErrs, w, v)) return true;
       *err = "iqe, ite or ice";
       return false;
+    case Arg::Host:
+      if (parse_bdf(w, v)) return true;
+      *err = "a device as bus:dev.fn";
+      return false;
+    case Arg::Pgtt:
+      if (lookup(kPgtts, w, v)) return true;
+      *err = "a PGTT: first, second, nested, pt or 0-7";
+      return false;
+    case Arg::DescType:
+      if (lookup(kDescTypes, w, v)) return true;
+      *err = "a descriptor type (context, iotlb, devtlb, piotlb, pasid-cache, pdevtlb, wait)";
+      return false;
+    case Arg::Mode:
+      if (lookup(kModes, w, v)) return true;
+      *err = "off, on or legacy";
+      return false;
+    case Arg::S1Flags: {
+      *v = 0;
+      if (w == "0") return true;
+      for (std::string_view rest = w; !rest.empty();) {
+        const size_t plus = rest.find('+');
+        uint64_t bit;
+        if (!lookup(kS1Flags, rest.substr(0, plus), &bit))
+          return *err = "stage-1 flags: sre, eafe, wpe joined by '+'", false;
+        *v |= 1ull << bit;
+        rest = plus == std::string_view::npos ? std::string_view() : rest.substr(plus + 1);
+      }
+      return true;
+    }
     default:
       break;
   }
@@ -154,6 +199,16 @@ bool parse_value(Arg a, std::string_view w, uint64_t* v, std::string* err) {
       break;
     case Arg::Split:
       if (x > 8) return *err = "a split 0..8", false;
+      break;
+    case Arg::Did:
+      if (x > 0xffff) return *err = "a DID 0..65535", false;
+      break;
+    case Arg::Ptr:
+      if ((x & 0xfff) || x > kPaMask) return *err = "a page address below 2^52", false;
+      break;
+    case Arg::Fspm:
+    case Arg::Gran:
+      if (x > 3) return *err = "a value 0..3", false;
       break;
     default:
       break;
@@ -412,8 +467,13 @@ bool parse(std::string_view text, Program* out, std::string* error) {
     Op op;
     std::string err;
     if (!parse_op(w, 0, &op, &err, nullptr)) return fail(err);
-    if (op.kind == OpKind::Domain && op.get(Arg::DType) != 2 && op.get(Arg::Parent))
+    if ((op.kind == OpKind::Domain || op.kind == OpKind::GDomain) && op.get(Arg::DType) != 2 &&
+        op.get(Arg::Parent))
       return fail("parent= is only for nested domains");
+    // Guest ops run through a virtual unit and its propagator (binary.cc
+    // has them as records only then).
+    if (is_guest(op.kind) && p.viommu.empty())
+      return fail(std::string(op_name(op.kind)) + " needs a 'viommu NAME' line before the ops");
     p.ops.push_back(op);
     if (nl == text.size()) break;
   }

@@ -2,8 +2,8 @@
 
 namespace vtd::sim {
 
-Machine::Machine(const Config& cfg)
-    : mem(cfg.coherent),
+Machine::Machine(const Config& cfg, PagePool* pages)
+    : mem(cfg.coherent, PhysMemory::Layout{}, pages),
       iommu(cfg, mem),
       cpu0(0, mem, iommu, cfg.cpu128),
       cpu1(1, mem, iommu, cfg.cpu128) {

@@ -11,7 +11,9 @@ namespace vtd::sim {
 // A platform: memory, one remapping unit, two CPUs.
 class Machine {
  public:
-  explicit Machine(const Config& cfg);
+  // `pages` (may be null): a PagePool the memory takes pages from and gives
+  // them back to (memory.h).
+  explicit Machine(const Config& cfg, PagePool* pages = nullptr);
   const Config& config() const { return iommu.config(); }
   PhysMemory mem;
   Iommu iommu;

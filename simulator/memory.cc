@@ -10,31 +10,60 @@ namespace vtd::sim {
 // (page creation, the quantum load) are in memory_model.cc and
 // memory_real.cc; simulator/CMakeLists.txt links one of them.
 
-PhysMemory::PhysMemory(bool coherent, Layout layout) : coherent_(coherent), layout_(layout) {
-  pool_.resize(layout_.pool_pages);
-  data_.resize(layout_.data_pages);
-  preserved_.resize(layout_.pool_pages);
+PhysMemory::PhysMemory(bool coherent, Layout layout, PagePool* pages)
+    : coherent_(coherent), layout_(layout), pages_(pages) {
+  pool_.reserve(64);  // a typical program's pages, grown once
+  epoch_log_.reserve(64);
+  preserved_.resize(layout_.pool_pages);  // one bit a page (live update)
   make_pages();
 }
 
-std::unique_ptr<PhysMemory::Page> PhysMemory::new_pool_page() const {
-  auto p = std::make_unique<Page>();
+PagePool::PagePool() = default;
+PagePool::~PagePool() = default;
+
+std::unique_ptr<PhysMemory::Page> PhysMemory::new_page(uint64_t dram) const {
+  std::unique_ptr<Page> p;
+  if (pages_ && !pages_->spare_.empty()) {
+    // Everything a new Page holds (memory_page.h), bar the words, which
+    // every maker of a page fills.
+    p = std::move(pages_->spare_.back());
+    pages_->spare_.pop_back();
+    p->type = PageType::Free;
+    p->born.store(false, std::memory_order_relaxed);
+    p->epoch = 0;
+    p->gen = 0;
+    p->dirty = 0;
+    p->stale = 0;
+    fill(p->tag, StoreTag(0));
+    if (coherent_) p->dram.reset();
+  } else {
+    p = std::make_unique<Page>();
+  }
   if (!coherent_) {
-    p->dram = std::make_unique<std::array<uint64_t, kWords>>();
-    p->dram->fill(kPoison);
+    if (!p->dram) p->dram = std::make_unique<std::array<uint64_t, kWords>>();
+    p->dram->fill(dram);
   }
   return p;
 }
 
-PhysMemory::~PhysMemory() = default;
+PhysMemory::~PhysMemory() {
+  if (!pages_) return;
+  for (auto* slots : {&pool_, &data_})
+    for (std::unique_ptr<Page>& p : *slots)
+      if (p) pages_->spare_.push_back(std::move(p));
+}
 
 PhysMemory::Page* PhysMemory::page(PhysAddr pa) const {
   if (pa >= layout_.pool_base &&
       pa < layout_.pool_base + uint64_t(layout_.pool_pages) * kPageSize) {
-    Page* p = pool_[(pa - layout_.pool_base) >> kPageShift].get();
+    const size_t i = (pa - layout_.pool_base) >> kPageShift;
+    Page* p = i < pool_.size() ? pool_[i].get() : nullptr;
     return p && p->born.load(std::memory_order_acquire) ? p : nullptr;
   }
-  if (is_data(pa)) return data_[(pa - layout_.data_base) >> kPageShift].get();
+  if (is_data(pa)) {
+    const size_t i = (pa - layout_.data_base) >> kPageShift;
+    return i < data_.size() ? data_[i].get() : nullptr;
+  }
   return nullptr;
 }
 
@@ -46,14 +75,12 @@ bool PhysMemory::is_data(PhysAddr pa) const {
 PhysMemory::Page* PhysMemory::page_or_create(PhysAddr pa) {
   if (Page* p = page(pa)) return p;
   if (!is_data(pa)) return nullptr;  // unallocated pool page or outside memory
-  auto& slot = data_[(pa - layout_.data_base) >> kPageShift];
-  slot = std::make_unique<Page>();
+  const size_t i = (pa - layout_.data_base) >> kPageShift;
+  if (i >= data_.size()) data_.resize(i + 1);
+  auto& slot = data_[i];
+  slot = new_page(0);
   slot->type = PageType::Data;
   fill(slot->mem, uint64_t(0));
-  if (!coherent_) {
-    slot->dram = std::make_unique<std::array<uint64_t, kWords>>();
-    slot->dram->fill(0);
-  }
   slot->born.store(true, std::memory_order_release);
   return slot.get();
 }
@@ -68,8 +95,9 @@ PhysAddr PhysMemory::alloc(PageType t) {
   } else {
     return 0;
   }
+  if (idx >= pool_.size()) pool_.resize(idx + 1);
   auto& slot = pool_[idx];
-  if (!slot) slot = new_pool_page();
+  if (!slot) slot = new_page(kPoison);
   Page* p = slot.get();
   p->type = t;
   p->epoch = epoch_;
@@ -180,7 +208,14 @@ void PhysMemory::writeback(PhysAddr pa) {
 
 std::vector<PhysAddr> PhysMemory::dirty_lines() const {
   std::vector<PhysAddr> out;
-  if (coherent_) return out;
+  dirty_lines(&out);
+  return out;
+}
+
+void PhysMemory::dirty_lines(std::vector<PhysAddr>* out_) const {
+  std::vector<PhysAddr>& out = *out_;
+  out.clear();
+  if (coherent_) return;
   for (uint32_t i = 0; i < next_pool_ && dirty_count_; ++i) {
     const Page* p = pool_[i].get();
     if (!p || !p->dirty || p->type == PageType::Free) continue;
@@ -188,7 +223,6 @@ std::vector<PhysAddr> PhysMemory::dirty_lines() const {
       if (p->dirty >> l & 1)
         out.push_back(layout_.pool_base + uint64_t(i) * kPageSize + l * kLineSize);
   }
-  return out;
 }
 
 uint64_t PhysMemory::hw_load(PhysAddr pa) const {

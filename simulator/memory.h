@@ -46,6 +46,8 @@ inline uint32_t tag_seq(StoreTag t) {
   return t & 0x0fffffffu;
 }
 
+class PagePool;
+
 class PhysMemory {
  public:
   struct Layout {
@@ -55,7 +57,9 @@ class PhysMemory {
     uint32_t pool_pages = 2048;
   };
 
-  explicit PhysMemory(bool coherent, Layout layout);
+  // `pages` (may be null): where pages come from and go back to when this
+  // memory is destroyed; see PagePool.
+  PhysMemory(bool coherent, Layout layout, PagePool* pages = nullptr);
   explicit PhysMemory(bool coherent) : PhysMemory(coherent, Layout{}) {}
   ~PhysMemory();
   PhysMemory(const PhysMemory&) = delete;
@@ -85,8 +89,9 @@ class PhysMemory {
 
   // Non-coherent write-back state (always clean when coherent).
   bool line_dirty(PhysAddr pa) const;
-  void writeback(PhysAddr pa);                // writes back the 64-byte line holding pa
-  std::vector<PhysAddr> dirty_lines() const;  // pool pages only (translation structures)
+  void writeback(PhysAddr pa);                         // writes back the 64-byte line holding pa
+  std::vector<PhysAddr> dirty_lines() const;           // pool pages only (translation structures)
+  void dirty_lines(std::vector<PhysAddr>* out) const;  // the same into a reused buffer
   size_t dirty_count() const { return dirty_count_; }
 
   // Hardware view.
@@ -127,14 +132,20 @@ class PhysMemory {
   PhysAddr kho() const { return kho_; }
 
  private:
+  friend class PagePool;
   struct Page;  // memory_page.h
   Page* page(PhysAddr pa) const;
   Page* page_or_create(PhysAddr pa);
-  std::unique_ptr<Page> new_pool_page() const;
+  // A page as new (from the PagePool when there is one); the hardware view
+  // of a non-coherent page holds `dram` (poison for the pool, 0 for data).
+  std::unique_ptr<Page> new_page(uint64_t dram) const;
   void make_pages();  // at construction: the variant's pages made up front (if any)
 
   bool coherent_;
   Layout layout_;
+  PagePool* pages_;
+  // Page slots, grown as pages are made (the real-memory variant makes them
+  // all up front): a machine that uses a dozen pages does not pay for 3072.
   std::vector<std::unique_ptr<Page>> pool_;
   std::vector<std::unique_ptr<Page>> data_;
   std::vector<uint32_t> free_list_;
@@ -153,6 +164,25 @@ class PhysMemory {
   std::vector<std::pair<PhysAddr, std::vector<uint64_t>>> epoch_freed_;
   std::vector<bool> preserved_;  // by pool index
   PhysAddr kho_ = 0;
+};
+
+// Pages of memories that are gone, for later ones to take: a fuzz target
+// runs one machine per input (harness::Options::pages), and a page taken
+// from here costs no allocation and no fresh memory. A taken page is reset
+// to exactly what a new one holds, so a machine behaves the same with or
+// without a pool. Owned by the caller, outlives the memories that use it;
+// not shared between threads.
+class PagePool {
+ public:
+  PagePool();
+  ~PagePool();
+  PagePool(const PagePool&) = delete;
+  PagePool& operator=(const PagePool&) = delete;
+  size_t spare() const { return spare_.size(); }
+
+ private:
+  friend class PhysMemory;
+  std::vector<std::unique_ptr<PhysMemory::Page>> spare_;
 };
 
 using LockId = uint64_t;

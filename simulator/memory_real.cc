@@ -14,7 +14,9 @@ bool PhysMemory::real_memory() {
 }
 
 void PhysMemory::make_pages() {
-  for (auto& slot : pool_) slot = new_pool_page();
+  pool_.resize(layout_.pool_pages);
+  data_.resize(layout_.data_pages);
+  for (auto& slot : pool_) slot = new_page(kPoison);
   for (uint32_t i = 0; i < layout_.data_pages; ++i)
     page_or_create(layout_.data_base + uint64_t(i) * kPageSize);
 }

@@ -5,13 +5,14 @@
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <set>
 
 #include "driver/driver.h"
 #include "simulator/machine.h"
 #include "simulator/registers.h"
 #include "targets/live_update.h"
+#include "targets/steps.h"
 #include "targets/trace.h"
+#include "targets/viommu.h"
 
 namespace vtd::harness {
 
@@ -23,30 +24,6 @@ using prog::OpKind;
 
 namespace {
 
-uint32_t pasid_arg(const Op& op) {
-  uint64_t a = op.get(Arg::Pasid);
-  return a == prog::kNoPasidArg ? sim::kNoPasid : uint32_t(a - 1);
-}
-
-oracle::ApiCall call_of(const Op& op) {
-  oracle::ApiCall c;
-  c.kind = op.kind;
-  c.text = prog::op_text(op);
-  c.dom = drv::DomainId(op.get(Arg::Dom));
-  c.parent = drv::DomainId(op.get(Arg::Parent));
-  c.dtype = drv::DomainType(op.get(Arg::DType));
-  c.sid = sim::Sid(uint16_t(op.get(Arg::Dev)));
-  c.pasid = pasid_arg(op);
-  c.iova = op.get(Arg::Iova);
-  c.pa = op.get(Arg::Pa);
-  c.size = prog::size_of(op);
-  c.perm = uint8_t(op.get(Arg::Perm));
-  c.n = uint8_t(op.get(Arg::N));
-  c.ats = op.get(Arg::Ats);
-  c.pasid_cap = op.get(Arg::PasidCap);
-  return c;
-}
-
 class Runner final : public sim::Schedule, public sim::Observer {
  public:
   // `flow`: the live-update flow every kernel of the run uses; `name` the
@@ -54,7 +31,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
   Runner(const prog::Program& p, drv::Writer& w, const std::string& flow, const std::string& name,
          const Options& opt)
       : p_(p),
-        m_(p.config),
+        m_(p.config, opt.pages),
         lu_(flow, w),
         d_(lu_.boot(m_)),
         o_(m_, w, name),
@@ -238,48 +215,10 @@ class Runner final : public sim::Schedule, public sim::Observer {
   }
 
   void step(const Op& op) {
-    const sim::Sid sid(uint16_t(op.get(Arg::Dev)));
-    // PASID 0 is RID_PASID, never given to a device (the kernel reserves it
-    // for requests without PASID): a device uses it by sending none.
-    const uint32_t pasid = pasid_arg(op) == 0 ? sim::kNoPasid : pasid_arg(op);
-    switch (op.kind) {
-      case OpKind::Dma: {
-        bool write = op.get(Arg::Access);
-        m_.iommu.dma({sid, pasid, op.get(Arg::Iova), write ? sim::Access::Write : sim::Access::Read,
-                      ++dma_value_});
-        break;
-      }
-      case OpKind::Memcpy: {
-        sim::DmaResult rd = m_.iommu.dma({sid, pasid, op.get(Arg::Iova), sim::Access::Read, 0});
-        if (rd.done) m_.iommu.dma({sid, pasid, op.get(Arg::Dst), sim::Access::Write, rd.value});
-        break;
-      }
-      case OpKind::Walk:
-        m_.iommu.walk_split({sid, pasid, op.get(Arg::Iova), sim::Access::Read},
-                            int(op.get(Arg::Split)));
-        break;
-      case OpKind::ResumeWalks:
-        m_.iommu.resume_walks();
-        break;
-      case OpKind::Evict:
-        m_.iommu.evict(sim::CacheKind(op.get(Arg::Cache)), uint32_t(op.get(Arg::Index)));
-        break;
-      case OpKind::Writeback: {
-        std::vector<sim::PhysAddr> dirty = m_.mem.dirty_lines();
-        if (!dirty.empty()) m_.iommu.writeback_line(dirty[op.get(Arg::Index) % dirty.size()]);
-        break;
-      }
-      case OpKind::ProcessQueue: {
-        uint32_t n = uint32_t(op.get(Arg::N));
-        m_.iommu.process_queue(n ? n : UINT32_MAX);
-        break;
-      }
-      case OpKind::Cpu2:
-        nested(op.sub.front());
-        break;
-      default:
-        break;
-    }
+    if (op.kind == OpKind::Cpu2)
+      nested(op.sub.front());
+    else
+      hw_step(m_, op, &dma_value_);
   }
 
   // An op of the second CPU, at a preemption point of the first; it runs
@@ -307,7 +246,23 @@ class Runner final : public sim::Schedule, public sim::Observer {
     if (trace_) rec_.nested(op, drv::status_name(st));
   }
 
-  // Features: what state the op left behind, bucketed (never affects the run).
+  // Features: abstract states the engine cannot see as code coverage,
+  // each a small tuple of bucketed values hashed to one of the ops target's
+  // presence counters (never affects the run). Each kind earns its place by
+  // a property it leads to; the dimensions are bounded (op kinds, buckets
+  // of 0-3, 4-7, 8+, store indices capped), so one execution marks a few
+  // dozen (`./vtdfuzz bench` prints how many):
+  //   0x01 op kind x status             an op that got past its checks
+  //   0x0b attach/replace x target type x sharing   DID sharing (P5, P4)
+  //   0x0c replace from x to x sharing  the transitions P1/P3/P5 judge
+  //   0x02-0x04 caches and write-back state left by an op (P4)
+  //   0x05 IOTLB tag filled from n roots by m requesters (P5 near miss)
+  //   0x06 fill by the device an op is moving (P5, B5)
+  //   0x08 entry fetched inside an op, at which store (P1, P6)
+  //   0x0a DID named by n devices' fetched entries (P5, B12)
+  //   0x09 DMA inside an op: fault or not, device-TLB, store (P2, P3)
+  //   0x51-0x53 a schedule point's step and how it relates to the op
+  //   0xc2 an op of the second CPU and its status (B6, B12 races)
   void feature(uint32_t a, uint32_t b = 0, uint32_t c = 0, uint32_t d = 0, uint32_t e = 0) {
     if (!opt_.feature) return;
     uint32_t h = 2166136261u;
@@ -342,12 +297,19 @@ class Runner final : public sim::Schedule, public sim::Observer {
       feature(0x0b, uint32_t(op.kind), target(op.get(prog::Arg::Dom)),
               sharing(op.get(prog::Arg::Dev)));
     const sim::Caches& c = m_.iommu.caches();
-    std::map<uint16_t, size_t> per_did;
-    for (auto& [k, t] : c.iotlb()) ++per_did[k.did];
-    size_t shared = 0;
-    for (auto& [did, n] : per_did) shared += n > 1;
-    feature(0x02, uint32_t(op.kind), bucket(per_did.size()), bucket(shared),
-            bucket(c.devtlb().size()));
+    // DIDs with IOTLB lines, and those with more than one: one pass, the
+    // IOTLB is ordered by DID first.
+    size_t dids = 0, shared = 0, run = 0;
+    uint32_t last = UINT32_MAX;
+    for (auto& [k, t] : c.iotlb()) {
+      if (k.did != last) {
+        ++dids;
+        run = 0;
+        last = k.did;
+      }
+      shared += ++run == 2;
+    }
+    feature(0x02, uint32_t(op.kind), bucket(dids), bucket(shared), bucket(c.devtlb().size()));
     feature(0x03, uint32_t(op.kind), bucket(c.pasid().size()), bucket(c.ctx().size()),
             bucket(c.psc().size()));
     feature(0x04, uint32_t(op.kind), bucket(m_.iommu.parked_walks()), bucket(m_.mem.dirty_count()));
@@ -365,10 +327,10 @@ class Runner final : public sim::Schedule, public sim::Observer {
     switch (e.kind) {
       case sim::EventKind::CacheFill:
         if (e.cache == sim::CacheKind::Iotlb && e.xlat) {
-          Tag& t = tags_[{e.did, e.xlat->pasid_tag}];
-          t.roots.insert(e.xlat->root);
-          t.requesters.insert(uint32_t(e.sid.v) << 20 | (e.pasid & 0xfffff));
-          feature(0x05, op, bucket(t.roots.size()), bucket(t.requesters.size()));
+          Tag& t = tag(e.did, e.xlat->pasid_tag);
+          t.roots.add(e.xlat->root);
+          t.requesters.add(uint64_t(e.sid.v) << 20 | (e.pasid & 0xfffff));
+          feature(0x05, op, bucket(t.roots.n), bucket(t.requesters.n));
           // A fill while a device call is in flight, by the device it moves,
           // with how many devices share the domain it leaves.
           if (op_ && op_->get(prog::Arg::Dev) == e.sid.v)
@@ -388,11 +350,11 @@ class Runner final : public sim::Schedule, public sim::Observer {
              e.entry_kind == sim::EntryKind::PasidEntry)) {
           // How many devices the hardware saw naming this DID, and how far
           // into the op: the ground DID aliasing (P5) grows on.
-          std::set<uint16_t>& sids = did_users_[uint16_t(e.entry->get(sim::Field::DID))];
-          sids.insert(e.sid.v);
+          Seen& sids = did_users(uint16_t(e.entry->get(sim::Field::DID)));
+          sids.add(e.sid.v);
           uint64_t pgtt =
               e.entry_kind == sim::EntryKind::PasidEntry ? e.entry->get(sim::Field::PGTT) : 0;
-          feature(0x0a, op, bucket(sids.size()), std::min(stores_, 2u), uint32_t(pgtt));
+          feature(0x0a, op, bucket(sids.n), std::min(stores_, 2u), uint32_t(pgtt));
         }
         break;
       case sim::EventKind::Dma:
@@ -402,13 +364,39 @@ class Runner final : public sim::Schedule, public sim::Observer {
         break;
     }
   }
-  struct Tag {
-    std::set<uint64_t> roots;
-    std::set<uint32_t> requesters;
+  // Distinct values, counted up to the last bucket (8): no allocation.
+  struct Seen {
+    uint64_t v[8];
+    uint32_t n = 0;
+    void add(uint64_t x) {
+      for (uint32_t i = 0; i < n && i < 8; ++i)
+        if (v[i] == x) return;
+      if (n < 8) v[n] = x;
+      n += n < 8 || n == 8;  // saturates at 9: bucket 5
+    }
   };
-  std::map<std::pair<uint16_t, uint32_t>, Tag> tags_;
-  std::map<uint16_t, std::set<uint16_t>> did_users_;  // DID -> devices whose entries named it
-  std::map<uint16_t, std::vector<sim::Sid>> vfs_;     // VFs plugged for each PF
+  struct Tag {
+    uint16_t did;
+    uint32_t pasid_tag;
+    Seen roots, requesters;
+  };
+  struct DidUsers {
+    uint16_t did;
+    Seen sids;
+  };
+  Tag& tag(uint16_t did, uint32_t pasid_tag) {
+    for (Tag& t : tags_)
+      if (t.did == did && t.pasid_tag == pasid_tag) return t;
+    return tags_.emplace_back(Tag{did, pasid_tag, {}, {}});
+  }
+  Seen& did_users(uint16_t did) {
+    for (DidUsers& u : did_users_)
+      if (u.did == did) return u.sids;
+    return did_users_.emplace_back(DidUsers{did, {}}).sids;
+  }
+  std::vector<Tag> tags_;            // IOTLB tags filled since their last invalidation
+  std::vector<DidUsers> did_users_;  // DID -> devices whose entries named it
+  std::map<uint16_t, std::vector<sim::Sid>> vfs_;  // VFs plugged for each PF
 
   const prog::Program& p_;
   sim::Machine m_;
@@ -429,6 +417,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
 }  // namespace
 
 Result run(const prog::Program& p, const Options& o) {
+  if (!p.viommu.empty()) return viommu::run(p, o);  // a guest over a vIOMMU
   Result r;
   r.writer = o.writer.empty() ? p.writer : o.writer;
   if (r.writer.empty()) {
@@ -456,7 +445,9 @@ Result run(const prog::Program& p, const Options& o) {
 }
 
 std::string summary_line(const Result& r) {
-  const std::string who = "writer=" + r.writer + (r.lu.empty() ? "" : " lu=" + r.lu);
+  const std::string who = "writer=" + (r.writer.empty() ? std::string("-") : r.writer) +
+                          (r.lu.empty() ? "" : " lu=" + r.lu) +
+                          (r.viommu.empty() ? "" : " viommu=" + r.viommu);
   if (!r.violated) return "vtdfuzz: clean " + who + " ops=" + std::to_string(r.ops_run);
   const oracle::Violation& v = r.violation;
   char sig[20];
@@ -482,10 +473,11 @@ std::string report(const Result& r) {
 }
 
 minimize::Predicate same_signature(const std::string& writer, uint64_t signature,
-                                   const std::string& lu) {
-  return [writer, signature, lu](const prog::Program& p) {
+                                   const std::string& viommu, const std::string& lu) {
+  return [writer, signature, viommu, lu](const prog::Program& p) {
     Options o;
     o.writer = writer;
+    o.viommu = viommu;
     o.lu = lu;
     Result r = run(p, o);
     return r.violated && r.violation.signature == signature;

@@ -17,6 +17,9 @@ namespace vtd::harness {
 struct Options {
   std::string writer;  // overrides the program's writer when set
   std::string lu;      // overrides the program's live-update flow when set
+  // Overrides the propagator of a program that names one (`viommu NAME`,
+  // DESIGN.md section 13): such a program runs in targets/viommu.h.
+  std::string viommu;
   bool trace = false;  // record what `explain` shows
   // Abstract-state features for a fuzzing engine (never affect the run):
   // the ops target turns them into libFuzzer extra counters, so inputs that
@@ -24,6 +27,10 @@ struct Options {
   // point that ran inside a replace...) are kept even when no new code runs.
   void (*feature)(uint32_t f, void* ctx) = nullptr;
   void* feature_ctx = nullptr;
+  // Where the machine's memory takes its pages from and leaves them
+  // (simulator/memory.h): a fuzz target keeps one for all its inputs. Never
+  // changes a run.
+  sim::PagePool* pages = nullptr;
 };
 
 // Per op, the events explain shows (targets/trace.h).
@@ -32,7 +39,8 @@ using OpTrace = trace::OpTrace;
 struct Result {
   std::string error;  // set when the program could not run (unknown writer, ...)
   std::string writer;
-  std::string lu;  // the live-update flow named (by the program or the caller); empty: none
+  std::string lu;      // the live-update flow named (by the program or the caller); empty: none
+  std::string viommu;  // the propagator, for a vIOMMU program
   uint32_t ops_run = 0;
   bool violated = false;
   oracle::Violation violation;
@@ -50,6 +58,6 @@ std::string report(const Result& r);
 // The minimizer's usual predicate (prog/minimize.h): the program still
 // violates, with this signature.
 minimize::Predicate same_signature(const std::string& writer, uint64_t signature,
-                                   const std::string& lu = "");
+                                   const std::string& viommu = "", const std::string& lu = "");
 
 }  // namespace vtd::harness

@@ -1,8 +1,10 @@
 // `vtdfuzz campaign`: the main job. Hunts each writer in turn within a total
 // time budget (time a writer does not need goes to the ones after it),
-// keeps fuzzing past violations (libFuzzer -fork -ignore_crashes, AFL++
-// keeps going) and deduplicates them by signature, minimizes every new
-// finding, merges the inputs found into the working corpus, and prints the
+// keeps fuzzing past violations (one plain libFuzzer process per writer:
+// the target keeps the first input of each signature, VTDFUZZ_FINDINGS;
+// AFL++ keeps going by itself) and deduplicates them by signature,
+// minimizes every new finding, merges the inputs found into the working
+// corpus, and prints the
 // writer x property matrix (properties from oracle/properties.def) with the
 // time to the first violation of each property. Writes
 // out/campaign/report.md, report.json and report.html (tools/report_html.h).
@@ -28,6 +30,7 @@
 #include "tools/hunt.h"
 #include "tools/process.h"
 #include "tools/report_html.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
@@ -65,33 +68,52 @@ struct Row {
   }
 };
 
+// What a row fuzzes: a writer or a live-update flow (ops) or a propagator
+// (viommu, twolevel), as it declares itself when it registers.
+struct Subject {
+  std::string name;
+  std::string_view catalog, expect;
+  std::vector<std::string_view> expected;
+};
+
+Subject subject(const std::string& target, const std::string& name, const std::string& lu) {
+  if (!lu.empty()) {
+    const drv::LuFlowInfo& f = *drv::lu_flow_info(lu);
+    return {lu, f.catalog, f.expect, f.expected_properties()};
+  }
+  if (viommu_target(target)) {
+    const vmm::PropagatorInfo& p = *vmm::propagator_info(name);
+    return {name, p.catalog, p.expect, p.expected_properties()};
+  }
+  const drv::WriterInfo& w = *drv::writer_info(name);
+  return {name, w.catalog, w.expect, w.expected_properties()};
+}
+
 // Minimizes an engine input (op level, same signature) and keeps it under
-// out/findings/<writer>/ and the campaign directory.
-Found keep_finding(const Finding& f, const std::string& writer, const std::string& lu,
-                   const std::string& dir) {
+// out/findings/<writer or propagator>/ and the campaign directory.
+Found keep_finding(const Finding& f, const HuntSpec& s, const std::string& dir) {
   Found k;
   k.f = f;
-  std::string bytes = read_text(f.input);
-  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-  p.writer = writer;
-  if (!lu.empty()) p.lu = lu;
+  prog::Program p = input_program(read_text(f.input), s);
   k.ops_raw = p.ops.size();
   harness::Options o;
-  o.writer = writer;
-  o.lu = lu;
+  o.writer = s.writer;
+  o.viommu = s.viommu;
+  o.lu = s.lu;
   harness::Result r = harness::run(p, o);
   // The report line of the program as kept: after minimization the op
   // index, device and store differ from the engine's input.
   std::string line = f.line;
   if (r.violated) {
-    p = minimize::minimize(p, harness::same_signature(writer, r.violation.signature, lu));
+    p = minimize::minimize(
+        p, harness::same_signature(s.writer, r.violation.signature, s.viommu, s.lu));
     harness::Result m = harness::run(p, o);
     if (m.violated) line = harness::summary_line(m);
   }
-  p.writer = writer;
-  if (!lu.empty()) p.lu = lu;
+  p.writer = s.writer;
+  if (!s.lu.empty()) p.lu = s.lu;
   k.ops_min = p.ops.size();
-  const std::string keep = findings_dir(writer, lu);
+  const std::string keep = findings_dir(s);
   const std::string stem = keep + "/" + f.property + "-" + f.sig;
   k.fresh = !file_exists(stem + ".txt");
   make_dirs(keep);
@@ -103,22 +125,9 @@ Found keep_finding(const Finding& f, const std::string& writer, const std::strin
   return k;
 }
 
-// What a writer (driver/writer.h) or a live-update flow (driver/
-// live_update.h) declares when it registers.
-struct Declared {
-  std::string_view catalog, expect;
-};
-Declared declared(const std::string& writer, const std::string& lu) {
-  if (!lu.empty()) {
-    const drv::LuFlowInfo& f = *drv::lu_flow_info(lu);
-    return {f.catalog, f.expect};
-  }
-  const drv::WriterInfo& w = *drv::writer_info(writer);
-  return {w.catalog, w.expect};
-}
-
-// The verdict declared, held against what the row found.
-void judge(Row& row, const Declared& info) {
+// The verdict the writer, live-update flow or propagator declares
+// (driver/writer.h, driver/live_update.h, vmm/propagator.h), held against what the row found.
+void judge(Row& row, const Subject& info) {
   row.catalog = info.catalog.empty() ? "-" : std::string(info.catalog);
   if (info.expect.empty()) {
     row.expected = "?";
@@ -130,15 +139,14 @@ void judge(Row& row, const Declared& info) {
   } else {
     row.expected = std::string(info.expect);
     row.ok = false;
-    for (std::string_view p : drv::expected_list(info.expect))
-      row.ok |= row.first.count(std::string(p)) != 0;
+    for (std::string_view p : info.expected) row.ok |= row.first.count(std::string(p)) != 0;
     row.verdict = row.ok ? "ok" : "MISSED";
   }
 }
 
-std::vector<std::string> wanted(const Declared& info) {
+std::vector<std::string> wanted(const Subject& info) {
   std::vector<std::string> v;
-  for (std::string_view p : drv::expected_list(info.expect)) v.emplace_back(p);
+  for (std::string_view p : info.expected) v.emplace_back(p);
   return v;
 }
 
@@ -157,16 +165,21 @@ void print_row(const Row& row) {
   std::fflush(stdout);
 }
 
-// Fuzzes one writer (or, with `lu`, one live-update flow) on one target
+// Fuzzes one writer (or live-update flow, or propagator) on one target
 // with its share of the time left.
 Row run_row(const FuzzOptions& o, const std::string& target, const std::string& w,
             const std::string& lu, const std::string& work,
             const std::set<std::string>& corpus_inputs, double seconds, const std::string& out) {
-  const Declared info = declared(w, lu);
+  const Subject info = subject(target, w, lu);
   HuntSpec s;
   s.target = target;
-  s.writer = w;
   s.lu = lu;
+  if (viommu_target(target)) {
+    s.viommu = w;
+    if (target == "twolevel") s.writer = "entry-sync";  // the guest's writer
+  } else {
+    s.writer = w;
+  }
   s.engine = o.engine;
   s.seconds = seconds;
   s.keep_going = true;
@@ -186,7 +199,7 @@ Row run_row(const FuzzOptions& o, const std::string& target, const std::string& 
       if (seed) row.seeded.insert(f.property);
     }
     if (!f.input.empty() && file_exists(f.input)) {
-      row.found.push_back(keep_finding(f, w, lu, s.out));
+      row.found.push_back(keep_finding(f, s, s.out));
       row.found.back().seed = seed;
     }
   }
@@ -301,6 +314,19 @@ int run_campaign(const FuzzOptions& o) {
   check_fuzz_options(o, FuzzCommand::Campaign);
   const std::vector<std::string> writers = campaign_writers(o.writers);
   const std::vector<std::string> flows = campaign_flows(o.flows);
+  const std::vector<std::string> propagators = campaign_propagators(o.viommus);
+  // A row's (writer or propagator, live-update flow): on ops the writers',
+  // then live update's (writer entry-sync, DESIGN.md section 12).
+  auto subjects = [&](const std::string& target) {
+    std::vector<std::pair<std::string, std::string>> runs;
+    if (viommu_target(target)) {
+      for (const std::string& p : propagators) runs.push_back({p, ""});
+      return runs;
+    }
+    for (const std::string& w : writers) runs.push_back({w, ""});
+    for (const std::string& f : flows) runs.push_back({"entry-sync", f});
+    return runs;
+  };
   const std::string& engine = o.engine;
   const double budget = o.seconds;
   const std::string root = repo_root();
@@ -315,7 +341,8 @@ int run_campaign(const FuzzOptions& o) {
   std::vector<Row> rows;
   bool all_ok = true;
   double left = budget;
-  size_t runs_left = o.targets.size() * (writers.size() + flows.size());
+  size_t runs_left = 0;
+  for (const std::string& target : o.targets) runs_left += subjects(target).size();
   std::map<std::string, std::vector<std::string>> found_corpora;  // target -> work corpora
   for (const std::string& target : o.targets) {
     // The working corpus: starts as the seeds, grows by merging.
@@ -328,12 +355,7 @@ int run_campaign(const FuzzOptions& o) {
     std::set<std::string> corpus_inputs;
     for (const std::string& dir : {work, root + "/corpus/" + target})
       for (const std::string& f : list_dir(dir)) corpus_inputs.insert(read_text(dir + "/" + f));
-    // The writers' rows, then live update's (writer entry-sync, DESIGN.md
-    // section 12).
-    std::vector<std::pair<std::string, std::string>> runs;
-    for (const std::string& w : writers) runs.push_back({w, ""});
-    for (const std::string& f : flows) runs.push_back({"entry-sync", f});
-    for (const auto& [w, lu] : runs) {
+    for (const auto& [w, lu] : subjects(target)) {
       const double share = std::max(5.0, left / double(runs_left--));
       Row row = run_row(o, target, w, lu, work, corpus_inputs, share, out);
       left -= std::min(row.hunt.seconds, share);
@@ -358,8 +380,9 @@ int run_campaign(const FuzzOptions& o) {
   write_text(out + "/report.html", report_html(json));
   std::printf("\n%s%s%s", kLegend, merge_note.c_str(), summary.c_str());
   std::printf("%s (out/campaign/report.md, report.json, report.html)\n",
-              all_ok ? "verdict ok: every writer and flow shows the verdict it declares"
-                     : "verdict FAILED: some writers or flows do not show the verdict they declare");
+              all_ok
+                  ? "verdict ok: every writer and flow shows the verdict it declares"
+                  : "verdict FAILED: some writers or flows do not show the verdict they declare");
   return all_ok ? 0 : 1;
 }
 
@@ -369,11 +392,11 @@ Run add_campaign(CLI::App& app) {
   auto o = std::make_shared<FuzzOptions>();
   CLI::App* sub = app.add_subcommand(
       "campaign",
-      "the main job: fuzzes every writer, then every live-update flow, in turn within the time "
-      "budget, prints the writer x property matrix, minimizes what it finds, writes "
-      "out/campaign/report.md, report.json and report.html; exit 0 when every writer and flow "
-      "shows the verdict it declares; the working corpus grows in out/corpus/ and is merged back "
-      "after each run");
+      "the main job: fuzzes every writer, then every live-update flow (on the viommu and "
+      "twolevel targets, every propagator) in turn within the time budget, prints the writer x "
+      "property matrix, minimizes what it finds, writes out/campaign/report.md, report.json and "
+      "report.html; exit 0 when every writer, flow and propagator shows the verdict it declares; "
+      "the working corpus grows in out/corpus/ and is merged back after each run");
   add_fuzz_options(*sub, *o, FuzzCommand::Campaign);
   return [o] { return run_campaign(*o); };
 }

@@ -7,6 +7,7 @@
 #include "driver/live_update.h"
 #include "driver/writer.h"
 #include "tools/process.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
@@ -240,6 +241,19 @@ CLI::Option* add_writer_option(CLI::App& sub, std::string& writer, const std::st
 
 CLI::Option* add_lu_option(CLI::App& sub, std::string& lu, const std::string& help) {
   return sub.add_option("--lu", lu, help)->type_name("F")->check(flow_name());
+}
+
+CLI::Validator propagator_name() {
+  return CLI::Validator(
+      [](std::string& p) -> std::string {
+        if (vmm::propagator_info(p)) return "";
+        return "unknown propagator '" + p + "' (see ./vtdfuzz propagators)";
+      },
+      "");
+}
+
+CLI::Option* add_viommu_option(CLI::App& sub, std::string& viommu, const std::string& help) {
+  return sub.add_option("--viommu", viommu, help)->type_name("NAME")->check(propagator_name());
 }
 
 }  // namespace vtd::tools

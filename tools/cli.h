@@ -42,6 +42,11 @@ CLI::Validator existing_dir();
 
 // --writer W on a command that runs programs.
 CLI::Option* add_writer_option(CLI::App& sub, std::string& writer, const std::string& help);
+// A registered vIOMMU propagator ("unknown propagator 'x' (see ./vtdfuzz
+// propagators)").
+CLI::Validator propagator_name();
+// --viommu NAME: the propagator a vIOMMU program runs against.
+CLI::Option* add_viommu_option(CLI::App& sub, std::string& viommu, const std::string& help);
 
 // A registered live-update flow ("unknown live-update flow 'x' (see
 // ./vtdfuzz flows)"), and --lu F on a command that runs programs.

@@ -12,6 +12,7 @@
 #include "tools/commands.h"
 #include "tools/hunt.h"
 #include "tools/process.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
@@ -44,6 +45,8 @@ CLI::Validator property_name() {
       "");
 }
 
+}  // namespace
+
 // A writer, or `catalog` / `all`.
 CLI::Validator writer_or_set() {
   return CLI::Validator(
@@ -54,11 +57,16 @@ CLI::Validator writer_or_set() {
       "");
 }
 
-// Catalog order: the number of the first id ("B1 B2 B3 B9" -> 1), none last.
-int first_catalog_id(std::string_view catalog) {
-  size_t b = catalog.find('B');
-  return b == std::string_view::npos ? INT_MAX
-                                     : std::atoi(std::string(catalog.substr(b + 1)).c_str());
+namespace {
+
+// A propagator, or `catalog` / `all`.
+CLI::Validator propagator_or_set() {
+  return CLI::Validator(
+      [](std::string& p) -> std::string {
+        if (p == "catalog" || p == "all" || vmm::propagator_info(p)) return "";
+        return "unknown propagator '" + p + "' (see ./vtdfuzz propagators; or catalog, all)";
+      },
+      "");
 }
 
 // A flow, or `catalog` / `all` / `none`.
@@ -71,16 +79,30 @@ CLI::Validator flow_or_set() {
       "");
 }
 
+// Catalog order: the number of the first id ("B1 B2 B3 B9" -> 1), none last.
+int first_catalog_id(std::string_view catalog) {
+  size_t b = catalog.find('B');
+  return b == std::string_view::npos ? INT_MAX
+                                     : std::atoi(std::string(catalog.substr(b + 1)).c_str());
+}
+
+const char* const kTargets = "ops, viommu, twolevel";
+
 }  // namespace
 
 void add_fuzz_options(CLI::App& sub, FuzzOptions& o, FuzzCommand c) {
   const bool hunt = c == FuzzCommand::Hunt;
   if (hunt) {
-    sub.add_option("--target", o.targets[0], "the fuzz target (default ops)")->type_name("ops");
-    add_writer_option(sub, o.writer, "the writer to fuzz (with --lu: default entry-sync)");
-    add_lu_option(sub, o.lu, "the live-update flow to fuzz");
+    sub.add_option("--target", o.targets[0],
+                   "the fuzz target: ops, viommu or twolevel (default ops)")
+        ->type_name("T");
+    add_writer_option(sub, o.writer,
+                      "the writer to fuzz (twolevel: the guest's; ops needs one or --lu, which "
+                      "defaults it to entry-sync)");
+    add_lu_option(sub, o.lu, "the live-update flow to fuzz (target ops)");
+    add_viommu_option(sub, o.viommu, "the propagator to fuzz (targets viommu and twolevel)");
   } else {
-    sub.add_option("--targets", o.targets, "the fuzz targets (default ops)")
+    sub.add_option("--targets", o.targets, "the fuzz targets: ops, viommu, twolevel (default ops)")
         ->type_name("T,...")
         ->delimiter(',');
     sub.add_option("--writers", o.writers,
@@ -95,6 +117,12 @@ void add_fuzz_options(CLI::App& sub, FuzzOptions& o, FuzzCommand c) {
         ->type_name("F,...|catalog|all|none")
         ->delimiter(',')
         ->check(flow_or_set());
+    sub.add_option("--viommu", o.viommus,
+                   "the propagators of the viommu and twolevel rows: names, catalog or all "
+                   "(default all)")
+        ->type_name("NAME,...|catalog|all")
+        ->delimiter(',')
+        ->check(propagator_or_set());
   }
   CLI::Option* time =
       sub.add_option("--time", o.seconds,
@@ -126,15 +154,27 @@ void add_fuzz_options(CLI::App& sub, FuzzOptions& o, FuzzCommand c) {
   }
 }
 
+bool viommu_target(const std::string& target) {
+  return target == "viommu" || target == "twolevel";
+}
+
 void check_fuzz_options(const FuzzOptions& o, FuzzCommand c) {
-  if (c == FuzzCommand::Hunt && o.writer.empty() && o.lu.empty())
-    throw UsageError("hunt: --writer W or --lu F is required");
   for (const std::string& t : o.targets) {
     refuse_writerless_target(o.engine, t);
     const std::string bin = target_binary(o.engine, t);
-    if (t != "ops" && c == FuzzCommand::Hunt) throw UsageError("unknown target '" + t + "' (ops)");
-    if (t != "ops" && !file_exists(bin))
+    const bool known = t == "ops" || viommu_target(t);
+    if (!known && c == FuzzCommand::Hunt)
+      throw UsageError("unknown target '" + t + "' (" + kTargets + ")");
+    if (!known && !file_exists(bin))
       throw UsageError("unknown target '" + t + "' (no " + bin + ")");
+    if (c == FuzzCommand::Hunt && !viommu_target(t) && o.writer.empty() && o.lu.empty())
+      throw UsageError("hunt: --writer W or --lu F is required on target " + t);
+    if (c == FuzzCommand::Hunt && viommu_target(t) && !o.lu.empty())
+      throw UsageError("hunt: --lu is for the target ops, not " + t);
+    if (c == FuzzCommand::Hunt && viommu_target(t) && o.viommu.empty())
+      throw UsageError("hunt: --viommu NAME is required on target " + t);
+    if (c == FuzzCommand::Hunt && !viommu_target(t) && !o.viommu.empty())
+      throw UsageError("hunt: --viommu is for the targets viommu and twolevel, not " + t);
     // Before anything is printed: the engine's build of the target is there.
     if (!file_exists(bin))
       throw UsageError("no " + o.engine + " build of target '" + t + "' (" + bin + ")");
@@ -196,6 +236,32 @@ std::vector<std::string> campaign_flows(const std::vector<std::string>& given) {
       add(g);
   }
   if (std::find(given.begin(), given.end(), "none") != given.end()) out.clear();
+  return out;
+}
+
+std::vector<std::string> campaign_propagators(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view p) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.emplace_back(p);
+  };
+  for (const std::string& g : given.empty() ? std::vector<std::string>{"all"} : given) {
+    if (g != "catalog" && g != "all") {
+      add(g);
+      continue;
+    }
+    std::vector<const vmm::PropagatorInfo*> set;
+    for (const vmm::PropagatorInfo& p : vmm::propagators())
+      if (g == "all" || !p.catalog.empty()) set.push_back(&p);
+    auto key = [](const vmm::PropagatorInfo* p) {
+      return std::make_tuple(p->expected_properties().empty(), first_catalog_id(p->catalog),
+                             p->name);
+    };
+    std::stable_sort(set.begin(), set.end(),
+                     [&](const vmm::PropagatorInfo* a, const vmm::PropagatorInfo* b) {
+                       return key(a) < key(b);
+                     });
+    for (const vmm::PropagatorInfo* p : set) add(p->name);
+  }
   return out;
 }
 

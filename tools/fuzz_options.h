@@ -10,7 +10,8 @@
 
 namespace CLI {
 class App;
-}
+class Validator;
+}  // namespace CLI
 
 namespace vtd::tools {
 
@@ -27,7 +28,15 @@ struct FuzzOptions {
   int jobs = 1;                                // campaign --jobs N
   bool empty = false;                          // hunt --empty
   std::string property;                        // hunt --property, by name ("P1")
+  // The vIOMMU targets (DESIGN.md section 13): viommu (the guest's raw
+  // stores and descriptors) and twolevel (a guest driver running the
+  // writer): the propagator they fuzz.
+  std::string viommu;                // hunt --viommu NAME
+  std::vector<std::string> viommus;  // campaign --viommu, as given
 };
+
+// A fuzz target's subjects: writers (ops), propagators (viommu, twolevel).
+bool viommu_target(const std::string& target);
 
 // Adds the options `c` takes to `sub`, bound to `o` (which must outlive
 // the parse), with their value checks.
@@ -50,8 +59,16 @@ std::vector<std::string> campaign_writers(const std::vector<std::string>& given)
 // after the writers').
 std::vector<std::string> campaign_flows(const std::vector<std::string>& given);
 
-// hunt and campaign judge writers: a target that fuzzes the simulator itself
-// (queue) is bad input for them, with a pointer to its binary.
+// A writer name, or `catalog` / `all` (campaign --writers, timetobug).
+CLI::Validator writer_or_set();
+
+// campaign --viommu: names, `catalog` (every propagator with catalog ids,
+// in catalog order) and `all`; empty: all.
+std::vector<std::string> campaign_propagators(const std::vector<std::string>& given);
+
+// hunt and campaign judge writers and propagators: a target that fuzzes the
+// simulator itself (queue) is bad input for them, with a pointer to its
+// binary.
 void refuse_writerless_target(const std::string& engine, const std::string& target);
 
 }  // namespace vtd::tools

@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "driver/writer.h"
 #include "targets/harness.h"
+#include "targets/viommu.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/fuzz_options.h"
@@ -49,13 +51,12 @@ std::string seeds_dir(const HuntSpec& s) {
 
 // What an engine input shows: its violation (property and signature) when
 // it replays with one, else "crash" (a sanitizer report or a timeout).
-Finding classify(const std::string& path, const std::string& writer, const std::string& lu,
-                 double t) {
-  std::string bytes = read_text(path);
-  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+Finding classify(const std::string& path, const HuntSpec& s, double t) {
+  prog::Program p = input_program(read_text(path), s);
   harness::Options o;
-  o.writer = writer;
-  o.lu = lu;
+  o.writer = s.writer;
+  o.viommu = s.viommu;
+  o.lu = s.lu;
   harness::Result hr = harness::run(p, o);
   if (!hr.violated)
     return {"crash", path.substr(path.rfind('-') + 1, 16), "crash without a violation", t, path};
@@ -73,16 +74,28 @@ Finding classify(const std::string& path, const std::string& writer, const std::
 std::string empty_seed(const HuntSpec& s) {
   const std::string dir = s.out + "/seed-empty";
   make_dirs(dir);
-  // The default setup, and no writer, flow or propagator name.
-  const uint8_t flags = s.lu.empty() ? 0 : prog::kLiveUpdateSetup;
-  write_bytes(dir + "/empty", {prog::kVersion, flags, 0, 0, 0, 0});
+  if (s.target == "viommu") {
+    write_bytes(dir + "/empty", {0});  // one device, remapping on, no record
+  } else {
+    // The default setup (with something preserved for a live-update flow),
+    // and no writer, flow or propagator name.
+    const uint8_t flags = s.lu.empty() ? 0 : prog::kLiveUpdateSetup;
+    write_bytes(dir + "/empty", {prog::kVersion, flags, 0, 0, 0, 0});
+  }
   return dir;
 }
 
+// One libFuzzer process (plain mode, never -fork): a hunt stops at the
+// first violation it wants; a campaign row (keep_going) runs with
+// VTDFUZZ_FINDINGS, so the target keeps the first input of each signature
+// and goes on, and the row lasts its whole share unless a wanted property
+// turns up. With jobs > 1, that many processes share the corpus directory.
 HuntResult libfuzzer(const HuntSpec& s) {
   HuntResult r;
   std::string corpus = s.out + "/corpus";
   make_dirs(corpus);
+  const std::string findings = s.out + "/findings";
+  if (s.keep_going) make_dirs(findings);
   std::vector<std::string> argv = {target_binary("libfuzzer", s.target),
                                    "-max_total_time=" + std::to_string(int(s.seconds + 0.5)),
                                    "-print_final_stats=1",
@@ -92,10 +105,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
   std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
   if (file_exists(dict)) argv.push_back("-dict=" + dict);
   for (const std::string& o : libfuzzer_options(s.target)) argv.push_back(o);
-  if (s.keep_going) {
-    argv.push_back("-fork=" + std::to_string(std::max(1, s.jobs)));
-    argv.push_back("-ignore_crashes=1");
-  }
+  if (s.jobs > 1) argv.push_back("-reload=1");  // pick up what the other processes keep
   argv.push_back(corpus);
   if (!s.empty && file_exists(seeds_dir(s))) argv.push_back(seeds_dir(s));
   if (s.empty) argv.push_back(empty_seed(s));
@@ -106,70 +116,87 @@ HuntResult libfuzzer(const HuntSpec& s) {
   std::vector<std::string> env = {
       "VTDFUZZ_WRITER=" + s.writer, "VTDFUZZ_LU=" + s.lu,
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
-  if (!s.keep_going && !s.want.empty()) env.push_back("VTDFUZZ_PROPERTY=" + s.want.front());
-  std::vector<Finding> pending;  // violation line seen, input path not yet
-  // Fork mode keeps the crashing child's output to itself: watch the
-  // artifacts instead, and classify each new one by replaying it here.
-  std::set<std::string> seen_files;
-  auto scan_artifacts = [&](double t) {
-    bool wanted = false;
-    for (const std::string& name : list_dir(s.out)) {
-      if (name.rfind("crash-", 0) != 0 || !seen_files.insert(name).second) continue;
-      Finding f = classify(s.out + "/" + name, s.writer, s.lu, t);
-      if (std::any_of(r.findings.begin(), r.findings.end(),
-                      [&](const Finding& x) { return x.sig == f.sig; }))
-        continue;
-      r.findings.push_back(f);
-      for (const std::string& want : s.want) wanted |= f.property == want;
-    }
-    return wanted;
+  if (s.keep_going) env.push_back("VTDFUZZ_FINDINGS=" + findings);
+  if (!s.viommu.empty()) env.push_back("VTDFUZZ_VIOMMU=" + s.viommu);
+  if (!s.keep_going && !s.want.empty()) {
+    std::string want;  // "P4|P2": any of them stops the target
+    for (const std::string& p : s.want) want += (want.empty() ? "" : "|") + p;
+    env.push_back("VTDFUZZ_PROPERTY=" + want);
+  }
+  std::mutex mu;  // the findings, shared by the processes' output readers
+  bool done = false;
+  auto record = [&](Finding f) {  // under mu; true when a wanted property is in
+    if (std::any_of(r.findings.begin(), r.findings.end(),
+                    [&](const Finding& x) { return x.sig == f.sig; }))
+      return done;
+    r.findings.push_back(f);
+    for (const std::string& want : s.want) done |= f.property == want;
+    return done;
   };
-  auto on_line = [&](const std::string& line, double t) {
-    if (s.keep_going) return line.rfind("#", 0) == 0 && scan_artifacts(t);
-    std::string prop, sig;
-    if (parse_violation(line, &prop, &sig)) {
-      if (line.find("vtdfuzz: passed over") != std::string::npos) {
-        // hunt --property: another property, reported once, no input kept.
-        r.findings.push_back({prop, sig, line, t, ""});
+  auto watch = [&]() {
+    std::vector<Finding> pending;  // violation line seen, input path not yet
+    return [&, pending](const std::string& line, double t) mutable {
+      std::lock_guard<std::mutex> lock(mu);
+      if (done) return true;  // another process found what the row wants
+      std::string prop, sig;
+      if (line.rfind("vtdfuzz: found ", 0) == 0 && parse_violation(line, &prop, &sig)) {
+        // keep_going: the target kept the input in the findings directory.
+        const std::string path = line.substr(15, line.find(' ', 15) - 15);
+        return record({prop, sig, "vtdfuzz: " + line.substr(line.find("VIOLATION")), t, path});
+      }
+      if (parse_violation(line, &prop, &sig)) {
+        if (line.find("vtdfuzz: passed over") != std::string::npos) {
+          // hunt --property: another property, reported once, no input kept.
+          record({prop, sig, line, t, ""});
+          return false;
+        }
+        pending.push_back({prop, sig, line.substr(line.find("vtdfuzz: VIOLATION")), t, ""});
         return false;
       }
-      bool seen = std::any_of(r.findings.begin(), r.findings.end(),
-                              [&](const Finding& f) { return f.sig == sig; });
-      if (!seen)
-        pending.push_back({prop, sig, line.substr(line.find("vtdfuzz: VIOLATION")), t, ""});
-      return false;
-    }
-    if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
-        line.find("runtime error:") != std::string::npos)
-      pending.push_back({"crash", "sanitizer", line, t, ""});
-    size_t w = line.find("Test unit written to ");
-    if (w != std::string::npos && !pending.empty()) {
-      Finding f = pending.back();
-      pending.clear();
-      f.input = line.substr(w + 21);
-      r.findings.push_back(f);
-      for (const std::string& want : s.want)
-        if (f.property == want) return true;  // a campaign has what it came for
-    }
-    return false;  // plain mode: libFuzzer stops by itself after a crash
+      if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
+          line.find("runtime error:") != std::string::npos)
+        pending.push_back({"crash", "sanitizer", line, t, ""});
+      size_t w = line.find("Test unit written to ");
+      if (w != std::string::npos && !pending.empty()) {
+        Finding f = pending.back();
+        pending.clear();
+        f.input = line.substr(w + 21);
+        return record(f);
+      }
+      return false;  // plain mode: libFuzzer stops by itself after a crash
+    };
   };
-  ProcResult p = run_process(argv, env, s.seconds + 60, s.out + "/fuzz.log", on_line);
-  if (s.keep_going) scan_artifacts(p.seconds);
-  r.seconds = p.seconds;
-  r.log = p.log;
-  r.corpus = corpus;
-  size_t cov = p.log.rfind(" cov: ");
-  if (cov != std::string::npos) r.edges = strtoull(p.log.c_str() + cov + 6, nullptr, 10);
-  // Fork mode reports progress as "#N: cov: ... exec/s: X"; plain mode prints final stats.
-  r.execs = stat_u64(p.log, "stat::number_of_executed_units: ");
-  r.exec_per_sec = stat_f(p.log, "stat::average_exec_per_sec: ");
-  if (!r.execs) {
-    size_t h = p.log.rfind("\n#");
-    if (h != std::string::npos) r.execs = strtoull(p.log.c_str() + h + 2, nullptr, 10);
+  const int n = std::max(1, s.jobs);
+  std::vector<ProcResult> procs(static_cast<size_t>(n));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    std::string log = s.out + (n == 1 ? "/fuzz.log" : "/fuzz-" + std::to_string(i) + ".log");
+    threads.emplace_back(
+        [&, i, log] { procs[size_t(i)] = run_process(argv, env, s.seconds + 60, log, watch()); });
   }
-  // libFuzzer's own figure is missing in fork mode and can read 0 in the
-  // stats it prints from a crash handler: then executions over wall time.
-  if (r.exec_per_sec <= 0 && r.seconds > 0) r.exec_per_sec = double(r.execs) / r.seconds;
+  for (std::thread& t : threads) t.join();
+  r.corpus = corpus;
+  for (const ProcResult& p : procs) {
+    r.seconds = std::max(r.seconds, p.seconds);
+    r.log += p.log;
+    size_t cov = p.log.rfind(" cov: ");
+    if (cov != std::string::npos)
+      r.edges = std::max<uint64_t>(r.edges, strtoull(p.log.c_str() + cov + 6, nullptr, 10));
+    // Final stats when libFuzzer ran its time; the last status line ("#N
+    // ...") when it was stopped early or crashed.
+    uint64_t execs = stat_u64(p.log, "stat::number_of_executed_units: ");
+    if (!execs) {
+      size_t h = p.log.rfind("\n#");
+      if (h != std::string::npos) execs = strtoull(p.log.c_str() + h + 2, nullptr, 10);
+    }
+    r.execs += execs;
+    // libFuzzer's own figure can read 0 in the stats it prints from a crash
+    // handler: then executions over wall time.
+    double eps = stat_f(p.log, "stat::average_exec_per_sec: ");
+    r.exec_per_sec += eps > 0 ? eps : p.seconds > 0 ? double(execs) / p.seconds : 0;
+  }
+  std::sort(r.findings.begin(), r.findings.end(),
+            [](const Finding& a, const Finding& b) { return a.seconds < b.seconds; });
   return r;
 }
 
@@ -187,6 +214,7 @@ HuntResult afl(const HuntSpec& s) {
                                   "AFL_NO_AFFINITY=1",
                                   "AFL_FAST_CAL=1",
                                   "AFL_SKIP_BIN_CHECK=1"};
+  if (!s.viommu.empty()) env.push_back("VTDFUZZ_VIOMMU=" + s.viommu);
   // The record mutator (build/release/targets/libvtdfuzz_afl_mutator.so) is
   // opt-in, through AFL_CUSTOM_MUTATOR_LIBRARY in the caller's environment:
   // on `legacy` P1 it slowed AFL++ down (README, "Programs").
@@ -229,7 +257,7 @@ HuntResult afl(const HuntSpec& s) {
       size_t t = file.find("time:");
       double secs =
           t == std::string::npos ? r.seconds : strtod(file.c_str() + t + 5, nullptr) / 1000.0;
-      Finding f = classify(path, s.writer, s.lu, secs);
+      Finding f = classify(path, s, secs);
       auto same = std::find_if(r.findings.begin(), r.findings.end(),
                                [&](const Finding& x) { return x.sig == f.sig; });
       if (same == r.findings.end())
@@ -245,23 +273,36 @@ HuntResult afl(const HuntSpec& s) {
 
 }  // namespace
 
-std::string findings_dir(const std::string& writer, const std::string& lu) {
-  return repo_root() + "/out/findings/" + (lu.empty() ? writer : "lu-" + lu);
-}
-
 std::string target_binary(const std::string& engine, const std::string& target) {
   return repo_root() +
          (engine == "afl" ? "/build/afl/targets/fuzz_" : "/build/fuzz/targets/fuzz_") + target;
 }
 
-// With the custom mutator libFuzzer turns -len_control off; without a cap
-// the working corpus filled with 4 KiB programs that ran at a third of the
-// speed.
+// The [libfuzzer] section of corpus/<target>.options, as OSS-Fuzz reads it:
+// every `name = value` line is a flag. For ops: max_len (with the custom
+// mutator libFuzzer turns -len_control off; without a cap the working
+// corpus filled with 4 KiB programs that ran at a third of the speed) and
+// use_counters = 0 (edges, not hit counts: corpus/ops.options says why).
 std::vector<std::string> libfuzzer_options(const std::string& target) {
-  const std::string options = repo_root() + "/corpus/" + target + ".options";
-  if (uint64_t max_len = stat_u64(read_text(options), "max_len = "))
-    return {"-max_len=" + std::to_string(max_len)};
-  return {};
+  std::istringstream in(read_text(repo_root() + "/corpus/" + target + ".options"));
+  std::vector<std::string> flags;
+  bool section = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '[') {
+      section = line.rfind("[libfuzzer]", 0) == 0;
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (!section || eq == std::string::npos) continue;
+    auto trim = [](std::string x) {
+      x.erase(0, x.find_first_not_of(" \t"));
+      x.erase(x.find_last_not_of(" \t\r") + 1);
+      return x;
+    };
+    flags.push_back("-" + trim(line.substr(0, eq)) + "=" + trim(line.substr(eq + 1)));
+  }
+  return flags;
 }
 
 HuntResult hunt(const HuntSpec& s) {
@@ -273,12 +314,31 @@ HuntResult hunt(const HuntSpec& s) {
   return s.engine == "afl" ? afl(s) : libfuzzer(s);
 }
 
-prog::Program save_reproducer(const std::string& input, const std::string& writer,
-                              const std::string& stem, const std::string& lu) {
-  std::string bytes = read_text(input);
-  prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-  p.writer = writer;
-  if (!lu.empty()) p.lu = lu;
+prog::Program input_program(const std::string& bytes, const HuntSpec& s) {
+  const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  prog::Program p = s.target == "viommu"     ? viommu::decode(b, s.viommu)
+                    : s.target == "twolevel" ? prog::decode_guest(b, s.viommu)
+                                             : prog::decode(b);
+  if (s.target == "twolevel")
+    p.config.scalable = p.config.coherent = true;  // as the target runs it
+  p.writer = s.writer;
+  if (!s.lu.empty()) p.lu = s.lu;
+  if (!s.viommu.empty()) p.viommu = s.viommu;
+  return p;
+}
+
+std::string findings_dir(const HuntSpec& s) {
+  return repo_root() + "/out/findings/" + subject_of(s);
+}
+
+std::string subject_of(const HuntSpec& s) {
+  if (!s.viommu.empty()) return s.viommu;
+  return s.lu.empty() ? s.writer : "lu-" + s.lu;
+}
+
+prog::Program save_reproducer(const std::string& input, const HuntSpec& s,
+                              const std::string& stem) {
+  prog::Program p = input_program(read_text(input), s);
   write_text(stem + ".txt", prog::to_text(p));
   write_bytes(stem + ".bin", prog::encode(p));
   return p;
@@ -292,15 +352,17 @@ int run_hunt(const FuzzOptions& o) {
   check_fuzz_options(o, FuzzCommand::Hunt);
   HuntSpec s;
   s.target = o.targets.front();
-  s.writer = o.writer.empty() ? "entry-sync" : o.writer;  // --lu alone: the reference writer
+  s.writer = o.writer;
   s.lu = o.lu;
+  s.viommu = o.viommu;
+  // The guest's writer on twolevel; --lu alone: the reference writer.
+  if ((s.target == "twolevel" || !s.lu.empty()) && s.writer.empty()) s.writer = "entry-sync";
   s.engine = o.engine;
   s.seconds = o.seconds;
   s.empty = o.empty;
   // Chasing one property: the target passes over the others (listed).
   if (!o.property.empty()) s.want = {o.property};
-  s.out = repo_root() + "/out/hunt/" + s.target + "-" + s.writer +
-          (s.lu.empty() ? "" : "-lu-" + s.lu) + "-" + s.engine;
+  s.out = repo_root() + "/out/hunt/" + s.target + "-" + subject_of(s) + "-" + s.engine;
   HuntResult r = hunt(s);
   int rc = 0;
   auto wanted = std::find_if(r.findings.begin(), r.findings.end(), [&](const Finding& f) {
@@ -314,11 +376,11 @@ int run_hunt(const FuzzOptions& o) {
     std::printf("%s\n", f.line.c_str());
     if (!f.input.empty() && file_exists(f.input)) {
       // Kept across runs, one per signature.
-      std::string dir = findings_dir(s.writer, s.lu);
+      std::string dir = findings_dir(s);
       make_dirs(dir);
       std::string stem = dir + "/" + f.property + "-" + f.sig;
-      save_reproducer(f.input, s.writer, stem, s.lu);
-      save_reproducer(f.input, s.writer, s.out + "/reproducer", s.lu);
+      save_reproducer(f.input, s, stem);
+      save_reproducer(f.input, s, s.out + "/reproducer");
       std::printf("reproducer: %s.txt (and .bin)\n", stem.c_str());
     }
     rc = 1;
@@ -340,10 +402,12 @@ Run add_hunt(CLI::App& app) {
   auto o = std::make_shared<FuzzOptions>();
   CLI::App* sub = app.add_subcommand(
       "hunt",
-      "fuzzes one writer, or one live-update flow (--lu; writer entry-sync unless given), until "
-      "the first violation (with --property, until one of that property, listing the others): "
-      "'found P1 after 31.7 s, 228797 execs', 'exec/s ...'; the reproducer lands in "
-      "out/findings/W/ (out/findings/lu-F/)");
+      "fuzzes one writer (or one live-update flow with --lu, writer entry-sync unless given; or, "
+      "on the viommu and twolevel targets, one propagator) until the first violation (with "
+      "--property, until one of that property, listing the others): 'found P1 after 31.7 s, "
+      "228797 execs', 'exec/s ...'; the reproducer lands in out/findings/W/ (out/findings/lu-F/ "
+      "for "
+      "a flow)");
   add_fuzz_options(*sub, *o, FuzzCommand::Hunt);
   return [o] { return run_hunt(*o); };
 }

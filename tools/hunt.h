@@ -15,10 +15,11 @@ struct HuntSpec {
   std::string target = "ops";
   std::string writer;
   std::string lu;                    // live-update flow (VTDFUZZ_LU); empty: none named
+  std::string viommu;                // the propagator (targets viommu and twolevel)
   std::string engine = "libfuzzer";  // or "afl"
   double seconds = 60;
   bool empty = false;       // start from an empty corpus (no seeds)
-  bool keep_going = false;  // campaign: continue after a violation (libFuzzer -fork)
+  bool keep_going = false;  // campaign: continue after a violation (VTDFUZZ_FINDINGS)
   int jobs = 1;
   std::vector<std::string> want;  // stop early once one of these properties is found
   std::string out;                // output directory
@@ -62,13 +63,18 @@ MergeResult merge_corpus(const std::string& target, const std::string& writer,
                          const std::string& out, const std::vector<std::string>& ins);
 size_t count_files(const std::string& dir);
 
-// Writes `<stem>.txt` and `<stem>.bin` for an engine input, with the
-// program's writer (and live-update flow, when given) set; returns the
+// An engine input of the spec's target as a program (the ops and twolevel
+// targets read the binary form, the viommu target its own, targets/viommu.h),
+// with the spec's writer and propagator named in it.
+prog::Program input_program(const std::string& bytes, const HuntSpec& s);
+
+// What a finding is filed under (out/findings/<subject>/): the writer,
+// lu-<flow> for a live-update flow, or the propagator on a vIOMMU target.
+std::string subject_of(const HuntSpec& s);
+std::string findings_dir(const HuntSpec& s);  // out/findings/<subject>
+
+// Writes `<stem>.txt` and `<stem>.bin` for an engine input; returns the
 // program.
-prog::Program save_reproducer(const std::string& input, const std::string& writer,
-                              const std::string& stem, const std::string& lu = "");
-// Where a hunt or campaign keeps findings: out/findings/<writer>/, or
-// out/findings/lu-<flow>/ for a live-update flow.
-std::string findings_dir(const std::string& writer, const std::string& lu);
+prog::Program save_reproducer(const std::string& input, const HuntSpec& s, const std::string& stem);
 
 }  // namespace vtd::tools

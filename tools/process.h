@@ -12,6 +12,7 @@ namespace vtd::tools {
 struct ProcResult {
   int status = -1;     // exit code, or 128+signal
   double seconds = 0;  // wall time from start to exit
+  double cpu = 0;      // the child's user + system CPU time (what it got of a loaded machine)
   std::string log;     // everything the child wrote to stdout and stderr
 };
 

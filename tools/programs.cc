@@ -18,6 +18,7 @@
 #include "tools/commands.h"
 #include "tools/process.h"
 #include "tools/timeline.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
@@ -36,25 +37,29 @@ prog::Program load_program(const std::string& path) {
   return p;
 }
 
-harness::Result run_checked(const prog::Program& p, const std::string& path,
-                            const std::string& writer, const std::string& lu, bool trace) {
+struct ProgramArgs {
+  std::vector<std::string> files;
+  std::string writer;
+  std::string lu;
+  std::string viommu;
+  std::string out;
+  std::string svg;  // --svg OUT: the timeline picture (tools/timeline.h)
+  unsigned repeat = 1;
+};
+
+harness::Result run_checked(const prog::Program& p, const std::string& path, const ProgramArgs& a,
+                            bool trace) {
+  if (!a.viommu.empty() && p.viommu.empty())
+    throw UsageError(path + ": --viommu is for vIOMMU programs, and this one names no propagator");
   harness::Options o;
-  o.writer = writer;
-  o.lu = lu;
+  o.writer = a.writer;
+  o.lu = a.lu;
+  o.viommu = a.viommu;
   o.trace = trace;
   harness::Result r = harness::run(p, o);
   if (!r.error.empty()) throw UsageError(path + ": " + r.error);
   return r;
 }
-
-struct ProgramArgs {
-  std::vector<std::string> files;
-  std::string writer;
-  std::string lu;
-  std::string out;
-  std::string svg;  // --svg OUT: the timeline picture (tools/timeline.h)
-  unsigned repeat = 1;
-};
 
 // The timeline of a traced run, titled with the program's file name.
 void write_svg(const std::string& out, const std::string& path, const prog::Program& p,
@@ -68,30 +73,40 @@ void write_svg(const std::string& out, const std::string& path, const prog::Prog
 
 const char* const kSvgHelp = "also draw the run's timeline to OUT (SVG)";
 
+const char* const kWriterHelp = "run against writer W instead of the one the program names";
+const char* const kLuHelp = "live update with flow F instead of the one the program names";
+const char* const kViommuHelp =
+    "run a vIOMMU program against propagator NAME instead of the one it names";
+
+// "writer legacy", "writer entry-sync, lu reference" or "writer -, viommu
+// reference".
+std::string who(const harness::Result& r) {
+  const std::string w = r.writer.empty() ? "-" : r.writer;
+  return "writer " + w + (r.lu.empty() ? "" : ", lu " + r.lu) +
+         (r.viommu.empty() ? "" : ", viommu " + r.viommu);
+}
+
 // What `replay` prints for one program.
 std::string replay_text(const std::string& path, const harness::Result& r) {
   if (r.violated) return path + ":\n" + harness::report(r);
-  return path + ": clean (writer " + r.writer + (r.lu.empty() ? "" : ", lu " + r.lu) + ", " +
-         std::to_string(r.ops_run) + " ops)\n";
+  return path + ": clean (" + who(r) + ", " + std::to_string(r.ops_run) + " ops)\n";
 }
-
-const char* const kWriterHelp = "run against writer W instead of the one the program names";
-const char* const kLuHelp = "live update with flow F instead of the one the program names";
 
 // Same input, same result (DESIGN.md section 6): the program again, `n`
 // times here and `n` times in a process of its own, must print `first`
 // byte for byte. A difference is a bug of the tool, reported on stderr.
-bool same_every_time(const std::string& path, const prog::Program& p, const std::string& writer,
-                     const std::string& lu, unsigned n, const std::string& first) {
+bool same_every_time(const std::string& path, const prog::Program& p, const ProgramArgs& a,
+                     unsigned n, const std::string& first) {
   for (unsigned k = 2; k <= n; ++k)
-    if (replay_text(path, run_checked(p, path, writer, lu, false)) != first) {
+    if (replay_text(path, run_checked(p, path, a, false)) != first) {
       std::fprintf(stderr, "vtdfuzz: %s: run %u in this process differs from run 1\n", path.c_str(),
                    k);
       return false;
     }
   std::vector<std::string> argv = {"/proc/self/exe", "replay", path};
-  if (!writer.empty()) argv.insert(argv.end(), {"--writer", writer});
-  if (!lu.empty()) argv.insert(argv.end(), {"--lu", lu});
+  if (!a.writer.empty()) argv.insert(argv.end(), {"--writer", a.writer});
+  if (!a.lu.empty()) argv.insert(argv.end(), {"--lu", a.lu});
+  if (!a.viommu.empty()) argv.insert(argv.end(), {"--viommu", a.viommu});
   for (unsigned k = 1; k <= n; ++k) {
     const ProcResult pr = run_process(argv, {}, 60, "/dev/null");
     if (pr.log != first) {
@@ -104,39 +119,42 @@ bool same_every_time(const std::string& path, const prog::Program& p, const std:
   return true;
 }
 
+// One line of `writers`, `flows` or `propagators`: name, catalog ids,
+// expected verdict (as the writer, flow or propagator declares them; "-" and
+// "?" when it declares none), summary.
+template <class Info>
+int print_registry(const std::vector<Info>& all, int name_width, int catalog_width) {
+  for (const Info& i : all) {
+    const std::string catalog = i.catalog.empty() ? "-" : std::string(i.catalog);
+    const std::string expect = i.expect.empty() ? "?" : std::string(i.expect);
+    std::printf("%-*.*s %-*s %-8s %.*s\n", name_width, int(i.name.size()), i.name.data(),
+                catalog_width, catalog.c_str(), expect.c_str(), int(i.summary.size()),
+                i.summary.data());
+  }
+  return 0;
+}
+
 }  // namespace
 
-// name, catalog ids, expected verdict (as the writer declares them; "-" and
-// "?" when it declares none), summary.
 Run add_writers(CLI::App& app) {
   app.add_subcommand("writers",
                      "every registered entry writer, one line each: name, catalog ids, expected "
                      "verdict, summary");
-  return [] {
-    for (const drv::WriterInfo& w : drv::writers()) {
-      const std::string catalog = w.catalog.empty() ? "-" : std::string(w.catalog);
-      const std::string expect = w.expect.empty() ? "?" : std::string(w.expect);
-      std::printf("%-20.*s %-12s %-6s %.*s\n", int(w.name.size()), w.name.data(), catalog.c_str(),
-                  expect.c_str(), int(w.summary.size()), w.summary.data());
-    }
-    return 0;
-  };
+  return [] { return print_registry(drv::writers(), 20, 12); };
 }
 
-// name, catalog ids, expected verdict, summary (as `writers`).
 Run add_flows(CLI::App& app) {
   app.add_subcommand("flows",
                      "every registered live-update flow, one line each: name, catalog ids, "
                      "expected verdict, summary");
-  return [] {
-    for (const drv::LuFlowInfo& f : drv::lu_flows()) {
-      const std::string catalog = f.catalog.empty() ? "-" : std::string(f.catalog);
-      const std::string expect = f.expect.empty() ? "?" : std::string(f.expect);
-      std::printf("%-20.*s %-12s %-8s %.*s\n", int(f.name.size()), f.name.data(), catalog.c_str(),
-                  expect.c_str(), int(f.summary.size()), f.summary.data());
-    }
-    return 0;
-  };
+  return [] { return print_registry(drv::lu_flows(), 20, 12); };
+}
+
+Run add_propagators(CLI::App& app) {
+  app.add_subcommand("propagators",
+                     "every registered vIOMMU propagator, one line each: name, catalog ids, "
+                     "expected verdict, summary");
+  return [] { return print_registry(vmm::propagators(), 22, 6); };
 }
 
 Run add_replay(CLI::App& app) {
@@ -147,6 +165,7 @@ Run add_replay(CLI::App& app) {
   sub->add_option("FILE", a->files, "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
   add_lu_option(*sub, a->lu, kLuHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   sub->add_option("--repeat", a->repeat,
                   "run each program N times in this process and in N processes of its own; "
                   "exit 1 unless every output is byte-identical")
@@ -160,12 +179,11 @@ Run add_replay(CLI::App& app) {
     int rc = 0;
     for (size_t i = 0; i < a->files.size(); ++i) {
       const std::string& path = a->files[i];
-      harness::Result r = run_checked(programs[i], path, a->writer, a->lu, false);
+      harness::Result r = run_checked(programs[i], path, *a, false);
       const std::string text = replay_text(path, r);
       std::fputs(text.c_str(), stdout);
       if (r.violated) rc = 1;
-      if (a->repeat > 1 && !same_every_time(path, programs[i], a->writer, a->lu, a->repeat, text))
-        rc = 1;
+      if (a->repeat > 1 && !same_every_time(path, programs[i], *a, a->repeat, text)) rc = 1;
     }
     return rc;
   };
@@ -182,14 +200,14 @@ Run add_explain(CLI::App& app) {
   sub->add_option("FILE", a->files[0], "a program, text or binary")->required()->type_name("");
   add_writer_option(*sub, a->writer, kWriterHelp);
   add_lu_option(*sub, a->lu, kLuHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   sub->add_option("--svg", a->svg, kSvgHelp)->type_name("OUT");
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
-    harness::Result r = run_checked(p, path, a->writer, a->lu, true);
+    harness::Result r = run_checked(p, path, *a, true);
     if (!a->svg.empty()) write_svg(a->svg, path, p, r);
-    std::printf("# program (writer %s%s)\n%s\n", r.writer.c_str(),
-                r.lu.empty() ? "" : (", lu " + r.lu).c_str(), prog::to_text(p).c_str());
+    std::printf("# program (%s)\n%s\n", who(r).c_str(), prog::to_text(p).c_str());
     std::printf(
         "# execution: per op, the CPU stores as they became visible and what the hardware did\n");
     for (size_t i = 0; i < r.trace.size(); ++i) {
@@ -217,21 +235,24 @@ Run add_minimize(CLI::App& app) {
       ->type_name("OUT");
   add_writer_option(*sub, a->writer, kWriterHelp);
   add_lu_option(*sub, a->lu, kLuHelp);
+  add_viommu_option(*sub, a->viommu, kViommuHelp);
   sub->add_option("--svg", a->svg, "also draw the minimized program's timeline into the file SVG")
       ->type_name("SVG");
   return [a] {
     const std::string& path = a->files[0];
     prog::Program p = load_program(path);
-    harness::Result r = run_checked(p, path, a->writer, a->lu, false);
+    harness::Result r = run_checked(p, path, *a, false);
     if (!r.violated)
-      throw UsageError(path + ": no violation to keep (it replays clean on " + r.writer + ")");
+      throw UsageError(path + ": no violation to keep (it replays clean on " +
+                       (r.viommu.empty() ? r.writer : r.viommu) + ")");
     minimize::Stats st;
-    prog::Program m =
-        minimize::minimize(p, harness::same_signature(r.writer, r.violation.signature, r.lu), &st);
+    prog::Program m = minimize::minimize(
+        p, harness::same_signature(r.writer, r.violation.signature, r.viommu, r.lu), &st);
     m.writer = r.writer;
     m.lu = r.lu;
+    if (!r.viommu.empty()) m.viommu = r.viommu;
     const std::string out = a->out.empty() ? path + ".min.txt" : a->out;
-    harness::Result mr = run_checked(m, out, "", "", !a->svg.empty());
+    harness::Result mr = run_checked(m, out, ProgramArgs{}, !a->svg.empty());
     std::string text = "# minimized from " + path + " (" + std::to_string(st.ops_before) +
                        " ops, " + std::to_string(st.runs) + " runs)\n# " +
                        harness::summary_line(mr) + "\n" + prog::to_text(m);

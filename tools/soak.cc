@@ -69,7 +69,9 @@ size_t abstract_states(const std::string& dir, const std::string& writer) {
 std::string would_be_false_positive(const Finding& f, const std::string& writer,
                                     const std::string& stem) {
   if (f.input.empty() || !file_exists(f.input)) return f.line;
-  prog::Program p = save_reproducer(f.input, writer, stem);
+  HuntSpec spec;  // the ops target's input, as soak fuzzes it
+  spec.writer = writer;
+  prog::Program p = save_reproducer(f.input, spec, stem);
   harness::Options o;
   o.writer = writer;
   harness::Result r = harness::run(p, o);

@@ -1,10 +1,11 @@
-// The bug catalog (DESIGN.md sections 7 and 12): each corpus/catalog/Bnn-*.txt
-// names the flow it reproduces and, on a `# expect: <property> <name>` line,
-// what the oracle must say. <name> is the buggy writer, or for a live-update
-// reproducer (B15-B28, a program with an `lu` line) the buggy live-update
-// flow. The buggy one is caught with that property; the correct writers
-// (entry-sync, entry-sync-tempdid) with the `reference` flow run the same
-// schedule clean.
+// The bug catalog (DESIGN.md sections 7, 12 and 13): each
+// corpus/catalog/Bnn-*.txt names the flow it reproduces and, on a
+// `# expect: <property> <name>` line, what the oracle must say. <name> is the
+// buggy writer; for a live-update reproducer (B15-B28, a program with an `lu`
+// line) the buggy live-update flow; for a vIOMMU program (B29-B37) the buggy
+// propagator. The buggy one is caught with that property; the correct
+// writers (entry-sync, entry-sync-tempdid) with the `reference` flow, and the
+// `reference` propagator, run the same schedule clean.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -19,6 +20,8 @@ namespace {
 
 constexpr int kCatalogSize = 28;
 const char* const kCorrectWriters[] = {"entry-sync", "entry-sync-tempdid"};
+constexpr int kViommuFirst = 29, kViommuLast = 37;  // DESIGN.md section 13
+const char* const kCorrectPropagator = "reference";
 
 std::filesystem::path catalog_dir() {
   return source_dir() / "corpus" / "catalog";
@@ -28,7 +31,7 @@ struct Reproducer {
   std::filesystem::path path;
   std::string stem;      // B02-pasid-zeroed-while-present
   std::string property;  // from `# expect:`, e.g. P1
-  std::string writer;    // from `# expect:`, e.g. legacy, or the flow (live update)
+  std::string writer;    // from `# expect:`: a writer, e.g. legacy, a flow or a propagator
 };
 
 // How gtest shows a parameter (ctest lists it beside the test name).
@@ -62,12 +65,18 @@ class CatalogReproducer : public ::testing::TestWithParam<Reproducer> {
     ASSERT_TRUE(prog::parse(read_file(r.path), &program, &err)) << r.path << ": " << err;
   }
 
-  // A live-update reproducer names its flow; the writer is the program's.
+  // A live-update reproducer names its flow, a vIOMMU program its
+  // propagator; the writer is then the program's (the guest's).
   bool live_update() const { return !program.lu.empty(); }
+  bool viommu() const { return !program.viommu.empty(); }
   harness::Result run(const std::string& name) const {
     harness::Options o;
-    o.writer = live_update() ? program.writer : name;
-    o.lu = live_update() ? name : "";
+    if (viommu()) {
+      o.viommu = name;
+    } else {
+      o.writer = live_update() ? program.writer : name;
+      o.lu = live_update() ? name : "";
+    }
     return harness::run(program, o);
   }
   harness::Result run_correct(const std::string& writer) const {
@@ -81,8 +90,11 @@ class CatalogReproducer : public ::testing::TestWithParam<Reproducer> {
 };
 
 TEST_P(CatalogReproducer, NamesTheWriterItExpects) {
-  EXPECT_EQ(live_update() ? program.lu : program.writer, GetParam().writer)
-      << "the program's writer (or lu) line and its '# expect:' line disagree";
+  EXPECT_EQ(viommu()        ? program.viommu
+            : live_update() ? program.lu
+                            : program.writer,
+            GetParam().writer)
+      << "the program's writer (lu, viommu) line and its '# expect:' line disagree";
 }
 
 TEST_P(CatalogReproducer, BuggyWriterViolatesExpectedProperty) {
@@ -95,6 +107,13 @@ TEST_P(CatalogReproducer, BuggyWriterViolatesExpectedProperty) {
 }
 
 TEST_P(CatalogReproducer, CorrectWritersAreClean) {
+  if (viommu()) {
+    harness::Result res = run(kCorrectPropagator);
+    ASSERT_TRUE(res.error.empty()) << res.error;
+    EXPECT_FALSE(res.violated) << harness::report(res);
+    EXPECT_EQ(res.ops_run, program.ops.size());
+    return;
+  }
   for (const char* w : kCorrectWriters) {
     harness::Result res = run_correct(w);
     ASSERT_TRUE(res.error.empty()) << w << ": " << res.error;
@@ -107,17 +126,27 @@ INSTANTIATE_TEST_SUITE_P(Catalog, CatalogReproducer, ::testing::ValuesIn(reprodu
                          param_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CatalogReproducer);
 
-TEST(Catalog, HasEveryBugB01ToB28) {
+std::string missing_ids(int first, int last) {
   std::vector<std::string> names;
   for (const auto& p : files_in(catalog_dir(), ".txt")) names.push_back(p.filename().string());
   std::string missing;
-  for (int i = 1; i <= kCatalogSize; ++i) {
+  for (int i = first; i <= last; ++i) {
     char id[8];
     snprintf(id, sizeof id, "B%02d", i);
     bool found = false;
     for (const std::string& n : names) found |= n.rfind(std::string(id) + "-", 0) == 0;
     if (!found) missing += std::string(missing.empty() ? "" : " ") + id;
   }
+  return missing;
+}
+
+TEST(Catalog, HasEveryBugB01ToB28) {
+  const std::string missing = missing_ids(1, kCatalogSize);
+  EXPECT_TRUE(missing.empty()) << "corpus/catalog lacks reproducers for: " << missing;
+}
+
+TEST(Catalog, HasEveryVIommuBugB29ToB37) {
+  const std::string missing = missing_ids(kViommuFirst, kViommuLast);
   EXPECT_TRUE(missing.empty()) << "corpus/catalog lacks reproducers for: " << missing;
 }
 

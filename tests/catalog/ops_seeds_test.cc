@@ -116,8 +116,13 @@ TEST(OpsCorpus, CoversEveryOpKindAndPlatform) {
       }
     }
   }
+  // The vIOMMU's guest ops exist only in programs that name a propagator
+  // (DESIGN.md section 13): corpus/catalog B29-B37 and the twolevel tests
+  // run them, not the ops target.
   for (size_t k = 0; k < size_t(prog::OpKind::kCount); ++k)
-    EXPECT_TRUE(kinds.count(prog::OpKind(k))) << "no seed uses " << prog::op_name(prog::OpKind(k));
+    if (!prog::is_guest(prog::OpKind(k)))
+      EXPECT_TRUE(kinds.count(prog::OpKind(k)))
+          << "no seed uses " << prog::op_name(prog::OpKind(k));
   for (int i = 0; i < 256; ++i) {
     prog::OpKind k = prog::cpu2_kind(uint8_t(i));  // wraps over the cpu2 op kinds
     EXPECT_TRUE(cpu2.count(k)) << "no seed runs cpu2 " << prog::op_name(k);

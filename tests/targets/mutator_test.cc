@@ -12,7 +12,7 @@
 #include <map>
 #include <vector>
 
-#include "prog/table.h"
+#include "prog/table.h"  // record numbers
 #include "tests/targets/byte_strings.h"
 
 namespace vtd::prog {
@@ -92,13 +92,13 @@ bool records_whole(const Case& c) {
 }
 
 TEST(Layout, OneRecordPerOpPointAndChoice_InTheOrderTheEncoderWroteThem) {
-  const uint8_t sched = prog::detail::kSchedRecord, choice = prog::detail::kChoiceRecord;
+  const uint8_t sched = detail::kSchedRecord, choice = detail::kChoiceRecord;
   for (const std::vector<uint8_t>& b : programs(500)) {
     Program p = decode(b);
     // The setup byte of a canonical encoding is empty: every op is a record.
     std::vector<uint8_t> kinds;
     for (const Op& op : p.ops) {
-      kinds.push_back(prog::detail::record_of(op.kind));
+      kinds.push_back(detail::record_of(op.kind));
       kinds.insert(kinds.end(), op.sched.size(), sched);
       kinds.insert(kinds.end(), op.choices.size(), choice);
     }

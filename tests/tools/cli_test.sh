@@ -88,6 +88,10 @@ expect 2 "--time" "$cli" hunt --writer legacy
 expect 2 "nosuch" "$cli" campaign --writers catalog,nosuch
 expect 2 "'32'" "$cli" transitions --writer legacy --quantum 32
 expect 2 "'0'" "$cli" bench --iterations 0
+expect 2 "-1" "$cli" bench --fuzz-time -1
+expect 2 "'0'" "$cli" timetobug --runs 0
+expect 2 "nosuch" "$cli" timetobug --writers nosuch
+expect 2 "'x'" "$cli" timetobug --engine x
 expect 2 "dict" "$cli" dict extra
 expect 2 "flows" "$cli" flows extra
 expect 2 "nosuch" "$cli" replay "$B15" --lu nosuch
@@ -99,6 +103,7 @@ expect 2 "--frob" "$cli" --frob
 mkdir -p "$tmp/bare"
 expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" campaign --time 1
 expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" hunt --writer legacy --time 1
+expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" timetobug --runs 1
 # Programs: a text error names the file and the line; bytes always decode.
 expect 2 "line 2" "$cli" replay "$tmp/bad-op.txt"
 expect 2 "line 2" "$cli" replay "$tmp/bad-arg.txt"

@@ -1,0 +1,109 @@
+// P13, P15 and P16 (DESIGN.md section 13): the vIOMMU's VMM judged from
+// the iommufd facade's calls, the virtual unit's events and the guest's own
+// tables, never from the propagator's state. Like the queue target's
+// reference (targets/queue.h) it is a second reading of the rules: it
+// keeps its own virtual PASID cache, covering lines as spec 6.5.2 says
+// (oracle/scope.h decides which lines a descriptor removes), and knows what
+// each guest entry must be bound to on the host.
+//
+// A line is what the virtual hardware may hold for a (device, PASID): the
+// guest entry when remapping came on, or when an invalidation last covered
+// it (caching mode: not-present entries are cached too). At a completed
+// wait (and when a remapping change or a reset has been handled) each
+// (device, PASID) must be bound to what its line says or to what its entry
+// says now (the hardware may refetch at any time): not present: blocked;
+// pass-through: the nesting parent; first-stage: a nested HWPT with that
+// FSPTPTR, address width and flags; any other PGTT: blocked with a fault
+// reported. With remapping off or in legacy mode: the default HWPT for
+// requests without PASID, PASIDs blocked. After a failed host call for a
+// covered line the guest must have been told (a fault) or the device
+// blocked (P16), whatever the line says.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "oracle/oracle.h"
+#include "simulator/memory.h"
+#include "vmm/events.h"
+#include "vmm/iommufd.h"
+#include "vmm/vunit.h"
+
+namespace vtd::oracle {
+
+class ViommuJudge final : public vmm::VmmObserver {
+ public:
+  ViommuJudge(const sim::PhysMemory& mem, const vmm::VirtualUnit& unit, std::string propagator);
+
+  // Every op is bracketed (reports name it); at its end every nested HWPT
+  // must be attached once or destroyed.
+  void begin(uint32_t op_index, const std::string& op_text, const char* op_kind);
+  void end();
+
+  void on_vmm_event(const vmm::VmmEvent& e) override;
+
+  bool violated() const { return violated_; }
+  const Violation& violation() const { return v_; }
+
+  // The virtual PASID cache as the judge keeps it: (guest BDF, PASID) and
+  // the entry its line holds (a guest's oracle reads it as the PASID cache
+  // of the unit it runs on).
+  std::vector<std::pair<std::pair<uint16_t, uint32_t>, sim::Entry>> lines() const;
+
+ private:
+  using Key = std::pair<uint16_t, uint32_t>;  // (guest BDF, PASID)
+  struct Line {
+    sim::Entry e{sim::EntryKind::PasidEntry};  // not present until something is cached
+    uint64_t set = 0;                          // when it took this value
+    uint64_t failed = 0;                       // a host call for it failed then (0: none)
+  };
+  struct Object {
+    vmm::ObjKind kind = vmm::ObjKind::Device;
+    uint32_t parent = 0;
+    drv::S1Config s1;
+  };
+  // What a (device, PASID) may be bound to.
+  struct Want {
+    enum Kind : uint8_t { Blocked, Parent, Nested, Refused } kind = Blocked;
+    drv::S1Config s1;
+  };
+
+  void call_end(const vmm::FacadeCall& c);
+  void cover(const sim::Descriptor& d);
+  void snapshot();
+  void check_bindings();
+  void check_objects();
+  sim::Entry guest_entry(sim::Sid sid, uint32_t pasid) const;
+  std::vector<uint32_t> guest_pasids(sim::Sid sid) const;
+  std::vector<uint32_t> pasids_of(const vmm::AssignedDevice& d) const;
+  static Want want_of(const sim::Entry& e);
+  bool matches(const Want& w, const vmm::AssignedDevice& d, uint32_t hwpt) const;
+  std::string bound_text(uint32_t hwpt) const;
+  static std::string want_text(const Want& w);
+  const vmm::AssignedDevice* device_by_id(uint32_t dev_id) const;
+  void fail(Property p, const std::string& what, std::vector<std::string> details,
+            const std::string& kind);
+
+  const sim::PhysMemory& mem_;
+  const vmm::VirtualUnit& unit_;
+  std::string propagator_;
+  std::vector<vmm::AssignedDevice> devs_;
+  std::map<uint32_t, Object> objs_;
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> att_;  // (device, PASID) -> HWPT
+  std::map<Key, Line> lines_;
+  std::map<Key, uint64_t> faults_;     // when a fault was last reported
+  std::map<Key, sim::Entry> faulted_;  // and what the guest entry held then
+  std::vector<Key> covered_;           // by the descriptor being handled
+  bool in_descriptor_ = false, check_after_ = false;
+  uint64_t clock_ = 0;
+  uint32_t op_index_ = 0;
+  std::string op_text_, op_kind_, point_;
+  std::vector<std::string> ring_;  // the last VMM events
+  size_t ring_next_ = 0;
+  bool violated_ = false;
+  Violation v_;
+};
+
+}  // namespace vtd::oracle
