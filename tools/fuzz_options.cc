@@ -57,6 +57,16 @@ CLI::Validator writer_or_set() {
       "");
 }
 
+// A flow, or `catalog` / `all` / `none`.
+CLI::Validator flow_or_set() {
+  return CLI::Validator(
+      [](std::string& f) -> std::string {
+        if (f == "catalog" || f == "all" || f == "none" || drv::lu_flow_info(f)) return "";
+        return "unknown live-update flow '" + f + "' (see ./vtdfuzz flows; or catalog, all, none)";
+      },
+      "");
+}
+
 namespace {
 
 // A propagator, or `catalog` / `all`.
@@ -69,15 +79,6 @@ CLI::Validator propagator_or_set() {
       "");
 }
 
-// A flow, or `catalog` / `all` / `none`.
-CLI::Validator flow_or_set() {
-  return CLI::Validator(
-      [](std::string& f) -> std::string {
-        if (f == "catalog" || f == "all" || f == "none" || drv::lu_flow_info(f)) return "";
-        return "unknown live-update flow '" + f + "' (see ./vtdfuzz flows; or catalog, all, none)";
-      },
-      "");
-}
 
 // Catalog order: the number of the first id ("B1 B2 B3 B9" -> 1), none last.
 int first_catalog_id(std::string_view catalog) {

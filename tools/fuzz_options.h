@@ -61,6 +61,8 @@ std::vector<std::string> campaign_flows(const std::vector<std::string>& given);
 
 // A writer name, or `catalog` / `all` (campaign --writers, timetobug).
 CLI::Validator writer_or_set();
+// A live-update flow, or `catalog` / `all` / `none` (campaign --lu, timetobug).
+CLI::Validator flow_or_set();
 
 // campaign --viommu: names, `catalog` (every propagator with catalog ids,
 // in catalog order) and `all`; empty: all.

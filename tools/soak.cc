@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "driver/live_update.h"
 #include "driver/writer.h"
 #include "prog/minimize.h"
 #include "targets/harness.h"
@@ -19,19 +20,22 @@
 #include "tools/commands.h"
 #include "tools/hunt.h"
 #include "tools/process.h"
+#include "vmm/propagator.h"
 
 namespace vtd::tools {
 namespace {
 
 struct SoakArgs {
   double seconds = 600;
-  std::vector<std::string> writers;  // empty: every writer that declares clean
+  // None given: every writer, live-update flow and propagator that declares
+  // clean; any given: those only.
+  std::vector<std::string> writers, flows, propagators;
   bool raw = false;
   uint64_t runs = 0;  // --raw: executions per target (0: until --time)
 };
 
 struct Row {
-  std::string name;  // writer, or target for --raw
+  std::string name;  // writer, "lu F", "viommu P (target)", or target for --raw
   uint64_t execs = 0;
   double exec_per_sec = 0;
   double seconds = 0;
@@ -40,23 +44,59 @@ struct Row {
   std::vector<std::string> notes;
 };
 
-std::vector<std::string> clean_writers() {
-  std::vector<std::string> out;
-  for (const drv::WriterInfo& w : drv::writers())
-    if (w.expects_clean()) out.emplace_back(w.name);
+// What one soak row fuzzes: a writer on ops, a live-update flow on ops
+// (writer entry-sync), or a propagator on a vIOMMU target (twolevel: under
+// the guest writer entry-sync).
+HuntSpec subject_spec(const std::string& target, const std::string& writer, const std::string& lu,
+                      const std::string& viommu) {
+  HuntSpec s;
+  s.target = target;
+  s.writer = writer;
+  s.lu = lu;
+  s.viommu = viommu;
+  return s;
+}
+
+std::string row_name(const HuntSpec& s) {
+  if (!s.viommu.empty()) return "viommu " + s.viommu + " (" + s.target + ")";
+  return s.lu.empty() ? s.writer : "lu " + s.lu;
+}
+
+std::vector<HuntSpec> soak_subjects(const SoakArgs& a) {
+  std::vector<HuntSpec> out;
+  const bool all = a.writers.empty() && a.flows.empty() && a.propagators.empty();
+  std::vector<std::string> writers = a.writers, flows = a.flows, propagators = a.propagators;
+  if (all) {
+    for (const drv::WriterInfo& w : drv::writers())
+      if (w.expects_clean()) writers.emplace_back(w.name);
+    for (const drv::LuFlowInfo& f : drv::lu_flows())
+      if (f.expects_clean()) flows.emplace_back(f.name);
+    for (const vmm::PropagatorInfo& p : vmm::propagators())
+      if (p.expects_clean()) propagators.emplace_back(p.name);
+  }
+  for (const std::string& w : writers) out.push_back(subject_spec("ops", w, "", ""));
+  for (const std::string& f : flows) out.push_back(subject_spec("ops", "entry-sync", f, ""));
+  // The propagator under raw guest stores (viommu) and under a guest driver
+  // (twolevel).
+  for (const std::string& p : propagators) {
+    out.push_back(subject_spec("viommu", "", "", p));
+    out.push_back(subject_spec("twolevel", "entry-sync", "", p));
+  }
   return out;
 }
 
 // The distinct abstract-state features (the ones the ops target hands the
-// engine) that the inputs in `dir` reach, replayed here in one process.
-size_t abstract_states(const std::string& dir, const std::string& writer) {
+// engine) that the inputs in `dir` reach, replayed here in one process; the
+// vIOMMU targets hand the engine none (0).
+size_t abstract_states(const std::string& dir, const HuntSpec& spec) {
+  if (spec.target != "ops") return 0;
   std::set<uint32_t> seen;
   auto note = [](uint32_t f, void* ctx) { static_cast<std::set<uint32_t>*>(ctx)->insert(f); };
   for (const std::string& name : list_dir(dir)) {
-    const std::string bytes = read_text(dir + "/" + name);
-    prog::Program p = prog::decode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    prog::Program p = input_program(read_text(dir + "/" + name), spec);
     harness::Options o;
-    o.writer = writer;
+    o.writer = spec.writer;
+    o.lu = spec.lu;
     o.feature = note;
     o.feature_ctx = &seen;
     harness::run(p, o);
@@ -64,46 +104,47 @@ size_t abstract_states(const std::string& dir, const std::string& writer) {
   return seen.size();
 }
 
-// A violation on a writer that declares clean: the smallest program that
+// A violation on a subject that declares clean: the smallest program that
 // still shows it, for a person to judge.
-std::string would_be_false_positive(const Finding& f, const std::string& writer,
+std::string would_be_false_positive(const Finding& f, const HuntSpec& spec,
                                     const std::string& stem) {
   if (f.input.empty() || !file_exists(f.input)) return f.line;
-  HuntSpec spec;  // the ops target's input, as soak fuzzes it
-  spec.writer = writer;
   prog::Program p = save_reproducer(f.input, spec, stem);
   harness::Options o;
-  o.writer = writer;
+  o.writer = spec.writer;
+  o.lu = spec.lu;
+  o.viommu = spec.viommu;
   harness::Result r = harness::run(p, o);
   if (!r.violated) return f.line + " (does not replay: " + stem + ".txt)";
-  prog::Program m =
-      minimize::minimize(p, harness::same_signature(writer, r.violation.signature), nullptr);
-  m.writer = writer;
+  prog::Program m = minimize::minimize(
+      p, harness::same_signature(spec.writer, r.violation.signature, spec.viommu, spec.lu),
+      nullptr);
   harness::Result mr = harness::run(m, o);
   write_text(stem + ".min.txt", "# " + harness::summary_line(mr) + "\n" + prog::to_text(m));
   return harness::summary_line(mr) + "\n" + prog::to_text(m) + "(./vtdfuzz explain " + stem +
          ".min.txt)";
 }
 
-Row soak_writer(const SoakArgs& a, const std::string& writer) {
-  HuntSpec s;
-  s.writer = writer;
+Row soak_subject(const SoakArgs& a, HuntSpec s) {
   s.seconds = a.seconds;
-  s.out = repo_root() + "/out/soak/" + writer;
+  s.out = repo_root() + "/out/soak/" + s.target + "-" + subject_of(s);
   // The working corpus when a campaign or merge left one (hunt adds the
   // checked-in seeds to it).
-  const std::string working = repo_root() + "/out/corpus/ops";
+  const std::string working = repo_root() + "/out/corpus/" + s.target;
   if (file_exists(working) && !list_dir(working).empty()) s.seeds = working;
   HuntResult r = hunt(s);
-  Row row{writer, r.execs, r.exec_per_sec, r.seconds};
+  Row row;
+  row.name = row_name(s);
+  row.execs = r.execs;
+  row.exec_per_sec = r.exec_per_sec;
+  row.seconds = r.seconds;
   for (const Finding& f : r.findings) {
     const bool crash = f.property == "crash";
     (crash ? row.sanitizer : row.violations)++;
     row.notes.push_back(
-        crash ? f.line
-              : would_be_false_positive(f, writer, s.out + "/" + f.property + "-" + f.sig));
+        crash ? f.line : would_be_false_positive(f, s, s.out + "/" + f.property + "-" + f.sig));
   }
-  row.states = abstract_states(r.corpus, writer);
+  row.states = abstract_states(r.corpus, s);
   return row;
 }
 
@@ -136,7 +177,8 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
   const std::vector<std::string> env = {
       "VTDFUZZ_RAW=1", "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
   ProcResult p = run_process(argv, env, a.seconds + 60, out + "/fuzz.log");
-  Row row{target};
+  Row row;
+  row.name = target;
   row.seconds = p.seconds;
   auto stat = [&](const std::string& key) {
     size_t at = p.log.rfind(key);
@@ -168,23 +210,26 @@ int run_soak(const SoakArgs& a) {
   if (!file_exists(target_binary("libfuzzer", "ops")))
     throw UsageError("no fuzz build (" + target_binary("libfuzzer", "ops") + ")");
   std::vector<Row> rows;
-  const std::vector<std::string> names =
-      a.raw ? fuzz_targets() : (a.writers.empty() ? clean_writers() : a.writers);
-  for (const std::string& n : names) {
-    rows.push_back(a.raw ? soak_raw(a, n) : soak_writer(a, n));
+  auto done = [&](Row row) {
+    rows.push_back(std::move(row));
     const Row& r = rows.back();
     std::fprintf(stdout, "%s: %llu execs in %.0f s, %zu violations, %zu sanitizer reports\n",
-                 n.c_str(), (unsigned long long)r.execs, r.seconds, r.violations, r.sanitizer);
+                 r.name.c_str(), (unsigned long long)r.execs, r.seconds, r.violations, r.sanitizer);
     std::fflush(stdout);
+  };
+  if (a.raw) {
+    for (const std::string& t : fuzz_targets()) done(soak_raw(a, t));
+  } else {
+    for (const HuntSpec& s : soak_subjects(a)) done(soak_subject(a, s));
   }
   std::printf("\nsoak%s: ASan+UBSan, %.0f s per %s\n\n", a.raw ? " --raw" : "", a.seconds,
-              a.raw ? "target" : "writer");
-  std::printf("%-20s %12s %8s %11s %10s %s\n", a.raw ? "target" : "writer", "execs", "exec/s",
+              a.raw ? "target" : "row");
+  std::printf("%-28s %12s %8s %11s %10s %s\n", a.raw ? "target" : "subject", "execs", "exec/s",
               "violations", "sanitizer", a.raw ? "" : "states");
   nlohmann::json report = nlohmann::json::array();
   bool bad = false;
   for (const Row& r : rows) {
-    std::printf("%-20s %12llu %8.0f %11zu %10zu %s\n", r.name.c_str(), (unsigned long long)r.execs,
+    std::printf("%-28s %12llu %8.0f %11zu %10zu %s\n", r.name.c_str(), (unsigned long long)r.execs,
                 r.exec_per_sec, r.violations, r.sanitizer,
                 a.raw ? "" : std::to_string(r.states).c_str());
     bad |= r.violations + r.sanitizer > 0;
@@ -215,15 +260,24 @@ Run add_soak(CLI::App& app) {
   auto a = std::make_shared<SoakArgs>();
   CLI::App* sub = app.add_subcommand(
       "soak",
-      "fuzz every writer that declares clean (ASan+UBSan): any violation is a would-be false "
-      "positive (exit 1)");
-  sub->add_option("--time", a->seconds, "seconds per writer (default 600)")
+      "fuzz every writer, live-update flow and propagator that declares clean (ASan+UBSan): any "
+      "violation is a would-be false positive (exit 1)");
+  sub->add_option("--time", a->seconds, "seconds per row (default 600)")
       ->type_name("S")
       ->check(positive_seconds());
-  sub->add_option("--writers", a->writers, "these writers instead of every clean one")
+  sub->add_option("--writers", a->writers, "these writers (on ops)")
       ->type_name("W,...")
       ->delimiter(',')
       ->check(writer_name());
+  sub->add_option("--lu", a->flows, "these live-update flows (on ops, writer entry-sync)")
+      ->type_name("F,...")
+      ->delimiter(',')
+      ->check(flow_name());
+  sub->add_option("--viommu", a->propagators,
+                  "these propagators (on the viommu and twolevel targets)")
+      ->type_name("NAME,...")
+      ->delimiter(',')
+      ->check(propagator_name());
   sub->add_flag("--raw", a->raw,
                 "arbitrary bytes through every fuzz target from an empty corpus (no dictionary, "
                 "no record mutator)");
@@ -232,7 +286,8 @@ Run add_soak(CLI::App& app) {
       ->check(positive_count());
   return [a] {
     if (a->runs && !a->raw) throw UsageError("soak: --runs goes with --raw");
-    if (a->raw && !a->writers.empty()) throw UsageError("soak: --raw runs targets, not --writers");
+    if (a->raw && !(a->writers.empty() && a->flows.empty() && a->propagators.empty()))
+      throw UsageError("soak: --raw runs targets, not --writers, --lu or --viommu");
     return run_soak(*a);
   };
 }

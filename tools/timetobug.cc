@@ -1,5 +1,6 @@
 // `vtdfuzz timetobug`: how long the engine takes to find each catalog bug
-// from an empty corpus. For each writer that declares catalog bugs, N runs
+// from an empty corpus. For each writer (or, with --lu, each live-update
+// flow, writer entry-sync) that declares catalog bugs, N runs
 // of `hunt --empty` chasing the properties it declares (any of "P4|P2"),
 // then the median and worst time and executions, as a Markdown table
 // (stdout and out/timetobug/report.md). A run that does not find it counts
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/live_update.h"
 #include "driver/writer.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -25,8 +27,38 @@ struct Args {
   int runs = 5;
   double seconds = 120;
   std::string engine = "libfuzzer";
-  std::vector<std::string> writers;  // default: catalog
+  std::vector<std::string> writers;  // default: catalog (unless --lu alone)
+  std::vector<std::string> flows;    // --lu
 };
+
+// One row: a writer or a live-update flow, and what it declares.
+struct Subject {
+  std::string writer, lu;
+  std::string_view catalog;
+  std::vector<std::string> want;
+};
+
+std::vector<Subject> subjects(const Args& a) {
+  std::vector<Subject> out;
+  auto add = [&](const std::string& w, const std::string& lu, std::string_view catalog,
+                 const std::vector<std::string_view>& expected) {
+    Subject s{w, lu, catalog, {}};
+    for (std::string_view p : expected) s.want.emplace_back(p);
+    if (!s.want.empty()) out.push_back(s);  // a clean one has no bug to find
+  };
+  if (!a.writers.empty() || a.flows.empty())
+    for (const std::string& w :
+         campaign_writers(a.writers.empty() ? std::vector<std::string>{"catalog"} : a.writers)) {
+      const drv::WriterInfo& info = *drv::writer_info(w);
+      add(w, "", info.catalog, info.expected_properties());
+    }
+  if (!a.flows.empty())
+    for (const std::string& f : campaign_flows(a.flows)) {
+      const drv::LuFlowInfo& info = *drv::lu_flow_info(f);
+      add("entry-sync", f, info.catalog, info.expected_properties());
+    }
+  return out;
+}
 
 struct Run1 {
   bool found = false;
@@ -47,8 +79,7 @@ T median(std::vector<T> v) {
 }
 
 int timetobug(const Args& a) {
-  const std::vector<std::string> writers =
-      campaign_writers(a.writers.empty() ? std::vector<std::string>{"catalog"} : a.writers);
+  const std::vector<Subject> rows = subjects(a);
   if (!file_exists(target_binary(a.engine, "ops")))
     throw UsageError("no " + a.engine + " build of target 'ops' (" +
                      target_binary(a.engine, "ops") + ")");
@@ -60,20 +91,19 @@ int timetobug(const Args& a) {
   std::printf("%s", md.c_str());
   std::fflush(stdout);
   bool all = true;
-  for (const std::string& w : writers) {
-    const drv::WriterInfo& info = *drv::writer_info(w);
-    std::vector<std::string> want;
-    for (std::string_view p : info.expected_properties()) want.emplace_back(p);
-    if (want.empty()) continue;  // a clean writer has no bug to find
+  for (const Subject& sub : rows) {
+    const std::vector<std::string>& want = sub.want;
+    const std::string name = sub.lu.empty() ? sub.writer : "lu " + sub.lu;
     std::vector<Run1> runs;
     for (int i = 0; i < a.runs; ++i) {
       HuntSpec s;
-      s.writer = w;
+      s.writer = sub.writer;
+      s.lu = sub.lu;
       s.engine = a.engine;
       s.seconds = a.seconds;
       s.empty = true;
       s.want = want;
-      s.out = out + "/" + w;
+      s.out = out + "/" + (sub.lu.empty() ? sub.writer : "lu-" + sub.lu);
       HuntResult r = hunt(s);
       Run1 x{false, a.seconds, r.execs};
       for (const Finding& f : r.findings)
@@ -99,7 +129,7 @@ int timetobug(const Args& a) {
     std::string prop;
     for (const std::string& p : want) prop += (prop.empty() ? "" : "\\|") + p;
     const std::string row =
-        "| " + w + " | " + std::string(info.catalog) + " | " + prop + " | " +
+        "| " + name + " | " + std::string(sub.catalog) + " | " + prop + " | " +
         std::to_string(found) + "/" + std::to_string(runs.size()) + " | " +
         fmt("%.1f", median(secs)) + " | " +
         (found == runs.size() ? fmt("%.1f", *std::max_element(secs.begin(), secs.end()))
@@ -122,8 +152,9 @@ Run add_timetobug(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand(
       "timetobug",
-      "for each catalog writer, N runs of hunt --empty chasing the properties it declares: the "
-      "median and worst time and executions as a Markdown table (out/timetobug/report.md)");
+      "for each catalog writer (or live-update flow, --lu), N runs of hunt --empty chasing the "
+      "properties it declares: the median and worst time and executions as a Markdown table "
+      "(out/timetobug/report.md)");
   sub->add_option("--runs", a->runs, "runs per writer (default 5)")
       ->type_name("N")
       ->check(int_range(1, 99));
@@ -135,6 +166,12 @@ Run add_timetobug(CLI::App& app) {
       ->type_name("W,...|catalog|all")
       ->delimiter(',')
       ->check(writer_or_set());
+  sub->add_option("--lu", a->flows,
+                  "live-update flows (writer entry-sync): names, catalog or all; alone, instead "
+                  "of the writers")
+      ->type_name("F,...|catalog|all")
+      ->delimiter(',')
+      ->check(flow_or_set());
   sub->add_option("--engine", a->engine, "the fuzzing engine (default libfuzzer)")
       ->type_name("libfuzzer|afl")
       ->check(one_of({"libfuzzer", "afl"}));
