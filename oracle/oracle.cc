@@ -383,7 +383,11 @@ void Oracle::check_deferred(const InFlight& f) {
     held.assign({old, now});
     if (auto settled = f.settled.find(x.at.pa); settled != f.settled.end())
       for (const Entry& b : settled->second) held.push_back(used(b));
-    const uint32_t key = x.pasid == sim::kNoPasid ? 0 : x.pasid;
+    // Only a PASID entry is the PASID's own; any other entry (a legacy
+    // context entry above all) is the RID's, whatever PASID the request
+    // carried, and so are its temporary DIDs.
+    const bool pasid_own = x.at.kind == EntryKind::PasidEntry && x.pasid != sim::kNoPasid;
+    const uint32_t key = pasid_own ? x.pasid : 0;
     if (legal_entry(seen, held, temporaries(x.sid, key))) continue;
     bool writer_entry = x.at.kind == EntryKind::LegacyContext ||
                         x.at.kind == EntryKind::PasidEntry ||

@@ -127,6 +127,9 @@ std::string would_be_false_positive(const Finding& f, const HuntSpec& spec,
 
 Row soak_subject(const SoakArgs& a, HuntSpec s) {
   s.seconds = a.seconds;
+  // The whole time, whatever it finds: each distinct violation is kept
+  // (findings mode, as a campaign row) and judged below.
+  s.keep_going = true;
   s.out = repo_root() + "/out/soak/" + s.target + "-" + subject_of(s);
   // The working corpus when a campaign or merge left one (hunt adds the
   // checked-in seeds to it).
