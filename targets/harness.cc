@@ -165,9 +165,20 @@ class Runner final : public sim::Schedule, public sim::Observer {
       case OpKind::Vfs: {
         uint8_t n = uint8_t(op.get(Arg::N));
         std::vector<sim::Sid> plugged;
+        const std::vector<sim::Sid>& own = vfs_[sid.v];
         for (uint8_t i = 0; i < n && i < 8 && sid.bus() < 0xff; ++i) {
           sim::Sid vf(uint8_t(sid.bus() + 1), 0, i);
-          if (m_.iommu.device_present(vf)) continue;
+          if (m_.iommu.device_present(vf)) {
+            // A RID another function holds (another PF's VF the driver
+            // released, still on the bus; a probed device): two functions
+            // never share a RID, so the PCI core refuses the enable before
+            // the IOMMU driver hears of it. This PF's own VFs stay.
+            if (std::find(own.begin(), own.end(), vf) == own.end()) {
+              for (sim::Sid p : plugged) m_.iommu.device_unplug(p);
+              return drv::Status::Busy;
+            }
+            continue;
+          }
           m_.iommu.device_plug(vf, m_.iommu.device_ats(sid));
           plugged.push_back(vf);
         }
