@@ -12,6 +12,7 @@
 // (driver/writer.h: "clean", or properties one of which must be found), 1
 // otherwise.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -340,7 +341,14 @@ int run_campaign(const FuzzOptions& o) {
 
   std::vector<Row> rows;
   bool all_ok = true;
-  double left = budget;
+  // The budget is wall time for the whole job: each row gets an equal share
+  // of what is left, after what the rows before it really took (fuzzing,
+  // replaying seeds, minimizing), and the merge at the end keeps a twentieth.
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const double merge_reserve = budget / 20;
   size_t runs_left = 0;
   for (const std::string& target : o.targets) runs_left += subjects(target).size();
   std::map<std::string, std::vector<std::string>> found_corpora;  // target -> work corpora
@@ -356,9 +364,9 @@ int run_campaign(const FuzzOptions& o) {
     for (const std::string& dir : {work, root + "/corpus/" + target})
       for (const std::string& f : list_dir(dir)) corpus_inputs.insert(read_text(dir + "/" + f));
     for (const auto& [w, lu] : subjects(target)) {
+      const double left = budget - merge_reserve - elapsed();
       const double share = std::max(5.0, left / double(runs_left--));
       Row row = run_row(o, target, w, lu, work, corpus_inputs, share, out);
-      left -= std::min(row.hunt.seconds, share);
       if (!row.hunt.corpus.empty()) found_corpora[target].push_back(row.hunt.corpus);
       all_ok &= row.ok;
       print_row(row);
