@@ -30,6 +30,7 @@ struct SoakArgs {
   // None given: every writer, live-update flow and propagator that declares
   // clean; any given: those only.
   std::vector<std::string> writers, flows, propagators;
+  std::vector<std::string> targets;  // --raw: these fuzz targets (empty: every one built)
   bool raw = false;
   uint64_t runs = 0;  // --raw: executions per target (0: until --time)
 };
@@ -221,7 +222,12 @@ int run_soak(const SoakArgs& a) {
     std::fflush(stdout);
   };
   if (a.raw) {
-    for (const std::string& t : fuzz_targets()) done(soak_raw(a, t));
+    const std::vector<std::string> built = fuzz_targets();
+    for (const std::string& t : a.targets)
+      if (std::find(built.begin(), built.end(), t) == built.end())
+        throw UsageError("soak: no fuzz target '" + t + "' (" + target_binary("libfuzzer", t) +
+                         ")");
+    for (const std::string& t : a.targets.empty() ? built : a.targets) done(soak_raw(a, t));
   } else {
     for (const HuntSpec& s : soak_subjects(a)) done(soak_subject(a, s));
   }
@@ -284,11 +290,15 @@ Run add_soak(CLI::App& app) {
   sub->add_flag("--raw", a->raw,
                 "arbitrary bytes through every fuzz target from an empty corpus (no dictionary, "
                 "no record mutator)");
+  sub->add_option("--targets", a->targets, "--raw: these fuzz targets (default: every one built)")
+      ->type_name("T,...")
+      ->delimiter(',');
   sub->add_option("--runs", a->runs, "--raw: stop each target after N executions")
       ->type_name("N")
       ->check(positive_count());
   return [a] {
     if (a->runs && !a->raw) throw UsageError("soak: --runs goes with --raw");
+    if (!a->targets.empty() && !a->raw) throw UsageError("soak: --targets goes with --raw");
     if (a->raw && !(a->writers.empty() && a->flows.empty() && a->propagators.empty()))
       throw UsageError("soak: --raw runs targets, not --writers, --lu or --viommu");
     return run_soak(*a);

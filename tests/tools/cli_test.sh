@@ -60,6 +60,7 @@ expect 2 "--writers" "$cli" soak --raw --writers entry-sync
 expect 2 "--lu" "$cli" soak --raw --lu reference
 expect 2 "nosuch" "$cli" soak --lu nosuch
 expect 2 "nosuch" "$cli" soak --viommu nosuch
+expect 2 "--targets" "$cli" soak --targets queue
 expect 2 "--writer" "$cli" replay --writer
 expect 2 "--frob" "$cli" replay "$B01" --frob
 expect 2 "FILE" "$cli" explain
