@@ -202,6 +202,11 @@ void ViommuJudge::call_end(const vmm::FacadeCall& c) {
 
 // --------------------------------------------------------- the lines --
 
+bool ViommuJudge::in_error(sim::Sid sid, uint32_t pasid) const {
+  auto f = faulted_.find({sid.v, pasid});
+  return f != faulted_.end() && f->second == guest_entry(sid, pasid);
+}
+
 std::vector<std::pair<std::pair<uint16_t, uint32_t>, Entry>> ViommuJudge::lines() const {
   std::vector<std::pair<Key, Entry>> out;
   for (const auto& [k, l] : lines_) out.push_back({k, l.e});

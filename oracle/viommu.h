@@ -44,6 +44,11 @@ class ViommuJudge final : public vmm::VmmObserver {
 
   void on_vmm_event(const vmm::VmmEvent& e) override;
 
+  // A host call for (guest BDF, PASID) failed and the guest was told (a
+  // fault report), and the guest entry is still what it held then: the
+  // device is in error, which P16 judges, until the guest changes the entry.
+  bool in_error(sim::Sid sid, uint32_t pasid) const;
+
   bool violated() const { return violated_; }
   const Violation& violation() const { return v_; }
 

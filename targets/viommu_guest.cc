@@ -197,6 +197,10 @@ void Runner::guest_dma(const sim::HwEvent& e) {
     // Until its assign returns the device is the VMM's (default HWPT, then
     // the unit's state): the guest's driver has not probed it yet.
     if (op_ && op_->kind == OpKind::Assign && op_->get(Arg::Dev) == a.guest.v) return;
+    // A host call for it failed and the guest heard so (P16's business):
+    // its DMA is in error until the guest changes the entry (soak found the
+    // device left on the default HWPT after a failed detach, told a fault).
+    if (judge_.in_error(a.guest, e.pasid == sim::kNoPasid ? 0 : e.pasid)) return;
     if (unit_.remap() == vmm::Remap::On) {
       sim::HwEvent up = e;
       up.sid = a.guest;
