@@ -10,8 +10,9 @@
 // guest entry when remapping came on, or when an invalidation last covered
 // it (caching mode: not-present entries are cached too). At a completed
 // wait (and when a remapping change or a reset has been handled) each
-// (device, PASID) must be bound to what its line says or to what its entry
-// says now (the hardware may refetch at any time): not present: blocked;
+// (device, PASID) must be bound to what its line says, to what its entry
+// says now, or to what it said whenever the VMM ran since (the hardware may
+// refetch at any time): not present: blocked;
 // pass-through: the nesting parent; first-stage: a nested HWPT with that
 // FSPTPTR, address width and flags; any other PGTT: blocked with a fault
 // reported. With remapping off or in legacy mode: the default HWPT for
@@ -63,6 +64,7 @@ class ViommuJudge final : public vmm::VmmObserver {
     sim::Entry e{sim::EntryKind::PasidEntry};  // not present until something is cached
     uint64_t set = 0;                          // when it took this value
     uint64_t failed = 0;                       // a host call for it failed then (0: none)
+    std::vector<sim::Entry> seen;              // other entries the VMM could have read since `set`
   };
   struct Object {
     vmm::ObjKind kind = vmm::ObjKind::Device;
@@ -78,6 +80,7 @@ class ViommuJudge final : public vmm::VmmObserver {
   void call_end(const vmm::FacadeCall& c);
   void cover(const sim::Descriptor& d);
   void snapshot();
+  void note_seen();
   void check_bindings();
   void check_objects();
   sim::Entry guest_entry(sim::Sid sid, uint32_t pasid) const;

@@ -135,19 +135,31 @@ void Reference::sync(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, con
   // PASID alone (oracle/scope.h has the same reading of spec 6.5.2.3).
   const bool fresh = line == cache_.end();
   if (sel.by_did && !(fresh && sel.by_pasid) && line_did(k, pe) != sel.did) return;
-  if (!fresh && line->second == pe) return;  // unchanged
+  if (!fresh && line->second == pe && !retry_.count(k)) return;  // unchanged
   cache_[k] = pe;
-  if (!bind(ctx, dev, pasid, pe)) cache_.erase(k);
+  keep(k, bind(ctx, dev, pasid, pe));
+}
+
+// A line whose host call failed stays cached under its DID: the guest
+// that changes the entry in place invalidates with the old DID (spec
+// 6.2.1), and only the cached line is reached by it (soak found the line
+// erased and that invalidation lost: the device stayed blocked).
+void Reference::keep(const Key& k, bool bound) {
+  if (bound)
+    retry_.erase(k);
+  else
+    retry_.insert(k);
 }
 
 void Reference::resync(VmmCtx& ctx, const AssignedDevice& dev) {
   for (uint32_t pasid : pasids_of(ctx, dev)) {
     const Key k = key(dev, pasid);
     cache_.erase(k);
+    retry_.erase(k);
     Entry pe;
     if (guest_pasid_entry(ctx, dev.guest, pasid, &pe) && pe.present()) {
       cache_[k] = pe;
-      if (!bind(ctx, dev, pasid, pe)) cache_.erase(k);
+      keep(k, bind(ctx, dev, pasid, pe));
     } else if (ctx.iommufd().attached(dev.dev_id, pasid)) {
       unbind(ctx, dev, pasid);
     }
@@ -198,6 +210,7 @@ bool Reference::refuse(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
 
 void Reference::cleared(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
   cache_.erase(key(dev, pasid));
+  retry_.erase(key(dev, pasid));
   unbind(ctx, dev, pasid);
 }
 
@@ -213,6 +226,7 @@ void Reference::to_default(VmmCtx& ctx, const AssignedDevice& dev) {
   for (uint32_t pasid : pasids_of(ctx, dev)) {
     const Key k = key(dev, pasid);
     cache_.erase(k);
+    retry_.erase(k);
     if (pasid == 0) {
       if (drv::ok(attach(ctx, dev, 0, dev.default_hwpt)))
         destroy_old(ctx, k);
@@ -257,6 +271,7 @@ void Reference::remapping(VmmCtx& ctx) {
 void Reference::reset(VmmCtx& ctx) {
   for (const AssignedDevice& dev : ctx.devices()) to_default(ctx, dev);
   cache_.clear();
+  retry_.clear();
 }
 
 VTDFUZZ_REGISTER_PROPAGATOR(Reference, "reference",

@@ -48,8 +48,8 @@ class Reference : public Propagator {
 
   // What the host gets for a present entry: the parent (pass-through), a
   // nested HWPT (first-stage), or nothing and a fault (any other PGTT).
-  // False when a host call failed (the guest was told): the line is not
-  // kept, so the next invalidation that reaches it tries again.
+  // False when a host call failed (the guest was told): the line stays
+  // cached (keep), and the next invalidation that reaches it tries again.
   virtual bool bind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid, const sim::Entry& pe);
   virtual bool bind_parent(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid);
   // Allocate, attach, and only then destroy the old nested HWPT.
@@ -80,6 +80,9 @@ class Reference : public Propagator {
   // The virtual PASID cache: the guest entry as last synced, present
   // entries only (QEMU's VTDPASIDCacheEntry).
   std::map<Key, sim::Entry> cache_;
+  // Cached lines whose host call failed: bound again even when unchanged.
+  std::set<Key> retry_;
+  void keep(const Key& k, bool bound);
   // The nested HWPT of each (device, PASID); 0 or absent: none (QEMU's
   // fs_hwpt).
   std::map<Key, uint32_t> fs_hwpt_;
