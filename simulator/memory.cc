@@ -34,6 +34,7 @@ std::unique_ptr<PhysMemory::Page> PhysMemory::new_page(uint64_t dram) const {
     p->gen = 0;
     p->dirty = 0;
     p->stale = 0;
+    p->log_epoch = 0;
     fill(p->tag, StoreTag(0));
     if (coherent_) p->dram.reset();
   } else {
@@ -121,10 +122,12 @@ void PhysMemory::free(PhysAddr pa) {
   Page* p = page(pa);
   if (!p || p->type == PageType::Free || p->type == PageType::Data) return;
   if (p->epoch != epoch_) {
+    // The buffers of earlier epochs are reused: no allocation per free.
+    if (freed_n_ == epoch_freed_.size()) epoch_freed_.push_back({0, std::vector<uint64_t>(kWords)});
+    auto& [page, words] = epoch_freed_[freed_n_++];
     const auto& hw = coherent_ ? p->mem : *p->dram;
-    std::vector<uint64_t> words(kWords);
+    page = page_of(pa);
     for (uint32_t i = 0; i < kWords; ++i) words[i] = ld(hw[i]);
-    epoch_freed_.push_back({page_of(pa), std::move(words)});
   }
   p->type = PageType::Free;
   fill(p->mem, kPoison);
@@ -159,12 +162,7 @@ void PhysMemory::commit(PhysAddr pa, uint64_t v, StoreTag tag) {
   uint32_t i = uint32_t((pa & (kPageSize - 1)) >> 3);
   if (coherent_) {
     const uint64_t old = ld(p->mem[i]);
-    if (p->type != PageType::Data && old != v) {
-      PhysAddr w = pa & ~7ull;
-      bool logged = std::any_of(epoch_log_.begin(), epoch_log_.end(),
-                                [&](const EpochOld& e) { return e.pa == w; });
-      if (!logged && p->epoch != epoch_) epoch_log_.push_back({w, old});
-    }
+    if (p->type != PageType::Data && old != v && p->epoch != epoch_) log_old(p, i, pa, old);
   } else {
     uint64_t bit = 1ull << (i / kWordsPerLine);
     if (!(p->dirty & bit) && p->type != PageType::Data) ++dirty_count_;
@@ -193,12 +191,8 @@ void PhysMemory::writeback(PhysAddr pa) {
     uint32_t i = line * kWordsPerLine + k;
     uint64_t& d = (*p->dram)[i];
     const uint64_t now = ld(p->mem[i]);
-    if (d != now && p->type != PageType::Data && p->epoch != epoch_) {
-      PhysAddr w = page_of(pa) + i * 8;
-      bool logged = std::any_of(epoch_log_.begin(), epoch_log_.end(),
-                                [&](const EpochOld& e) { return e.pa == w; });
-      if (!logged) epoch_log_.push_back({w, d});
-    }
+    if (d != now && p->type != PageType::Data && p->epoch != epoch_)
+      log_old(p, i, page_of(pa) + i * 8, d);
     d = now;
   }
   if (p->type != PageType::Data) --dirty_count_;
@@ -256,16 +250,31 @@ void PhysMemory::hw_store(PhysAddr pa, uint64_t v) {
 void PhysMemory::begin_epoch() {
   ++epoch_;
   epoch_log_.clear();
-  epoch_freed_.clear();
+  freed_n_ = 0;
   epoch_allocs_ = 0;
+}
+
+// The first hardware-visible value of word i of page p this epoch, once.
+void PhysMemory::log_old(Page* p, uint32_t i, PhysAddr pa, uint64_t old) {
+  if (p->log_epoch != epoch_) {
+    p->log_epoch = epoch_;
+    p->logged.fill(0);
+  }
+  uint64_t& bits = p->logged[i / 64];
+  if (bits >> (i % 64) & 1) return;
+  bits |= 1ull << (i % 64);
+  epoch_log_.push_back({pa & ~7ull, old});
 }
 
 uint64_t PhysMemory::epoch_value(PhysAddr pa) const {
   PhysAddr w = pa & ~7ull;
-  for (const EpochOld& e : epoch_log_)
-    if (e.pa == w) return e.v;
-  for (const auto& [page, words] : epoch_freed_)
-    if (page == page_of(w)) return words[(w - page) >> 3];
+  const Page* lp = page(w);
+  const uint32_t wi = uint32_t((w & (kPageSize - 1)) >> 3);
+  if (lp && lp->log_epoch == epoch_ && (lp->logged[wi / 64] >> (wi % 64) & 1))
+    for (const EpochOld& e : epoch_log_)
+      if (e.pa == w) return e.v;
+  for (size_t f = 0; f < freed_n_; ++f)
+    if (epoch_freed_[f].first == page_of(w)) return epoch_freed_[f].second[(w - page_of(w)) >> 3];
   if (epoch_fresh(pa)) return 0;
   return hw_load(w);
 }

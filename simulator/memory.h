@@ -140,6 +140,7 @@ class PhysMemory {
   // of a non-coherent page holds `dram` (poison for the pool, 0 for data).
   std::unique_ptr<Page> new_page(uint64_t dram) const;
   void make_pages();  // at construction: the variant's pages made up front (if any)
+  void log_old(Page* p, uint32_t i, PhysAddr pa, uint64_t old);
 
   bool coherent_;
   Layout layout_;
@@ -161,7 +162,8 @@ class PhysMemory {
   std::vector<EpochOld> epoch_log_;
   // Pages freed during the epoch that existed when it began: their
   // hardware-visible contents at the time of the free.
-  std::vector<std::pair<PhysAddr, std::vector<uint64_t>>> epoch_freed_;
+  std::vector<std::pair<PhysAddr, std::vector<uint64_t>>> epoch_freed_;  // the first freed_n_
+  size_t freed_n_ = 0;
   std::vector<bool> preserved_;  // by pool index
   PhysAddr kho_ = 0;
 };

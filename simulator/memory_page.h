@@ -44,6 +44,10 @@ struct PhysMemory::Page {
   uint32_t gen = 0;    // allocations of this page so far
   uint64_t dirty = 0;  // non-coherent: lines not yet written back
   uint64_t stale = 0;  // non-coherent: lines whose DRAM still holds poison
+  // Words already in the epoch log, valid while log_epoch is the memory's
+  // epoch: the log is searched only for words that are in it.
+  uint32_t log_epoch = 0;
+  std::array<uint64_t, kWords / 64> logged{};
   alignas(16) std::array<uint64_t, kWords> mem;  // 16: one 128-bit quantum is one atomic load
   std::array<StoreTag, kWords> tag{};
   std::unique_ptr<std::array<uint64_t, kWords>> dram;  // non-coherent only

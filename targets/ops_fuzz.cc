@@ -36,16 +36,6 @@ void mark(uint32_t f, void*) {
 }
 }  // namespace
 
-// ASan's defaults for this target (ASAN_OPTIONS still overrides them). Every
-// check stays; two costs per allocation go: filling new chunks with 0xbe
-// (a debugging aid for uninitialized reads, which ASan does not detect),
-// and a 256 MB quarantine, which made every allocation touch fresh memory
-// (page faults were a tenth of the profile). 16 MB still holds the frees
-// of about a hundred executions: a use after free within one is caught.
-extern "C" const char* __asan_default_options() {
-  return "max_malloc_fill_size=0:quarantine_size_mb=16";
-}
-
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
