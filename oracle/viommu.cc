@@ -88,10 +88,19 @@ void ViommuJudge::on_vmm_event(const VmmEvent& e) {
       check_bindings();
       if (!violated_) check_objects();
       break;
-    case VmmEventKind::GuestFault:
-      faults_[{e.sid.v, e.pasid}] = clock_;
-      faulted_[{e.sid.v, e.pasid}] = guest_entry(e.sid, e.pasid);
+    case VmmEventKind::GuestFault: {
+      const Key k{e.sid.v, e.pasid};
+      faults_[k] = clock_;
+      faulted_[k] = guest_entry(e.sid, e.pasid);
+      // A failed allocation asked by several PASIDs alike was one PASID's:
+      // the one the guest is told of next (soak: two PASIDs of one table).
+      auto& prev = ambiguous_.prev;
+      if (std::any_of(prev.begin(), prev.end(), [&](const auto& x) { return x.first == k; }))
+        for (const auto& [other, failed] : prev)
+          if (other != k && lines_[other].failed == ambiguous_.clock) lines_[other].failed = failed;
+      ambiguous_ = {};
       break;
+    }
     default:
       break;
   }
@@ -167,11 +176,14 @@ void ViommuJudge::call_end(const vmm::FacadeCall& c) {
       const Want w = want_of(e);
       return w.kind == Want::Nested && w.s1 == c.s1;
     };
+    if (alloc) ambiguous_ = {clock_, {}};
     auto mark = [&](const Key& k) {
       if (k.first != d->guest.v) return;
       Line& l = lines_[k];
-      if (alloc ? asks(l.e) || asks(guest_entry(d->guest, k.second)) : k.second == c.pasid)
-        l.failed = clock_;
+      if (!(alloc ? asks(l.e) || asks(guest_entry(d->guest, k.second)) : k.second == c.pasid))
+        return;
+      if (alloc) ambiguous_.prev.push_back({k, l.failed});
+      l.failed = clock_;
     };
     if (in_descriptor_) {
       for (const Key& k : covered_) mark(k);
@@ -270,22 +282,35 @@ void ViommuJudge::cover(const sim::Descriptor& d) {
     for (uint32_t p : pasids_of(dev)) {
       const Key k{dev.guest.v, p};
       Line& l = lines_[k];
-      const bool present = l.e.present();
-      const CachedLine cl{sim::CacheKind::Pasid,
-                          dev.guest.v,
-                          p,
-                          uint16_t(present ? l.e.get(Field::DID) : 0),
-                          0,
-                          0,
-                          present};
-      if (!whole && !removes(d, true, cl)) continue;
+      auto reached = [&](const Entry& e) {
+        const bool present = e.present();
+        const CachedLine cl{sim::CacheKind::Pasid,
+                            dev.guest.v,
+                            p,
+                            uint16_t(present ? e.get(Field::DID) : 0),
+                            0,
+                            0,
+                            present};
+        return whole || removes(d, true, cl);
+      };
+      // The VMM may hold the line or any entry it read since (seen): the
+      // ones the descriptor reaches are gone, the others may stay cached.
+      const size_t before = l.seen.size();
+      std::erase_if(l.seen, reached);
+      const bool line_reached = reached(l.e);
+      if (!line_reached && l.seen.size() == before) continue;
       covered_.push_back(k);
-      l.seen.clear();
       const Entry now = guest_entry(dev.guest, p);
+      if (!line_reached) {  // a value it may have cached is gone: refetched now
+        if (!(now == l.e) && std::find(l.seen.begin(), l.seen.end(), now) == l.seen.end())
+          l.seen.push_back(now);
+        continue;
+      }
       if (now == l.e) continue;  // the same entry: a fault reported for it still counts
       l.e = now;
       l.set = clock_;
       l.failed = 0;
+      std::erase(l.seen, now);
     }
   }
 }
@@ -425,6 +450,10 @@ void ViommuJudge::check_bindings() {
           "must be: " + want_text(cached) +
               (mf || cached.kind == fresh.kind ? "" : " (or " + want_text(fresh) + ")")};
       if (!mc && !mf && !ms) {
+        // The guest heard of a failure for the entry it holds now: the
+        // device is in error, which P16 judges (as the guest's oracle does,
+        // R20), whatever an invalidation covered since.
+        if (in_error(d.guest, p)) continue;
         if (refused_by_host()) {
           if (violated_) return;
           continue;

@@ -104,6 +104,12 @@ class ViommuJudge final : public vmm::VmmObserver {
   std::map<Key, uint64_t> faults_;     // when a fault was last reported
   std::map<Key, sim::Entry> faulted_;  // and what the guest entry held then
   std::vector<Key> covered_;           // by the descriptor being handled
+  // The last failed nested allocation (it names no PASID): when, and the
+  // PASIDs it was counted against with their failure times before it.
+  struct Ambiguous {
+    uint64_t clock = 0;
+    std::vector<std::pair<Key, uint64_t>> prev;
+  } ambiguous_;
   bool in_descriptor_ = false, check_after_ = false;
   uint64_t clock_ = 0;
   uint32_t op_index_ = 0;
