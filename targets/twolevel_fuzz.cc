@@ -23,6 +23,7 @@ namespace {
 std::string g_writer;      // set once in LLVMFuzzerInitialize, read-only afterwards
 std::string g_propagator;  // likewise
 std::optional<vtd::fuzz::Violations> g_violations;  // likewise
+bool g_raw = false;  // VTDFUZZ_RAW (soak --raw): libFuzzer's byte mutations only
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
@@ -31,6 +32,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g_writer = vtd::fuzz::writer_from_env();
   g_propagator = vtd::fuzz::propagator_from_env();
   g_violations.emplace();
+  g_raw = getenv("VTDFUZZ_RAW") != nullptr;
   return 0;
 }
 
@@ -51,6 +53,7 @@ extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size)
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned int seed) {
   static const std::vector<vtd::prog::Token> tokens = vtd::prog::tokens();
+  if (g_raw && LLVMFuzzerMutate) return LLVMFuzzerMutate(data, size, max_size);
   if ((seed & 1) || !LLVMFuzzerMutate) {
     vtd::prog::Mutated m = vtd::prog::mutate(data, size, max_size, seed >> 1, tokens, true);
     if (m.kind != vtd::prog::Mutation::None || !LLVMFuzzerMutate) return m.size;
