@@ -450,10 +450,15 @@ void ViommuJudge::check_bindings() {
           "must be: " + want_text(cached) +
               (mf || cached.kind == fresh.kind ? "" : " (or " + want_text(fresh) + ")")};
       if (!mc && !mf && !ms) {
-        // The guest heard of a failure for the entry it holds now: the
-        // device is in error, which P16 judges (as the guest's oracle does,
-        // R20), whatever an invalidation covered since.
-        if (in_error(d.guest, p)) continue;
+        // The guest heard of a failure for an entry the VMM may hold (the
+        // line, one it read that nothing since reached, or the entry now):
+        // the device is in error, which P16 judges (as the guest's oracle
+        // does, R20), whatever an invalidation covered since.
+        auto fe = faulted_.find(k);
+        if (fe != faulted_.end() &&
+            (fe->second == now || fe->second == line.e ||
+             std::find(line.seen.begin(), line.seen.end(), fe->second) != line.seen.end()))
+          continue;
         if (refused_by_host()) {
           if (violated_) return;
           continue;
