@@ -1,4 +1,4 @@
-// The live-update flow registry, the KHO page's format and LuFlow's own
+// The KHO page's format and LuFlow's own
 // hooks: the `reference` flow (driver/live_update.h says what it follows).
 #include "driver/live_update.h"
 
@@ -220,43 +220,6 @@ Status LuFlow::restore_device(LuCtx& c, Sid sid) {
 
 Status LuFlow::finish(LuCtx& c) {
   return Status::Ok;  // seeds/002: "finish should never do anything on the restore path"
-}
-
-// ------------------------------------------------------------ registry --
-
-namespace {
-std::vector<LuFlowInfo>& registry() {
-  static std::vector<LuFlowInfo> r;  // filled at static initialization only
-  return r;
-}
-}  // namespace
-
-LuFlowRegistrar::LuFlowRegistrar(std::string_view name, LuFlowFactory make,
-                                 std::string_view summary, std::string_view catalog,
-                                 std::string_view expect) {
-  auto& r = registry();
-  r.push_back({name, summary, make, catalog, expect});
-  std::sort(r.begin(), r.end(),
-            [](const LuFlowInfo& a, const LuFlowInfo& b) { return a.name < b.name; });
-}
-
-const std::vector<LuFlowInfo>& lu_flows() {
-  return registry();
-}
-
-std::vector<std::string_view> LuFlowInfo::expected_properties() const {
-  return expected_list(expect);
-}
-
-const LuFlowInfo* lu_flow_info(std::string_view name) {
-  for (const LuFlowInfo& f : registry())
-    if (f.name == name) return &f;
-  return nullptr;
-}
-
-std::unique_ptr<LuFlow> make_lu_flow(std::string_view name) {
-  const LuFlowInfo* f = lu_flow_info(name);
-  return f ? f->make() : nullptr;
 }
 
 }  // namespace vtd::drv

@@ -224,26 +224,19 @@ class LuFlow {
 
 // ------------------------------------------------------------ registry --
 
-using LuFlowFactory = std::unique_ptr<LuFlow> (*)();
+using LuFlowInfo = PartInfo<LuFlow>;  // driver/registry.h
+using LuFlowFactory = LuFlowInfo::Factory;
+using LuFlowRegistrar = Registry<LuFlow>::Registrar;
 
-struct LuFlowInfo {
-  std::string_view name;
-  std::string_view summary;
-  LuFlowFactory make;
-  std::string_view catalog;  // "B15"; empty for none
-  std::string_view expect;   // "clean", or "P9|P8": one of them must be found
-  bool expects_clean() const { return expect == "clean"; }
-  std::vector<std::string_view> expected_properties() const;
-};
-
-const std::vector<LuFlowInfo>& lu_flows();  // sorted by name
-const LuFlowInfo* lu_flow_info(std::string_view name);
-std::unique_ptr<LuFlow> make_lu_flow(std::string_view name);
-
-struct LuFlowRegistrar {
-  LuFlowRegistrar(std::string_view name, LuFlowFactory make, std::string_view summary,
-                  std::string_view catalog = "", std::string_view expect = "");
-};
+inline const std::vector<LuFlowInfo>& lu_flows() {  // sorted by name
+  return Registry<LuFlow>::all();
+}
+inline const LuFlowInfo* lu_flow_info(std::string_view name) {
+  return Registry<LuFlow>::find(name);
+}
+inline std::unique_ptr<LuFlow> make_lu_flow(std::string_view name) {
+  return Registry<LuFlow>::make(name);
+}
 
 // VTDFUZZ_REGISTER_LU_FLOW(MyFlow, "my-flow", "one-line summary"
 //                          [, "B15", "P9"]);

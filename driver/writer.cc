@@ -42,30 +42,6 @@ Status Writer::unmap_flush(WriterCtx& ctx, const UnmapFlush& f) {
   return s;
 }
 
-namespace {
-std::vector<WriterInfo>& registry() {
-  static std::vector<WriterInfo> r;  // filled at static initialization only
-  return r;
-}
-}  // namespace
-
-WriterRegistrar::WriterRegistrar(std::string_view name, WriterFactory make,
-                                 std::string_view summary, std::string_view catalog,
-                                 std::string_view expect) {
-  auto& r = registry();
-  r.push_back({name, summary, make, catalog, expect});
-  std::sort(r.begin(), r.end(),
-            [](const WriterInfo& a, const WriterInfo& b) { return a.name < b.name; });
-}
-
-const std::vector<WriterInfo>& writers() {
-  return registry();
-}
-
-std::vector<std::string_view> WriterInfo::expected_properties() const {
-  return expected_list(expect);
-}
-
 std::vector<std::string_view> expected_list(std::string_view expect) {
   std::vector<std::string_view> out;
   if (expect == "clean") return out;
@@ -76,17 +52,6 @@ std::vector<std::string_view> expected_list(std::string_view expect) {
     at = bar + 1;
   }
   return out;
-}
-
-const WriterInfo* writer_info(std::string_view name) {
-  for (const WriterInfo& w : registry())
-    if (w.name == name) return &w;
-  return nullptr;
-}
-
-std::unique_ptr<Writer> make_writer(std::string_view name) {
-  const WriterInfo* w = writer_info(name);
-  return w ? w->make() : nullptr;
 }
 
 }  // namespace vtd::drv

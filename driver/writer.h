@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "driver/registry.h"
 #include "driver/status.h"
 #include "simulator/descriptors.h"
 #include "simulator/formats.h"
@@ -133,36 +134,21 @@ class Writer {
 
 // ------------------------------------------------------------ registry --
 
-using WriterFactory = std::unique_ptr<Writer> (*)();
-
-struct WriterInfo {
-  std::string_view name;
-  std::string_view summary;  // one line for `vtdfuzz writers`
-  WriterFactory make;
-  // What the writer is for, as it declares it: the catalog bugs it models
-  // ("B1 B2 B3", DESIGN.md section 7; empty for none) and the verdict the
-  // campaign expects: "clean", or the properties one of which must be found
-  // ("P4|P2"); empty when the writer declares nothing.
-  std::string_view catalog;
-  std::string_view expect;
-  bool expects_clean() const { return expect == "clean"; }
-  std::vector<std::string_view> expected_properties() const;  // empty when clean or undeclared
-};
-
-// "P4|P2" -> {"P4", "P2"}; "clean" and "" -> {} (writers, live-update
-// flows and propagators, vmm/propagator.h, declare their verdicts alike).
-std::vector<std::string_view> expected_list(std::string_view expect);
+using WriterInfo = PartInfo<Writer>;  // driver/registry.h
+using WriterFactory = WriterInfo::Factory;
+using WriterRegistrar = Registry<Writer>::Registrar;
 
 // Every registered writer, sorted by name. Filled once, at static
 // initialization, and read-only afterwards.
-const std::vector<WriterInfo>& writers();
-const WriterInfo* writer_info(std::string_view name);        // nullptr if unknown
-std::unique_ptr<Writer> make_writer(std::string_view name);  // nullptr if unknown
-
-struct WriterRegistrar {
-  WriterRegistrar(std::string_view name, WriterFactory make, std::string_view summary,
-                  std::string_view catalog = "", std::string_view expect = "");
-};
+inline const std::vector<WriterInfo>& writers() {
+  return Registry<Writer>::all();
+}
+inline const WriterInfo* writer_info(std::string_view name) {  // nullptr if unknown
+  return Registry<Writer>::find(name);
+}
+inline std::unique_ptr<Writer> make_writer(std::string_view name) {  // nullptr if unknown
+  return Registry<Writer>::make(name);
+}
 
 #define VTDFUZZ_WRITER_CAT2(a, b) a##b
 #define VTDFUZZ_WRITER_CAT(a, b) VTDFUZZ_WRITER_CAT2(a, b)

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "driver/registry.h"
 #include "simulator/descriptors.h"
 #include "simulator/types.h"
 #include "vmm/events.h"
@@ -59,31 +60,21 @@ class Propagator {
 
 // ------------------------------------------------------------ registry --
 
-using PropagatorFactory = std::unique_ptr<Propagator> (*)();
-
-struct PropagatorInfo {
-  std::string_view name;
-  std::string_view summary;
-  PropagatorFactory make;
-  // As for writers (driver/writer.h): the catalog bugs it models ("B29",
-  // DESIGN.md section 13) and the verdict the campaign expects ("clean" or
-  // "P13|P14").
-  std::string_view catalog;
-  std::string_view expect;
-  bool expects_clean() const { return expect == "clean"; }
-  std::vector<std::string_view> expected_properties() const;
-};
+using PropagatorInfo = drv::PartInfo<Propagator>;  // driver/registry.h
+using PropagatorFactory = PropagatorInfo::Factory;
+using PropagatorRegistrar = drv::Registry<Propagator>::Registrar;
 
 // Every registered propagator, sorted by name; filled at static
 // initialization and read-only afterwards.
-const std::vector<PropagatorInfo>& propagators();
-const PropagatorInfo* propagator_info(std::string_view name);
-std::unique_ptr<Propagator> make_propagator(std::string_view name);
-
-struct PropagatorRegistrar {
-  PropagatorRegistrar(std::string_view name, PropagatorFactory make, std::string_view summary,
-                      std::string_view catalog = "", std::string_view expect = "");
-};
+inline const std::vector<PropagatorInfo>& propagators() {
+  return drv::Registry<Propagator>::all();
+}
+inline const PropagatorInfo* propagator_info(std::string_view name) {
+  return drv::Registry<Propagator>::find(name);
+}
+inline std::unique_ptr<Propagator> make_propagator(std::string_view name) {
+  return drv::Registry<Propagator>::make(name);
+}
 
 #define VTDFUZZ_PROPAGATOR_CAT2(a, b) a##b
 #define VTDFUZZ_PROPAGATOR_CAT(a, b) VTDFUZZ_PROPAGATOR_CAT2(a, b)
