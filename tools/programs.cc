@@ -16,6 +16,7 @@
 #include "targets/harness.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/hunt.h"
 #include "tools/process.h"
 #include "tools/timeline.h"
 #include "vmm/propagator.h"
@@ -279,7 +280,7 @@ Run add_dict(CLI::App& app) {
 Run add_convert(CLI::App& app) {
   struct Args {
     bool to_text = false, to_binary = false;
-    std::string in, out;
+    std::string in, out, target = "ops", viommu = "reference";
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand("convert", "between the two program forms");
@@ -289,8 +290,33 @@ Run add_convert(CLI::App& app) {
   form->require_option(1);
   sub->add_option("IN", a->in, "a program, text or binary")->required()->type_name("");
   sub->add_option("OUT", a->out, "where the program goes")->required()->type_name("");
+  sub->add_option("--target", a->target,
+                  "read a binary IN as this fuzz target does: ops (default), viommu or twolevel "
+                  "(a finding of `soak --raw` or a corpus file of those targets)")
+      ->type_name("ops|viommu|twolevel")
+      ->check(one_of({"ops", "viommu", "twolevel"}));
+  sub->add_option("--viommu", a->viommu,
+                  "--target viommu|twolevel: the propagator the program names (default reference)")
+      ->type_name("NAME");
   return [a] {
-    prog::Program p = load_program(a->in);
+    if (a->target != "ops" && a->to_binary)
+      throw UsageError("convert: --target " + a->target +
+                       " reads that target's bytes; it goes with --to-text");
+    if (!vmm::propagator_info(a->viommu))
+      throw UsageError("convert: unknown propagator '" + a->viommu + "'");
+    prog::Program p;
+    if (a->target == "ops") {
+      p = load_program(a->in);
+    } else {
+      // As the target reads it (tools/hunt.h): no header names the
+      // propagator, and the guest's writer is the target's default.
+      const std::vector<uint8_t> bytes = read_file(a->in);
+      HuntSpec s;
+      s.target = a->target;
+      s.viommu = a->viommu;
+      s.writer = a->target == "viommu" ? "-" : "entry-sync";
+      p = input_program(std::string(bytes.begin(), bytes.end()), s);
+    }
     std::ofstream out(a->out, std::ios::binary);
     if (!out) throw UsageError("cannot write '" + a->out + "': " + std::strerror(errno));
     if (a->to_text) {

@@ -140,6 +140,13 @@ expect 0 "" "$cli" convert --to-binary "$B01" "$tmp/b01.bin"
 expect 0 "" "$cli" convert --to-text "$tmp/b01.bin" "$tmp/b01.txt"
 expect 1 "VIOLATION P1" "$cli" replay "$tmp/b01.bin"
 expect 1 "VIOLATION P1" "$cli" replay "$tmp/b01.txt"
+# A twolevel target's bytes read as that target reads them, named propagator and all.
+TL="$root/corpus/twolevel/01-scalable-attach-dma.bin"
+expect 0 "" "$cli" convert --to-text --target twolevel "$TL" "$tmp/tl.txt"
+expect 0 "viommu reference" cat "$tmp/tl.txt"
+expect 0 "clean (writer entry-sync, viommu reference" "$cli" replay "$tmp/tl.txt"
+expect 2 "goes with --to-text" "$cli" convert --to-binary --target viommu "$TL" "$tmp/x"
+expect 2 "unknown propagator 'nope'" "$cli" convert --to-text --target viommu --viommu nope "$TL" "$tmp/x"
 cases=$((cases + 1))
 "$cli" replay "$B01" >"$tmp/r1" 2>&1
 "$cli" replay "$tmp/b01.bin" >"$tmp/r2" 2>&1
