@@ -21,6 +21,7 @@
 // blocked (P16), whatever the line says.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -65,6 +66,12 @@ class ViommuJudge final : public vmm::VmmObserver {
     uint64_t set = 0;                          // when it took this value
     uint64_t failed = 0;                       // a host call for it failed then (0: none)
     std::vector<sim::Entry> seen;              // other entries the VMM could have read since `set`
+    bool may_hold(const sim::Entry& x) const {
+      return x == e || std::find(seen.begin(), seen.end(), x) != seen.end();
+    }
+    void read(const sim::Entry& x) {  // the VMM could have read x
+      if (!may_hold(x)) seen.push_back(x);
+    }
   };
   struct Object {
     vmm::ObjKind kind = vmm::ObjKind::Device;
