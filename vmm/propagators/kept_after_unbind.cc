@@ -12,7 +12,7 @@ class KeptAfterUnbind : public Reference {
  protected:
   void cleared(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) override {
     (void)ctx;
-    cache_.erase(key(dev, pasid));  // the line goes; the host binding stays
+    forget(key(dev, pasid));  // the line goes; the host binding stays
   }
 };
 

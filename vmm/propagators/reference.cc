@@ -151,11 +151,20 @@ void Reference::keep(const Key& k, bool bound) {
     retry_.insert(k);
 }
 
+void Reference::forget(const Key& k) {
+  cache_.erase(k);
+  retry_.erase(k);
+}
+
+void Reference::forget_all() {
+  cache_.clear();
+  retry_.clear();
+}
+
 void Reference::resync(VmmCtx& ctx, const AssignedDevice& dev) {
   for (uint32_t pasid : pasids_of(ctx, dev)) {
     const Key k = key(dev, pasid);
-    cache_.erase(k);
-    retry_.erase(k);
+    forget(k);
     Entry pe;
     if (guest_pasid_entry(ctx, dev.guest, pasid, &pe) && pe.present()) {
       cache_[k] = pe;
@@ -209,8 +218,7 @@ bool Reference::refuse(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
 }
 
 void Reference::cleared(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
-  cache_.erase(key(dev, pasid));
-  retry_.erase(key(dev, pasid));
+  forget(key(dev, pasid));
   unbind(ctx, dev, pasid);
 }
 
@@ -225,8 +233,7 @@ void Reference::unbind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) {
 void Reference::to_default(VmmCtx& ctx, const AssignedDevice& dev) {
   for (uint32_t pasid : pasids_of(ctx, dev)) {
     const Key k = key(dev, pasid);
-    cache_.erase(k);
-    retry_.erase(k);
+    forget(k);
     if (pasid == 0) {
       if (drv::ok(attach(ctx, dev, 0, dev.default_hwpt)))
         destroy_old(ctx, k);
@@ -270,8 +277,7 @@ void Reference::remapping(VmmCtx& ctx) {
 
 void Reference::reset(VmmCtx& ctx) {
   for (const AssignedDevice& dev : ctx.devices()) to_default(ctx, dev);
-  cache_.clear();
-  retry_.clear();
+  forget_all();
 }
 
 VTDFUZZ_REGISTER_PROPAGATOR(Reference, "reference",

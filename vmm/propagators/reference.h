@@ -83,6 +83,9 @@ class Reference : public Propagator {
   // Cached lines whose host call failed: bound again even when unchanged.
   std::set<Key> retry_;
   void keep(const Key& k, bool bound);
+  // A line goes from the virtual PASID cache (and its retry mark with it).
+  void forget(const Key& k);
+  void forget_all();
   // The nested HWPT of each (device, PASID); 0 or absent: none (QEMU's
   // fs_hwpt).
   std::map<Key, uint32_t> fs_hwpt_;

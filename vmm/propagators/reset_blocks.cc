@@ -12,7 +12,7 @@ class ResetBlocks : public Reference {
  protected:
   void to_default(VmmCtx& ctx, const AssignedDevice& dev) override {
     for (uint32_t pasid : pasids_of(ctx, dev)) {
-      cache_.erase(key(dev, pasid));
+      forget(key(dev, pasid));
       if (ctx.iommufd().attached(dev.dev_id, pasid)) unbind(ctx, dev, pasid);
     }
   }
@@ -20,7 +20,7 @@ class ResetBlocks : public Reference {
  public:
   void reset(VmmCtx& ctx) override {
     (void)ctx;
-    cache_.clear();  // the host bindings stay as they were
+    forget_all();  // the host bindings stay as they were
   }
 };
 
