@@ -95,7 +95,9 @@ Program decode_guest(std::span<const uint8_t> bytes, const std::string& propagat
 std::string to_text(const Program& p);
 std::string op_text(const Op& op);  // one line, no schedule points
 bool parse(std::string_view text, Program* out, std::string* error);
-// Text or binary: text when the bytes parse as a program text.
+// Text or binary: text when the bytes start as a program text does (a
+// comment, `writer` or `config`) and hold no control byte but white space;
+// anything else decodes as the fuzz targets decode it.
 bool load(std::span<const uint8_t> bytes, Program* out, std::string* error);
 
 // A libFuzzer/AFL++ dictionary for the binary form, generated from the op

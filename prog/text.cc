@@ -1,5 +1,6 @@
 // The text form (DESIGN.md section 8): one op per line, schedule points
 // indented under their op; parse(to_text(p)) == p.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -489,6 +490,13 @@ bool load(std::span<const uint8_t> bytes, Program* out, std::string* error) {
   std::string_view head = s.substr(i);
   bool text =
       head.substr(0, 7) == "writer " || head.substr(0, 7) == "config " || head.substr(0, 1) == "#";
+  // A fuzzer's input may start with those bytes too (the dictionary holds
+  // "writer "): a control byte other than white space makes it binary, read
+  // as the fuzz targets read it, so that a finding replays as it ran.
+  text = text && std::none_of(s.begin(), s.end(), [](char c) {
+           const auto u = static_cast<unsigned char>(c);
+           return (u < 0x20 && c != '\n' && c != '\r' && c != '\t') || u == 0x7f;
+         });
   if (text) return parse(s, out, error);
   *out = decode(bytes);
   return true;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tests/targets/byte_strings.h"
@@ -150,6 +151,35 @@ TEST(ProgramFormat, BadTextIsRejectedWithOneLineNamingTheLine) {
     EXPECT_FALSE(err.empty()) << t;
     EXPECT_EQ(err.find('\n'), std::string::npos) << err;
   }
+}
+
+// A fuzzer's input is bytes: one that starts like a text program ("#",
+// "writer ", the dictionary's tokens) still loads as the targets decode it,
+// so a finding replays as it ran; a text program loads as text.
+TEST(ProgramFormat, LoadReadsBytesAsTheTargetsDo_AndTextAsText) {
+  const std::string starts[] = {"#0", "writer ", "config ", " \n#"};
+  for (const std::vector<uint8_t>& b : byte_strings(300)) {
+    for (const std::string& start : starts) {
+      std::vector<uint8_t> bytes(start.begin(), start.end());
+      bytes.push_back(0);  // a control byte: never in a text program
+      bytes.insert(bytes.end(), b.begin(), b.end());
+      Program p;
+      std::string err;
+      ASSERT_TRUE(load(bytes, &p, &err)) << err;
+      ASSERT_EQ(p, decode(bytes));
+    }
+    const std::string text = to_text(decode(b));
+    Program p;
+    std::string err;
+    ASSERT_TRUE(load({reinterpret_cast<const uint8_t*>(text.data()), text.size()}, &p, &err))
+        << err;
+    ASSERT_EQ(to_text(p), text);
+  }
+  const std::string typo = "writer entry-sync\nfrobnicate dev=00:02.0\n";
+  Program p;
+  std::string err;
+  EXPECT_FALSE(load({reinterpret_cast<const uint8_t*>(typo.data()), typo.size()}, &p, &err));
+  EXPECT_NE(err.find("frobnicate"), std::string::npos) << err;
 }
 
 }  // namespace
