@@ -183,19 +183,33 @@ class Runner final : public sim::Schedule, public sim::Observer {
           plugged.push_back(vf);
         }
         drv::Status st = d_->enable_vfs(sid, n);
-        if (drv::ok(st))
-          vfs_[sid.v] = plugged;
+        if (drv::ok(st))  // its VFs still on the bus (a kernel before a kexec made them) stay its
+          vfs_[sid.v].insert(vfs_[sid.v].end(), plugged.begin(), plugged.end());
         else
           for (sim::Sid vf : plugged) m_.iommu.device_unplug(vf);
         return st;
       }
-      case OpKind::SurpriseRemove:
+      case OpKind::SurpriseRemove: {
         // The device and the VFs it created vanish first; the driver learns
         // of it after.
         m_.iommu.device_unplug(sid);
-        for (sim::Sid vf : vfs_[sid.v]) m_.iommu.device_unplug(vf);
+        const std::vector<sim::Sid> gone = vfs_[sid.v];
+        for (sim::Sid vf : gone) m_.iommu.device_unplug(vf);
         vfs_.erase(sid.v);
+        // The PCI core removes every function that vanished. A VF the
+        // driver probed as a device of its own (its PF released, or the
+        // kernel before a kexec enabled it) is no VF of the PF's for the
+        // driver: it hears of that one first, in a call of its own, or it
+        // would wait on the device-TLB of a device that is gone (ITE).
+        const oracle::Device* pf = o_.model().device(sid);
+        for (sim::Sid vf : gone) {
+          const oracle::Device* v = o_.model().device(vf);
+          if (v && !v->gone &&
+              (!pf || std::find(pf->vfs.begin(), pf->vfs.end(), vf) == pf->vfs.end()))
+            removed_too(vf);
+        }
         return d_->surprise_remove(sid);
+      }
       case OpKind::Attach:
         return d_->attach(sid, dom);
       case OpKind::Replace:
@@ -230,6 +244,20 @@ class Runner final : public sim::Schedule, public sim::Observer {
       nested(op.sub.front());
     else
       hw_step(m_, op, &dma_value_);
+  }
+
+  // The surprise removal of `vf`, a call of the PCI core's on the second
+  // CPU (already there when the removal that took it is itself nested).
+  void removed_too(sim::Sid vf) {
+    Op r;
+    r.kind = OpKind::SurpriseRemove;
+    r.set(Arg::Dev, vf.v);
+    if (!nested_) {
+      nested(r);
+      return;
+    }
+    o_.begin(uint32_t(-1), call_of(r), 1);
+    o_.end(d_->surprise_remove(vf));
   }
 
   // An op of the second CPU, at a preemption point of the first; it runs
