@@ -401,6 +401,19 @@ int run_campaign(const FuzzOptions& o) {
   write_text(out + "/report.json", json);
   write_text(out + "/report.html", report_html(json));
   std::printf("\n%s%s%s", kLegend, merge_note.c_str(), summary.c_str());
+  // A row declared clean that is not: its reproducers, here and not only in
+  // out/campaign, for a CI log is often all there is to judge them by.
+  for (const Row& r : rows) {
+    if (r.ok || r.expected != "clean") continue;
+    for (const Finding& f : r.hunt.findings) {
+      auto k = std::find_if(r.found.begin(), r.found.end(),
+                            [&](const Found& x) { return x.f.sig == f.sig; });
+      std::printf("\nunexpected on %s%s: %s\n%s", r.lu.empty() ? "" : "lu ",
+                  (r.lu.empty() ? r.writer : r.lu).c_str(),
+                  k == r.found.end() ? f.line.c_str() : "minimized:",
+                  k == r.found.end() ? "" : k->reproducer.c_str());
+    }
+  }
   std::printf("%s (out/campaign/report.md, report.json, report.html)\n",
               all_ok
                   ? "verdict ok: every writer and flow shows the verdict it declares"
