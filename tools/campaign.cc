@@ -61,6 +61,11 @@ struct Row {
   // The first column: the writer, or the flow of a live-update row.
   std::string label() const { return lu.empty() ? writer : "lu " + lu; }
 
+  // The exec/s cell: "-" when the engine gave no figure (a seed showed the
+  // wanted violation while the corpus loaded, and nothing was fuzzed).
+  std::string rate() const {
+    return hunt.exec_per_sec > 0 ? fmt("%.0f", hunt.exec_per_sec) : std::string("-");
+  }
   // A matrix cell: the time to the first violation, or "seed" when the corpus
   // already held an input showing it (a time that says nothing about fuzzing).
   std::string cell(const std::string& p, const char* unit) const {
@@ -161,8 +166,7 @@ void print_row(const Row& row) {
   std::printf("%-20s %-12s", row.label().c_str(), row.catalog.c_str());
   for (const oracle::PropertyInfo& p : oracle::properties())
     std::printf(" %7s", row.cell(p.name, "%.1fs").c_str());
-  std::printf("  %-9.0f %-8s %s\n", row.hunt.exec_per_sec, row.expected.c_str(),
-              row.verdict.c_str());
+  std::printf("  %-9s %-8s %s\n", row.rate().c_str(), row.expected.c_str(), row.verdict.c_str());
   std::fflush(stdout);
 }
 
@@ -249,8 +253,8 @@ std::string report_md(const std::string& engine, double budget, const std::vecto
     md += "| " + r.label() + " | " + r.catalog + " | ";
     for (const oracle::PropertyInfo& p : oracle::properties())
       md += r.cell(p.name, "%.1f s") + " | ";
-    md += fmt("%.0f", r.hunt.exec_per_sec) + " | " + std::to_string(r.hunt.edges) + " | " +
-          r.expected + " | " + r.verdict + " |\n";
+    md += r.rate() + " | " + std::to_string(r.hunt.edges) + " | " + r.expected + " | " + r.verdict +
+          " |\n";
   }
   md += std::string("\n") + kLegend + "\n" + merge_note + "\n" + summary + "\n## Findings\n\n";
   for (const Row& r : rows)
