@@ -108,6 +108,21 @@ mkdir -p "$tmp/bare"
 expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" campaign --time 1
 expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" hunt --writer legacy --time 1
 expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" timetobug --runs 1
+# soak --raw goes on past a violation (findings mode) and names each one with
+# the command that prints its input; a stand-in engine keeps one and stops.
+mkdir -p "$tmp/eng/build/fuzz/targets"
+cat >"$tmp/eng/build/fuzz/targets/fuzz_ops" <<'ENGINE'
+#!/bin/sh
+[ -n "${VTDFUZZ_FINDINGS:-}" ] || { echo "vtdfuzz: VIOLATION P1 stand-in aborted"; exit 1; }
+printf 'x' >"$VTDFUZZ_FINDINGS/P1-00000000000000ab"
+echo "vtdfuzz: found $VTDFUZZ_FINDINGS/P1-00000000000000ab VIOLATION P1 sig=00000000000000ab stand-in"
+echo "stat::number_of_executed_units: 7"
+ENGINE
+chmod +x "$tmp/eng/build/fuzz/targets/fuzz_ops"
+expect 1 "VIOLATION P1 sig=00000000000000ab stand-in" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets ops --runs 7 --time 1
+grep -qF "convert --to-text $tmp/eng/out/soak/raw-ops/findings/P1-00000000000000ab" "$tmp/out" ||
+  fail "soak --raw: no convert line for the kept input: $(cat "$tmp/out")"
+grep -qE "^ops +7 " "$tmp/out" || fail "soak --raw: the row does not count 7 execs: $(cat "$tmp/out")"
 # Programs: a text error names the file and the line; bytes always decode.
 expect 2 "line 2" "$cli" replay "$tmp/bad-op.txt"
 expect 2 "line 2" "$cli" replay "$tmp/bad-arg.txt"
