@@ -462,10 +462,16 @@ void ViommuJudge::check_bindings() {
       }
       // A refused entry blocks the device and the guest hears of that entry,
       // once an invalidation reached it (an entry changed since is not due).
+      // Blocked after the guest heard of the failure of an entry the VMM may
+      // still hold (one it read that nothing since reached) is the same
+      // error state as above, P16's (R29: a PASID-selective invalidation with
+      // another DID reached the line, not the failed entry it had read).
       auto fe = faulted_.find(k);
       auto heard = [&](const Entry& e) { return fe != faulted_.end() && fe->second == e; };
+      const bool in_error = fe != faulted_.end() && line.may_hold(fe->second) && hwpt == 0;
       const bool ok = (mc && (cached.kind != Want::Refused || heard(line.e))) ||
-                      (mf && (fresh.kind != Want::Refused || heard(now) || !(now == line.e))) || ms;
+                      (mf && (fresh.kind != Want::Refused || heard(now) || !(now == line.e))) ||
+                      ms || in_error;
       if (!ok)
         return fail(
             Property::P13,
