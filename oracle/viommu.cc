@@ -445,13 +445,15 @@ void ViommuJudge::check_bindings() {
               (mf || cached.kind == fresh.kind ? "" : " (or " + want_text(fresh) + ")")};
       for (const Entry& e : line.seen)
         details.push_back("or (read since, not reached): " + e.str());
+      // The guest heard of a failure for an entry the VMM may hold (the
+      // line, one it read that nothing since reached, or the entry now):
+      // the device is in error, which P16 judges (as the guest's oracle
+      // does, R20), whatever an invalidation covered since, bound or
+      // blocked (R29: a PASID-selective invalidation with another DID
+      // reached the line, not the failed entry the VMM had read).
+      auto fe = faulted_.find(k);
+      if (fe != faulted_.end() && (fe->second == now || line.may_hold(fe->second))) continue;
       if (!mc && !mf && !ms) {
-        // The guest heard of a failure for an entry the VMM may hold (the
-        // line, one it read that nothing since reached, or the entry now):
-        // the device is in error, which P16 judges (as the guest's oracle
-        // does, R20), whatever an invalidation covered since.
-        auto fe = faulted_.find(k);
-        if (fe != faulted_.end() && (fe->second == now || line.may_hold(fe->second))) continue;
         if (refused_by_host()) {
           if (violated_) return;
           continue;
@@ -462,16 +464,8 @@ void ViommuJudge::check_bindings() {
       }
       // A refused entry blocks the device and the guest hears of that entry,
       // once an invalidation reached it (an entry changed since is not due).
-      // Blocked after the guest heard of the failure of an entry the VMM may
-      // still hold (one it read that nothing since reached) is the same
-      // error state as above, P16's (R29: a PASID-selective invalidation with
-      // another DID reached the line, not the failed entry it had read).
-      auto fe = faulted_.find(k);
-      auto heard = [&](const Entry& e) { return fe != faulted_.end() && fe->second == e; };
-      const bool in_error = fe != faulted_.end() && line.may_hold(fe->second) && hwpt == 0;
-      const bool ok = (mc && (cached.kind != Want::Refused || heard(line.e))) ||
-                      (mf && (fresh.kind != Want::Refused || heard(now) || !(now == line.e))) ||
-                      ms || in_error;
+      const bool ok = (mc && cached.kind != Want::Refused) ||
+                      (mf && (fresh.kind != Want::Refused || !(now == line.e))) || ms;
       if (!ok)
         return fail(
             Property::P13,
