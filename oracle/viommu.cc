@@ -150,7 +150,10 @@ void ViommuJudge::call_end(const vmm::FacadeCall& c) {
     const Object& o = objs_.at(c.id);
     if (o.kind == vmm::ObjKind::Device)
       return fail(Property::P15, "the VMM's device object is destroyed", {call}, "device");
-    if (o.kind == vmm::ObjKind::HwptPaging)
+    // A parent no device was given as its default (the VMM freed it when
+    // the map of guest RAM failed, R30) is the VMM's to free.
+    auto is_default = [&](const AssignedDevice& d) { return d.default_hwpt == c.id; };
+    if (o.kind == vmm::ObjKind::HwptPaging && std::any_of(devs_.begin(), devs_.end(), is_default))
       return fail(Property::P15,
                   "the nesting parent (the default HWPT) " + std::to_string(c.id) + " is destroyed",
                   {call}, "parent");

@@ -248,8 +248,15 @@ drv::Status Runner::assign(Sid host, Sid guest) {
   a.host = host;
   if (drv::Status st = fd_.bind_device(host, &a.dev_id); !drv::ok(st)) return st;
   if (!parent_) {
-    if (drv::Status st = fd_.alloc_paging(a.dev_id, &parent_); !drv::ok(st)) return st;
-    if (drv::Status st = fd_.map(parent_, 0, 0, kGuestRam); !drv::ok(st)) return st;
+    uint32_t parent = 0;
+    if (drv::Status st = fd_.alloc_paging(a.dev_id, &parent); !drv::ok(st)) return st;
+    // A parent without guest RAM would fault every DMA of each device
+    // assigned later: the VMM frees it and the next device tries again.
+    if (drv::Status st = fd_.map(parent, 0, 0, kGuestRam); !drv::ok(st)) {
+      fd_.destroy(parent);  // nothing uses it: it cannot be busy
+      return st;
+    }
+    parent_ = parent;
   }
   a.default_hwpt = parent_;
   if (drv::Status st = fd_.attach(a.dev_id, 0, parent_); !drv::ok(st)) return st;

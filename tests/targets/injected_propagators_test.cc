@@ -52,6 +52,19 @@ class RefusedKept : public Reference {
 VTDFUZZ_REGISTER_PROPAGATOR(RefusedKept, "test-refused-kept",
                             "injected: a refused PGTT keeps the old binding, no fault");
 
+// The nesting parent goes with the guest's entry: a device left with no
+// default HWPT for its requests without PASID (seeds/003: the parent lives
+// as long as the device is assigned).
+class ParentDestroyed : public Reference {
+ protected:
+  void unbind(VmmCtx& ctx, const AssignedDevice& dev, uint32_t pasid) override {
+    Reference::unbind(ctx, dev, pasid);
+    ctx.iommufd().destroy(dev.default_hwpt);
+  }
+};
+VTDFUZZ_REGISTER_PROPAGATOR(ParentDestroyed, "test-parent-destroyed",
+                            "injected: the nesting parent is destroyed on an unbind");
+
 struct Injected {
   const char* propagator;
   oracle::Property property;
@@ -67,6 +80,7 @@ const Injected kInjected[] = {
      "g.inv pasid-cache g=1 did=1 pasid=0\n"
      "g.entry dev=00:02.0 pgtt=first did=1 fsptptr=0x101000\n"
      "g.inv pasid-cache g=1 did=1 pasid=0\n"},
+    {"test-parent-destroyed", oracle::Property::P15, "g.inv pasid-cache g=1 did=1 pasid=0\n"},
     {"test-refused-kept", oracle::Property::P13,
      "g.entry dev=00:02.0 pgtt=first did=1 fsptptr=0x100000\n"
      "g.inv pasid-cache g=1 did=1 pasid=0\n"
