@@ -41,6 +41,7 @@ sim::Translation reference_walk(const sim::PhysMemory& mem, const sim::Iommu& io
     return t;
   }
   sim::Caches caches;
+  caches.keep_nothing();
   sim::FaultLog faults;
   sim::HwContext hw;
   hw.cfg = &iommu.config();
@@ -134,7 +135,7 @@ class Reach {
 
 // ------------------------------------------------------------------ P9 --
 
-void Oracle::check_continuity(const std::string& point) {
+void Oracle::check_continuity(const Where& point) {
   for (auto& [sidv, dom] : model_.continuity()) {
     const Sid sid(sidv);
     if (model_.moving(sid, 0) || !m_.iommu.device_present(sid)) continue;
@@ -142,8 +143,9 @@ void Oracle::check_continuity(const std::string& point) {
     if (d == model_.domains().end()) continue;
     int n = 0;
     for (auto& [iova, map] : d->second.maps) {
-      if (n++ == 4) break;  // a few mapped IOVAs stand for the domain
-      std::vector<Outcome> os;
+      if (n++ == 4) break;                   // a few mapped IOVAs stand for the domain
+      std::vector<Outcome>& os = outcomes_;  // reused: this runs at every point
+      os.clear();
       model_.outcomes(dom, iova, &os);
       if (os.size() != 1 || os[0].fault) continue;  // a map or unmap in flight
       const sim::Translation t = reference_walk(m_.mem, m_.iommu, sid, iova);
@@ -158,7 +160,7 @@ void Oracle::check_continuity(const std::string& point) {
                (m_.iommu.translating() ? "" : " (translation disabled: GSTS.TES=0)"),
            "domain " + std::to_string(dom) + ": " + hex(os[0].pa) + (os[0].writable ? " rw" : " r"),
            "root table in use: " + hex(m_.iommu.rtaddr())},
-          "continuity", point);
+          "continuity", point.index ? point.str() : std::string("end"));
       return;
     }
   }
@@ -350,7 +352,7 @@ void Oracle::check_lu(const InFlight& f, bool outer, drv::Status st) {
     for (auto& [k, t] : c.iotlb()) reserved_.insert({k.did, Reserved{}});
     for (auto& [k, l] : c.psc()) reserved_.insert({k.did, Reserved{}});
   }
-  if (!model_.continuity().empty()) check_continuity("end");
+  if (!model_.continuity().empty()) check_continuity(Where{});
   if (model_.lu_phase() == LuPhase::Old) return;
   // P10 after the kexec: a preserved device's pages stay as they were.
   for (auto& [sidv, pages] : reach_) {

@@ -55,7 +55,7 @@ Oracle::Oracle(const sim::PhysMemory& mem, const sim::Iommu& iommu, const drv::W
 
 void Oracle::begin(uint32_t op_index, const ApiCall& c, int cpu) {
   if (stack_.empty()) {
-    point_.clear();
+    point_ = {};
     fetched_.clear();
     dmas_.clear();
     temps_.clear();
@@ -71,7 +71,9 @@ void Oracle::begin(uint32_t op_index, const ApiCall& c, int cpu) {
 
 void Oracle::end(drv::Status st) {
   if (stack_.empty()) return;
-  InFlight f = stack_.back();
+  // Not a copy: the outer op's settled entries are a map (the copy was a
+  // tenth of the fuzz loop's allocations). Nothing below pushes or pops.
+  const InFlight& f = stack_.back();
   if (violated_) {
     model_.end(false);
     stack_.pop_back();
@@ -122,12 +124,17 @@ void Oracle::settle() {
 }
 
 void Oracle::point(sim::PointKind k, uint32_t index) {
-  point_ = (k == sim::PointKind::Wait ? "wait " : "store ") + std::to_string(index);
+  point_ = {k == sim::PointKind::Wait ? sim::PointKind::Wait : sim::PointKind::Store, index};
   if (!violated_ && !model_.continuity().empty()) check_continuity(point_);
 }
 
-std::string Oracle::here() const {
-  return stack_.empty() || point_.empty() ? "between ops" : point_;
+Oracle::Where Oracle::where() const {
+  return stack_.empty() ? Where{} : point_;
+}
+
+std::string Oracle::Where::str() const {
+  if (!index) return "between ops";
+  return (kind == sim::PointKind::Wait ? "wait " : "store ") + std::to_string(index);
 }
 
 // -------------------------------------------------------------- events --
@@ -141,14 +148,14 @@ void Oracle::on_event(const HwEvent& e) {
   if (r.has_xlat) r.xlat = *e.xlat;
   r.e.entry = nullptr;
   r.e.xlat = nullptr;
-  r.point = here();
+  r.point = where();
   if (violated_) return;
   lu_event(e);
 
   switch (e.kind) {
     case sim::EventKind::EntryFetched:
       if (!stack_.empty() && e.entry_kind != EntryKind::SsPte && e.entry_kind != EntryKind::FsPte)
-        fetched_.push_back({{e.entry_kind, e.addr}, *e.entry, here(), e.sid, e.pasid});
+        fetched_.push_back({{e.entry_kind, e.addr}, *e.entry, where(), e.sid, e.pasid});
       break;
     case sim::EventKind::Dma:
       check_dma(e);
@@ -199,7 +206,7 @@ void Oracle::check_dma(const HwEvent& e) {
       for (const Move& t : f.trans)
         if (t.from && t.to && t.sid == e.sid && t.key == key &&
             model_.mapped_alike(t.from, t.to, e.iova, write))
-          dmas_.push_back({t, e.iova, here()});
+          dmas_.push_back({t, e.iova, where()});
   std::vector<Outcome>& os = outcomes_;
   model_.allowed(e.sid, e.pasid, e.iova, &os);
   for (Outcome& o : os)
@@ -237,16 +244,16 @@ void Oracle::check_fill(const HwEvent& e) {
   // Spec 6.2.1, statically: the tag's owner names one table; a fill under
   // the tag from another aliases the owner's translations, whoever shares
   // the DID, the filling device included.
-  if (auto o = owners_.find(tag); o != owners_.end() && tags_did(o->second.dom, t.did) &&
-                                  (o->second.root != t.root || o->second.pgtt != t.pgtt)) {
+  if (const Owner* o = owner(tag);
+      o && tags_did(o->dom, t.did) && (o->root != t.root || o->pgtt != t.pgtt)) {
     fail(Property::P5,
          "IOTLB fill under DID " + std::to_string(t.did) + " pasid " + pasid_str(t.pasid_tag) +
              " from a table the entries owning that tag do not name",
          {"fill:  root " + hex(t.root) + " pgtt " + std::to_string(t.pgtt) + " by sid " +
               e.sid.str() + " pasid " + pasid_str(e.pasid) + " iova " + hex(e.iova),
-          "owner: root " + hex(o->second.root) + " pgtt " + std::to_string(o->second.pgtt) +
-              " (domain " + std::to_string(o->second.dom) + ", entry of sid " +
-              o->second.sid.str() + " pasid " + std::to_string(o->second.key) + ")"},
+          "owner: root " + hex(o->root) + " pgtt " + std::to_string(o->pgtt) + " (domain " +
+              std::to_string(o->dom) + ", entry of sid " + o->sid.str() + " pasid " +
+              std::to_string(o->key) + ")"},
          "iotlb", here());
     return;
   }
@@ -328,6 +335,12 @@ bool Oracle::tags_did(DomainId dom, uint16_t did) const {
 // Who owns each IOTLB tag once the outer op has returned: the entries of
 // every attachment, as the hardware would read them. Two that name one
 // tag with different tables break spec 6.2.1 at rest.
+const Oracle::Owner* Oracle::owner(const TagKey& tag) const {
+  for (const auto& [k, o] : owners_)
+    if (k == tag) return &o;
+  return nullptr;
+}
+
 void Oracle::learn_owners() {
   owners_.clear();
   if (violated_) return;
@@ -345,13 +358,17 @@ void Oracle::learn_owners() {
       const TagKey tag{uint16_t(e.get(Field::DID)), fs ? key : sim::kNoPasid};
       const Owner o{dom, fs ? e.get(Field::FSPTPTR) : e.get(Field::SSPTPTR), uint8_t(pgtt),
                     Sid(sidv), key};
-      auto [it, fresh] = owners_.emplace(tag, o);
-      if (fresh || (it->second.root == o.root && it->second.pgtt == o.pgtt)) continue;
+      const Owner* it = owner(tag);
+      if (!it) {
+        owners_.push_back({tag, o});
+        continue;
+      }
+      if (it->root == o.root && it->pgtt == o.pgtt) continue;
       fail(Property::P5,
            "two entries name DID " + std::to_string(tag.first) + " pasid " + pasid_str(tag.second) +
                " with different tables",
-           {"entry of sid " + it->second.sid.str() + " pasid " + std::to_string(it->second.key) +
-                ": root " + hex(it->second.root) + " pgtt " + std::to_string(it->second.pgtt),
+           {"entry of sid " + it->sid.str() + " pasid " + std::to_string(it->key) + ": root " +
+                hex(it->root) + " pgtt " + std::to_string(it->pgtt),
             "entry of sid " + o.sid.str() + " pasid " + std::to_string(key) + ": root " +
                 hex(o.root) + " pgtt " + std::to_string(o.pgtt)},
            "iotlb", "end");
@@ -400,7 +417,7 @@ void Oracle::check_deferred(const InFlight& f) {
       if (writer_entry && old.present() && now.present() && writer_.hitless(caps_, old, now)) {
         fail(Property::P3,
              "the writer declared this replace hitless, but the hardware saw the entry not present",
-             d, sim::entry_kind_name(x.at.kind), x.point);
+             d, sim::entry_kind_name(x.at.kind), x.point.str());
         return;
       }
       continue;
@@ -412,7 +429,7 @@ void Oracle::check_deferred(const InFlight& f) {
              std::string(legal_configuration(seen, held)
                              ? " (the DID of one with the tables of the other)"
                              : ""),
-         d, sim::entry_kind_name(x.at.kind), x.point);
+         d, sim::entry_kind_name(x.at.kind), x.point.str());
     return;
   }
   // P3 for DMAs: a hitless replace must keep IOVAs mapped alike translating.
@@ -429,7 +446,8 @@ void Oracle::check_deferred(const InFlight& f) {
            "a DMA to iova " + hex(d.iova) +
                ", mapped alike in the old and new domain, faulted during a replace "
                "the writer declared hitless",
-           {"old: " + old.str(), "new: " + now.str()}, sim::entry_kind_name(at.kind), d.point);
+           {"old: " + old.str(), "new: " + now.str()}, sim::entry_kind_name(at.kind),
+           d.point.str());
       return;
     }
   }
@@ -582,7 +600,7 @@ std::string Oracle::ring_text(const Ring& r) {
   HwEvent e = r.e;
   e.entry = r.has_entry ? &r.entry : nullptr;
   e.xlat = r.has_xlat ? &r.xlat : nullptr;
-  return "[" + r.point + "] " + sim::describe(e);
+  return "[" + r.point.str() + "] " + sim::describe(e);
 }
 
 void Oracle::fail(Property p, const std::string& what, std::vector<std::string> details,

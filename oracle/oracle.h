@@ -87,11 +87,18 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
     // fetches later in this op, like the values at its start and end.
     std::map<sim::PhysAddr, std::vector<sim::Entry>> settled;
   };
+  // Where in the outer op an observation was made, kept as numbers: the
+  // text is only made for a report (every event and entry fetch notes one).
+  struct Where {
+    sim::PointKind kind = sim::PointKind::Store;
+    uint32_t index = 0;  // 0: between ops
+    std::string str() const;
+  };
   // Deferred observations of the outer op.
   struct Fetched {
     EntryLoc at;
     sim::Entry observed;
-    std::string point;
+    Where point;
     sim::Sid sid;
     uint32_t pasid;
   };
@@ -101,14 +108,14 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   struct DmaSeen {
     Move t;
     sim::Iova iova;
-    std::string point;
+    Where point;
   };
   struct Ring {
     sim::HwEvent e;
     sim::Entry entry;
     sim::Translation xlat;
     bool has_entry = false, has_xlat = false;
-    std::string point;
+    Where point;
   };
 
   // The properties.
@@ -144,7 +151,7 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   };
   static Reserved source_of(const sim::Entry& e);
   void check_lu(const InFlight& f, bool outer, drv::Status st);
-  void check_continuity(const std::string& point);
+  void check_continuity(const Where& point);  // index 0: at the op's end
   bool lu_dma(const sim::HwEvent& e, const std::vector<std::string>& details);
   void lu_event(const sim::HwEvent& e);
   void check_dids(const std::string& point);
@@ -172,7 +179,8 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
             const std::string& entry_kind, const std::string& point);
   void settle();
   void settle_nested(const InFlight& f);
-  std::string here() const;
+  Where where() const;
+  std::string here() const { return where().str(); }
   static std::string ring_text(const Ring& r);
 
   // What the oracle reads: memory, and the unit's registers and caches.
@@ -188,7 +196,7 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   Model model_;
   sim::PhysAddr memory_limit_ = ~sim::PhysAddr(0);
   std::vector<InFlight> stack_;
-  std::string point_;
+  Where point_;
   std::vector<Fetched> fetched_;
   std::vector<DmaSeen> dmas_;
   // P5: per IOTLB tag (DID, PASID tag): source (root, PGTT) -> requesters.
@@ -206,7 +214,10 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   std::map<std::pair<drv::DomainId, uint16_t>, int> dom_dids_;
   std::map<std::tuple<drv::DomainId, uint16_t, uint32_t>, std::map<uint16_t, int>> tagged_;
   std::map<std::pair<uint16_t, uint32_t>, std::vector<uint16_t>> temps_;  // this outer op's
-  std::map<TagKey, Owner> owners_;
+  // Rebuilt at every op's end: a flat list (one per attached device and
+  // PASID, a handful) keeps its capacity, where a map allocated per entry.
+  std::vector<std::pair<TagKey, Owner>> owners_;
+  const Owner* owner(const TagKey& tag) const;
   std::vector<Ring> ring_;
   size_t ring_next_ = 0;
   // Scratch buffers, reused so that per-event checks do not allocate.

@@ -83,6 +83,7 @@ const ContextLine* Caches::ctx_lookup(Sid sid) {
 }
 
 void Caches::ctx_fill(Sid sid, const Entry& e, uint16_t did) {
+  if (!keep_) return;
   ContextLine& l = ctx_[sid.v];
   l.entry = e;
   l.did = did;
@@ -120,6 +121,7 @@ const PasidLine* Caches::pasid_lookup(Sid sid, uint32_t pasid) {
 }
 
 void Caches::pasid_fill(Sid sid, uint32_t pasid, const Entry& e) {
+  if (!keep_) return;
   PasidLine& l = pasid_[{sid.v, pasid}];
   l.entry = e;
   l.did = uint16_t(e.get(Field::DID));
@@ -163,6 +165,7 @@ const Translation* Caches::iotlb_lookup(uint16_t did, uint32_t pasid_tag, Iova i
 }
 
 void Caches::iotlb_fill(Iova iova, const Translation& t, Sid requester, uint32_t pasid) {
+  if (!keep_) return;
   uint64_t span = level_span(t.level);
   Iova base = iova & ~(span - 1);
   Translation& slot = iotlb_[{t.did, t.pasid_tag, t.level, base}];
@@ -182,6 +185,7 @@ const PscLine* Caches::psc_lookup(uint16_t did, uint32_t pasid_tag, uint8_t leve
 
 void Caches::psc_fill(uint16_t did, uint32_t pasid_tag, uint8_t level, Iova iova,
                       const PscLine& l) {
+  if (!keep_) return;
   Iova base = iova & ~(level_span(level + 1) - 1);
   psc_[{did, pasid_tag, level, base}] = l;
   emit(EventKind::CacheFill, CacheKind::Psc, Sid(), pasid_tag, did, base, nullptr, nullptr);
@@ -229,6 +233,7 @@ const Translation* Caches::devtlb_lookup(Sid sid, uint32_t pasid, Iova iova) {
 }
 
 void Caches::devtlb_fill(Sid sid, uint32_t pasid, Iova iova, const Translation& t) {
+  if (!keep_) return;
   uint64_t span = level_span(t.level);
   Iova base = iova & ~(span - 1);
   Translation& slot = devtlb_[{sid.v, pasid, t.level, base}];

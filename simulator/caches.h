@@ -65,6 +65,9 @@ struct AddrRange {
 class Caches {
  public:
   void set_observer(Observer* o) { obs_ = o; }
+  // A scratch walk's caches (the oracle's reference walks) keep nothing:
+  // every fill is dropped, so a walk reads memory only and allocates no line.
+  void keep_nothing() { keep_ = false; }
 
   // Context cache (by source-id).
   const ContextLine* ctx_lookup(Sid sid);
@@ -115,6 +118,7 @@ class Caches {
   uint32_t inv_all(CacheKind c);
 
   Observer* obs_ = nullptr;
+  bool keep_ = true;
   std::map<uint16_t, ContextLine> ctx_;
   std::map<std::pair<uint16_t, uint32_t>, PasidLine> pasid_;
   std::map<IotlbKey, Translation> iotlb_;
