@@ -11,13 +11,39 @@ using namespace detail;
 
 namespace {
 
-// The ops of the live-update setup on the default machine (setup byte 0,
-// header flag kLiveUpdateSetup).
+// The ops of the default machine (setup byte 0), and of the live-update
+// setup on it (header flag kLiveUpdateSetup).
+#define VTDFUZZ_DEFAULT_MACHINE                                                \
+  "writer -\nconfig scalable\nprobe dev=00:02.0\nprobe dev=00:03.0\n"          \
+  "domain 1 first-stage\nmap 1 iova=0x0 pa=0x80000 rw\ndomain 2 first-stage\n" \
+  "map 2 iova=0x0 pa=0x81000 rw\nattach dev=00:02.0 domain=1\nattach dev=00:03.0 domain=1\n"
+constexpr const char* kDefaultMachine = VTDFUZZ_DEFAULT_MACHINE;
 constexpr const char* kLuSetup =
-    "writer -\nconfig scalable\nprobe dev=00:02.0\nprobe dev=00:03.0\n"
-    "domain 1 first-stage\nmap 1 iova=0x0 pa=0x80000 rw\ndomain 2 first-stage\n"
-    "map 2 iova=0x0 pa=0x81000 rw\nattach dev=00:02.0 domain=1\nattach dev=00:03.0 domain=1\n"
-    "preserve-domain 1\npreserve dev=00:02.0\n";
+    VTDFUZZ_DEFAULT_MACHINE "preserve-domain 1\npreserve dev=00:02.0\n";
+#undef VTDFUZZ_DEFAULT_MACHINE
+
+// Idioms on the default machine. A map into a 2 MiB region no table covers
+// yet, walked at its first store (the one that links the new last-level
+// table into the live tree) with a store delay: whether the table's
+// contents are visible before the link is the writer's ordering (B11:
+// published before its contents, P6). IOVAs that far apart are two-byte
+// varints, which byte mutations from zero arguments never reach. An ATS
+// device that cached a translation, unmapped while the queue runs one
+// descriptor at a time and the device asks again at the wait: the order of
+// an unmap's invalidations is what answers it (seeds/001, Lu Baolu, line
+// 257: "PASID cache, IOTLB, and Device-TLB flush"; B13, P4). Both are clean
+// on every correct writer.
+constexpr std::pair<const char*, const char*> kIdioms[] = {
+    {"map_new_table_walked",
+     "map 1 iova=0x200000 pa=0x82000 rw\n"
+     "  @store 1: walk dev=00:02.0 iova=0x200000\n"
+     "  @choices 1\n"},
+    {"ats_unmap_asked_again",
+     "probe dev=00:04.0 ats\nattach dev=00:04.0 domain=1\ndma dev=00:04.0 iova=0x0 read\n"
+     "unmap 1 iova=0x0\n"
+     "  @wait 1: process-queue n=1\n"
+     "  @wait 1: dma dev=00:04.0 iova=0x0 read\n"},
+};
 
 constexpr std::pair<const char*, const char*> kLuIdioms[] = {
     {"lu_kexec_restore_probe", "kexec\nrestore\nprobe dev=00:02.0\n"},
@@ -35,11 +61,11 @@ constexpr std::pair<const char*, const char*> kLuIdioms[] = {
 };
 
 // An idiom's records: the program's encoding past the setup's.
-std::vector<uint8_t> lu_idiom(const char* ops) {
+std::vector<uint8_t> idiom(const char* setup_text, const char* ops) {
   Program setup, all;
   std::string err;
-  parse(kLuSetup, &setup, &err);
-  parse(std::string(kLuSetup) + ops, &all, &err);
+  parse(setup_text, &setup, &err);
+  parse(std::string(setup_text) + ops, &all, &err);
   const std::vector<uint8_t> head = encode(setup), b = encode(all);
   return std::vector<uint8_t>(b.begin() + long(head.size()), b.end());
 }
@@ -101,8 +127,14 @@ std::vector<Token> tokens() {
     for (uint8_t x : point(OpKind::Cpu2, OpKind::Unmap, store)) race.push_back(x);
     add("sched_dma_then_cpu2-unmap" + (store > 1 ? "_at" + std::to_string(store) : ""), race);
   }
-  // A schedule choice (a store delay, a chunk order) for the op before it.
-  add("choice_1", {kChoiceRecord, 1});
+  // A walk at a later store: a map's last store publishes the tables its
+  // earlier stores filled (B11: published before its contents, P6).
+  for (uint32_t store = 2; store <= 4; ++store)
+    add("sched_walk_at" + std::to_string(store), point(OpKind::Walk, OpKind::kCount, store));
+  for (const auto& [name, text] : kIdioms) add(name, idiom(kDefaultMachine, text));
+  // A schedule choice (a store delay, a chunk order) for the op before it;
+  // 3 holds a store back past the next two (B11's reordering).
+  for (uint8_t c : {1, 3}) add("choice_" + std::to_string(c), {kChoiceRecord, c});
   // Live update (DESIGN.md section 12): idioms, written as program text and
   // encoded after the machine the live-update setup builds (prog/binary.cc:
   // 00:02.0 preserved on domain 1, 00:03.0 sharing it, domain 2), so their
@@ -112,7 +144,7 @@ std::vector<Token> tokens() {
   // the preserved domain; an unpreserve; the new kernel attaching another
   // device before the preserved one is probed; finish after the probe; a
   // second CPU replacing a device while the shutdown waits for its flush.
-  for (const auto& [name, text] : kLuIdioms) add(name, lu_idiom(text));
+  for (const auto& [name, text] : kLuIdioms) add(name, idiom(kLuSetup, text));
   for (OpKind sub : {OpKind::Attach, OpKind::Probe}) {
     add(std::string("sched_cpu2-") + op_name(sub), point(OpKind::Cpu2, sub));
     std::vector<uint8_t> b;

@@ -298,6 +298,7 @@ class Runner final : public sim::Schedule, public sim::Observer {
   //   0x05 IOTLB tag filled from n roots by m requesters (P5 near miss)
   //   0x06 fill by the device an op is moving (P5, B5)
   //   0x08 entry fetched inside an op, at which store (P1, P6)
+  //   0x0d entry fetched from a table the op allocated, stores pending (B11, P6)
   //   0x0a DID named by n devices' fetched entries (P5, B12)
   //   0x09 DMA inside an op: fault or not, device-TLB, store (P2, P3)
   //   0x51-0x53 a schedule point's step and how it relates to the op
@@ -381,9 +382,16 @@ class Runner final : public sim::Schedule, public sim::Observer {
         if (e.cache == sim::CacheKind::Iotlb && e.v0 == 0) tags_.clear();  // whole tags invalidated
         break;
       case sim::EventKind::EntryFetched:
-        if (op_)
+        if (op_) {
           feature(0x08, op, uint32_t(e.entry_kind), e.entry && e.entry->present(),
                   std::min(stores_, 8u));
+          // The hardware inside a table this op allocated, with the CPU's
+          // stores still in its store buffer: the ground a table published
+          // before its contents (B11, P6) or freed too early grows on.
+          if (m_.mem.epoch_fresh(sim::page_of(e.addr)))
+            feature(0x0d, op, uint32_t(e.entry_kind), e.entry && e.entry->present(),
+                    uint32_t(std::min<size_t>(m_.cpu0.pending(), 3)));
+        }
         if (e.entry && e.entry->present() &&
             (e.entry_kind == sim::EntryKind::LegacyContext ||
              e.entry_kind == sim::EntryKind::PasidEntry)) {
