@@ -4,6 +4,7 @@
 // fuzzes any registered writer (and a live-update flow, from VTDFUZZ_LU).
 // What a violation does (stop, be passed over for `hunt --property`, be kept
 // for `campaign`) is fuzz::Violations.
+#include <bitset>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -29,11 +30,31 @@ bool g_raw = false;  // VTDFUZZ_RAW (soak --raw): libFuzzer's byte mutations onl
 // buckets, and the counts that matter (devices sharing a DID, roots under
 // one tag) are dimensions of the features themselves.
 constexpr size_t kFeatures = 1 << 13;
+#ifndef VTDFUZZ_AFL_FEATURES
 __attribute__((section("__libfuzzer_extra_counters"))) uint8_t g_features[kFeatures];
 
 void mark(uint32_t f, void*) {
   g_features[f % kFeatures] = 1;
 }
+#else
+// AFL++ reads no libFuzzer extra counters: the features are edges of its
+// own map instead. Its runtime gives each of these guards a map index (as
+// it does a module's edges) when LLVMFuzzerInitialize registers them,
+// before the fork server starts and the map size is fixed. A feature hits
+// its guard once per input (presence, as above: `fired` is cleared when an
+// input starts). Without them AFL++ saw code coverage only.
+extern "C" void __sanitizer_cov_trace_pc_guard_init(uint32_t* start, uint32_t* stop);
+extern "C" void __sanitizer_cov_trace_pc_guard(uint32_t* guard);
+uint32_t g_guards[kFeatures];
+std::bitset<kFeatures> g_fired;
+
+void mark(uint32_t f, void*) {
+  const size_t i = f % kFeatures;
+  if (g_fired[i]) return;
+  g_fired[i] = true;
+  __sanitizer_cov_trace_pc_guard(&g_guards[i]);
+}
+#endif
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
@@ -43,10 +64,16 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g_lu = vtd::fuzz::lu_from_env();
   g_violations.emplace();
   g_raw = getenv("VTDFUZZ_RAW") != nullptr;
+#ifdef VTDFUZZ_AFL_FEATURES
+  __sanitizer_cov_trace_pc_guard_init(g_guards, g_guards + kFeatures);
+#endif
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+#ifdef VTDFUZZ_AFL_FEATURES
+  g_fired.reset();
+#endif
   vtd::prog::Program p = vtd::prog::decode({data, size});
   vtd::harness::Options o;
   o.writer = g_writer;

@@ -212,8 +212,11 @@ HuntResult afl(const HuntSpec& s) {
                                   "AFL_SKIP_CPUFREQ=1",
                                   "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
                                   "AFL_NO_AFFINITY=1",
-                                  "AFL_FAST_CAL=1",
-                                  "AFL_SKIP_BIN_CHECK=1"};
+                                  "AFL_FAST_CAL=1"};
+  // No AFL_SKIP_BIN_CHECK: the check is where afl-fuzz finds the persistent
+  // and deferred-fork-server signatures AFL++'s libFuzzer driver puts in the
+  // target. Without it every input ran in a fresh fork: 275 exec/s on
+  // legacy, against 11,050 in persistent mode.
   if (!s.viommu.empty()) env.push_back("VTDFUZZ_VIOMMU=" + s.viommu);
   // The record mutator (build/release/targets/libvtdfuzz_afl_mutator.so) is
   // opt-in, through AFL_CUSTOM_MUTATOR_LIBRARY in the caller's environment:
