@@ -31,8 +31,13 @@ constexpr const char* kLuSetup =
 // device that cached a translation, unmapped while the queue runs one
 // descriptor at a time and the device asks again at the wait: the order of
 // an unmap's invalidations is what answers it (seeds/001, Lu Baolu, line
-// 257: "PASID cache, IOTLB, and Device-TLB flush"; B13, P4). Both are clean
-// on every correct writer.
+// 257: "PASID cache, IOTLB, and Device-TLB flush"; B13, P4). A DID's
+// life, in two halves the engine joins: a second-stage domain whose only
+// device DMAs and leaves (the DID is released after the hardware cached
+// under it), and a new domain attached with its device DMAing at the
+// entry's first store, at an IOVA whose walk shares no table with IOVA 0
+// (B12: a DID reused without a flush, P5; B6). Each is clean on every
+// correct writer.
 constexpr std::pair<const char*, const char*> kIdioms[] = {
     {"map_new_table_walked",
      "map 1 iova=0x200000 pa=0x82000 rw\n"
@@ -43,6 +48,14 @@ constexpr std::pair<const char*, const char*> kIdioms[] = {
      "unmap 1 iova=0x0\n"
      "  @wait 1: process-queue n=1\n"
      "  @wait 1: dma dev=00:04.0 iova=0x0 read\n"},
+    {"did_released_after_use",
+     "detach dev=00:02.0\ndetach dev=00:03.0\ndomain 3 second-stage\n"
+     "map 3 iova=0x0 pa=0x82000 rw\nattach dev=00:02.0 domain=3\ndma dev=00:02.0 iova=0x0 read\n"
+     "detach dev=00:02.0\n"},
+    {"far_domain_attached_dma",
+     "domain 4 second-stage\nmap 4 iova=0x8000000000 pa=0x83000 rw\n"
+     "attach dev=00:03.0 domain=4\n"
+     "  @store 1: dma dev=00:03.0 iova=0x8000000000 read\n"},
 };
 
 constexpr std::pair<const char*, const char*> kLuIdioms[] = {
