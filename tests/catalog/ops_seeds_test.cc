@@ -186,3 +186,77 @@ TEST(OpsCorpus, BinaryReferencesNameEarlierResources) {
   EXPECT_EQ(vtd::prog::encode(vtd::prog::decode(vtd::prog::encode(p))), vtd::prog::encode(p));
   EXPECT_EQ(vtd::prog::encode(p), b);  // already canonical
 }
+
+// The dictionary's idioms (prog/dict.cc) on the default machine: each one
+// (or the pair the engine must join) is caught on the buggy writer whose
+// ground it is, with that writer's property, and runs clean on every writer
+// that declares itself correct, so an idiom steers toward a bug and never
+// makes one.
+namespace vtd::catalogtest {
+namespace {
+
+struct Idiom {
+  std::vector<const char*> tokens;  // in order, after the default machine
+  const char* writer;               // the catalog writer it leads to
+  oracle::Property property;
+};
+
+const Idiom kIdioms[] = {
+    {{"map_new_table_walked"}, "no-wmb", oracle::Property::P6},
+    {{"ats_unmap_asked_again"}, "devtlb-order", oracle::Property::P4},
+    {{"did_released_after_use", "far_domain_attached_dma"},
+     "did-reuse-noflush",
+     oracle::Property::P5},
+};
+
+void PrintTo(const Idiom& i, std::ostream* os) {
+  for (const char* t : i.tokens) *os << t << " ";
+  *os << "on " << i.writer;
+}
+
+std::vector<uint8_t> idiom_program(const Idiom& i) {
+  std::vector<uint8_t> b = {prog::kVersion, 0, 0, 0, 0, 0};  // setup byte 0: the default machine
+  for (const char* name : i.tokens) {
+    bool found = false;
+    for (const prog::Token& t : prog::tokens())
+      if (t.name == name) {
+        b.insert(b.end(), t.bytes.begin(), t.bytes.end());
+        found = true;
+      }
+    EXPECT_TRUE(found) << "no dictionary token " << name;
+  }
+  return b;
+}
+
+harness::Result run_on(const std::vector<uint8_t>& b, std::string_view writer) {
+  harness::Options o;
+  o.writer = std::string(writer);
+  return harness::run(prog::decode(b), o);
+}
+
+class DictionaryIdiom : public ::testing::TestWithParam<Idiom> {};
+
+TEST_P(DictionaryIdiom, CaughtOnItsWriter_CleanOnEveryCorrectWriter) {
+  const std::vector<uint8_t> b = idiom_program(GetParam());
+  const harness::Result bad = run_on(b, GetParam().writer);
+  ASSERT_TRUE(bad.violated) << GetParam().writer;
+  EXPECT_EQ(bad.violation.property, GetParam().property) << harness::report(bad);
+  size_t correct = 0;
+  for (const auto& w : drv::Registry<drv::Writer>::all()) {
+    if (!w.expects_clean()) continue;
+    ++correct;
+    const harness::Result r = run_on(b, w.name);
+    EXPECT_FALSE(r.violated) << w.name << ": " << harness::report(r);
+  }
+  EXPECT_GE(correct, 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(OpsCorpus, DictionaryIdiom, ::testing::ValuesIn(kIdioms),
+                         [](const auto& i) {
+                           std::string s = i.param.tokens.front();
+                           return s + "_on_" +
+                                  std::regex_replace(i.param.writer, std::regex("-"), "_");
+                         });
+
+}  // namespace
+}  // namespace vtd::catalogtest
