@@ -332,15 +332,15 @@ bool Oracle::tags_did(DomainId dom, uint16_t did) const {
   return it != dom_dids_.end() && it->second > 0;
 }
 
-// Who owns each IOTLB tag once the outer op has returned: the entries of
-// every attachment, as the hardware would read them. Two that name one
-// tag with different tables break spec 6.2.1 at rest.
 const Oracle::Owner* Oracle::owner(const TagKey& tag) const {
   for (const auto& [k, o] : owners_)
     if (k == tag) return &o;
   return nullptr;
 }
 
+// Who owns each IOTLB tag once the outer op has returned: the entries of
+// every attachment, as the hardware would read them. Two that name one
+// tag with different tables break spec 6.2.1 at rest.
 void Oracle::learn_owners() {
   owners_.clear();
   if (violated_) return;
