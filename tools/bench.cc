@@ -169,8 +169,10 @@ struct FuzzFigure {
 
 // The fuzz build of the ops target, as hunt runs it (max_len, dictionary),
 // for `seconds` from the seed corpus; a fresh working corpus each time and
-// a fixed engine seed, so that two runs mutate alike (with a random one,
-// two runs on an idle machine gave 1,626 and 2,251 exec/s).
+// a fixed engine seed. The figure still depends on the inputs the run
+// keeps, which a time limit makes differ between runs (idle machine: 1,626
+// and 2,251 exec/s with a random seed, 1,657 to 1,964 with this one): quote
+// a median.
 FuzzFigure fuzz_exec_per_second(const Seeds& s, const std::string& writer, double seconds) {
   const std::string bin = target_binary("libfuzzer", "ops");
   if (!file_exists(bin))
