@@ -33,7 +33,7 @@ Status Driver::domain_alloc(DomainId id, DomainType type, DomainId parent, int l
   Ctx ctx(*this);
   if (type != DomainType::Identity && type != DomainType::Blocking) {
     bool fs = type != DomainType::SecondStage;
-    d->pt = std::make_unique<PageTable>(fs, type == DomainType::Nested ? 4 : levels);
+    d->pt.emplace(fs, type == DomainType::Nested ? 4 : levels);
     if (!ok(d->pt->init(ctx))) return Status::NoMem;
     if (type == DomainType::Nested && !ok(d->pt->prealloc(ctx, kNestedIovaLimit))) {
       d->pt->destroy(ctx);

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "driver/cache_tag.h"
@@ -22,8 +23,8 @@ struct Driver::Domain {
   DomainId id = 0;
   DomainType type = DomainType::SecondStage;
   DomainId parent = 0;
-  std::unique_ptr<PageTable> pt;
-  bool user_s1 = false;  // nested: stage-1 tables owned by the user (s1), no pt
+  std::optional<PageTable> pt;  // in place: one allocation less per domain
+  bool user_s1 = false;         // nested: stage-1 tables owned by the user (s1), no pt
   S1Config s1;
   uint16_t did = 0;    // allocated at the first attachment (fixed for identity/SVA)
   uint32_t users = 0;  // attachments (device RIDs and PASIDs)

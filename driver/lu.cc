@@ -165,7 +165,7 @@ class Driver::Lu final : public LuCtx {
     x->did = k.did;
     x->restored = true;
     x->waiting = waiting;
-    x->pt = std::make_unique<PageTable>(k.type != DomainType::SecondStage, k.levels);
+    x->pt.emplace(k.type != DomainType::SecondStage, k.levels);
     x->pt->adopt(cpu(), k.root);
     d_.domains_[k.id] = std::move(x);
     return Status::Ok;

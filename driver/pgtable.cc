@@ -24,6 +24,20 @@ int leaf_level_for(uint64_t size) {
       return 0;
   }
 }
+
+// The tables one map allocates (one per level below the present ones, at
+// most four under a 5-level root): on the stack, not the heap.
+struct Fresh {
+  PhysAddr v[4];
+  size_t n = 0;
+  void push_back(PhysAddr t) { v[n++] = t; }
+  size_t size() const { return n; }
+  PhysAddr front() const { return v[0]; }
+  PhysAddr back() const { return v[n - 1]; }
+  PhysAddr operator[](size_t i) const { return v[i]; }
+  const PhysAddr* begin() const { return v; }
+  const PhysAddr* end() const { return v + n; }
+};
 }  // namespace
 
 uint64_t PageTable::leaf_pte(PhysAddr pa, int level, uint8_t perm) const {
@@ -99,7 +113,7 @@ Status PageTable::map(TableOps& ops, sim::Iova iova, PhysAddr pa, uint64_t size,
     return Status::Ok;
   }
   // Allocate every missing table first: a failure changes nothing.
-  std::vector<PhysAddr> fresh;
+  Fresh fresh;
   for (int l = level - 1; l >= leaf; --l) {
     PhysAddr t = ops.alloc_table();
     if (!t) {
@@ -138,7 +152,7 @@ Status PageTable::prealloc(TableOps& ops, sim::Iova limit) {
       table = pte_addr(pte);
     }
     if (level == 1) continue;
-    std::vector<PhysAddr> fresh;
+    Fresh fresh;
     for (int l = level - 1; l >= 1; --l) {
       PhysAddr t = ops.alloc_table();
       if (!t) {

@@ -7,10 +7,10 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <vector>
 
 #include "driver/status.h"
+#include "simulator/flat_map.h"
 #include "simulator/memory.h"
 #include "simulator/types.h"
 
@@ -73,7 +73,7 @@ class PageTable {
   bool first_stage_;
   int levels_;
   sim::PhysAddr root_ = 0;
-  std::map<sim::PhysAddr, Table> tables_;
+  sim::FlatMap<sim::PhysAddr, Table> tables_;  // by address, as std::map was
 };
 
 }  // namespace vtd::drv

@@ -1,5 +1,6 @@
 #include "simulator/formats.h"
 
+#include <array>
 #include <cstdio>
 #include <initializer_list>
 
@@ -87,10 +88,18 @@ const Format kFormats[] = {
 };
 static_assert(sizeof(kFormats) / sizeof(kFormats[0]) == size_t(EntryKind::kCount));
 
+// Every get() and set() of every entry the walker, the writers and the
+// oracle touch lands here: an index built once from the tables above, not
+// a scan of the format's fields (4% of the fuzz build's profile, issue 16).
 const FieldDef* find(const Format& f, Field field) {
-  for (const FieldDef& d : f.fields)
-    if (d.field == field) return &d;
-  return nullptr;
+  using Row = std::array<const FieldDef*, size_t(Field::kCount)>;
+  static const std::array<Row, size_t(EntryKind::kCount)> kIndex = [] {
+    std::array<Row, size_t(EntryKind::kCount)> t{};
+    for (const Format& fmt : kFormats)
+      for (const FieldDef& d : fmt.fields) t[size_t(fmt.kind)][size_t(d.field)] = &d;
+    return t;
+  }();
+  return kIndex[size_t(f.kind)][size_t(field)];
 }
 
 uint64_t field_mask(const FieldDef& d) {

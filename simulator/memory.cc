@@ -42,7 +42,7 @@ std::unique_ptr<PhysMemory::Page> PhysMemory::new_page(uint64_t dram) const {
   }
   if (!coherent_) {
     if (!p->dram) p->dram = std::make_unique<std::array<uint64_t, kWords>>();
-    p->dram->fill(dram);
+    fill(*p->dram, dram);
   }
   return p;
 }
@@ -132,7 +132,7 @@ void PhysMemory::free(PhysAddr pa) {
   p->type = PageType::Free;
   fill(p->mem, kPoison);
   fill(p->tag, StoreTag(0));
-  if (p->dram) p->dram->fill(kPoison);
+  if (p->dram) fill(*p->dram, kPoison);
   dirty_count_ -= size_t(__builtin_popcountll(p->dirty));
   p->dirty = 0;
   p->stale = 0;
