@@ -39,6 +39,11 @@ uint64_t VirtualUnit::mmio_read(sim::Reg r) {
       return iqh_;
     case sim::Reg::IQT:
       return iqt_;
+    case sim::Reg::GCMD:  // write-only (spec 11.4.4)
+    case sim::Reg::GSTS:
+      // The unit takes TE from set_remapping, not from GCMD, and keeps no
+      // status: only a live update's restore reads GSTS, on the host.
+      return 0;
   }
   return 0;
 }
