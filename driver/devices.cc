@@ -132,7 +132,16 @@ Status Driver::release(Sid sid) {
   Ctx ctx(*this);
   if (!ctx.reserve_spare()) return Status::NoMem;
   for (Sid vf : std::vector<Sid>(d->vfs)) {
-    if (Device* v = device(vf)) release_device(ctx, *v);
+    // Each VF goes as a device of its own, under its own group's lock (the
+    // kernel releases it with that group's mutex held): a detach of the VF
+    // on another CPU waits, then finds no device. Without it a detach ran
+    // at the release's first wait and the domain lost the VF's attachment
+    // twice (its DID freed while another device still used it: P4, P5;
+    // found by `soak` on every correct writer).
+    if (Device* v = device(vf)) {
+      GroupLock vf_group(*cpu_, vf);
+      release_device(ctx, *v);
+    }
   }
   d = device(sid);
   d->vfs.clear();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 
 #include "prog/program.h"
 #include "simulator/invq.h"
@@ -174,13 +175,15 @@ void Oracle::on_event(const HwEvent& e) {
         }
       }
       break;
-    case sim::EventKind::UnsafeRead:
+    case sim::EventKind::UnsafeRead: {
+      const std::string hazard = sim::hazard_name(e.hazard);  // "an unpublished", "a freed-page"
       fail(Property::P6,
-           std::string("hardware read a ") + sim::hazard_name(e.hazard) + " " +
-               sim::page_type_name(e.page_type) + " page at " + hex(e.addr),
+           "hardware read " + std::string(strchr("aeiou", hazard[0]) ? "an " : "a ") + hazard +
+               " " + sim::page_type_name(e.page_type) + " page at " + hex(e.addr),
            {"walk: sid=" + e.sid.str() + " pasid=" + pasid_str(e.pasid) + " iova=" + hex(e.iova)},
            sim::page_type_name(e.page_type), here());
       break;
+    }
     case sim::EventKind::QueueError:
       if (!e.injected)
         fail(Property::P7,
