@@ -33,7 +33,7 @@ namespace {
 // A whole walk of a request without PASID through memory only: a scratch
 // walker with empty caches and no observer, the unit's root table and TE.
 sim::Translation reference_walk(const sim::PhysMemory& mem, const sim::Iommu& iommu, Sid sid,
-                                sim::Iova iova) {
+                                sim::Iova iova, std::vector<PhysAddr>* reads) {
   sim::Translation t;
   if (!iommu.translating()) {  // not remapped: the IOVA is the address
     t.pa = iova;
@@ -49,6 +49,7 @@ sim::Translation reference_walk(const sim::PhysMemory& mem, const sim::Iommu& io
   hw.caches = &caches;
   hw.faults = &faults;
   hw.rtaddr = iommu.rtaddr();
+  hw.reads = reads;
   sim::Walker walker(hw);
   sim::Walk w;
   walker.start(w, {sid, sim::kNoPasid, iova, sim::Access::Read});
@@ -135,7 +136,12 @@ class Reach {
 
 // ------------------------------------------------------------------ P9 --
 
-void Oracle::check_continuity(const Where& point) {
+// The walks P9 asks for now: a few mapped IOVAs of each present preserved
+// device that no op is moving, with what its preserved domain says.
+void Oracle::continuity_view(ContinuityView* v) {
+  v->rtaddr = m_.iommu.rtaddr();
+  v->translating = m_.iommu.translating();
+  v->walks.clear();
   for (auto& [sidv, dom] : model_.continuity()) {
     const Sid sid(sidv);
     if (model_.moving(sid, 0) || !m_.iommu.device_present(sid)) continue;
@@ -148,22 +154,37 @@ void Oracle::check_continuity(const Where& point) {
       os.clear();
       model_.outcomes(dom, iova, &os);
       if (os.size() != 1 || os[0].fault) continue;  // a map or unmap in flight
-      const sim::Translation t = reference_walk(m_.mem, m_.iommu, sid, iova);
-      if (t.ok() && t.pa == os[0].pa && t.writable == os[0].writable) continue;
-      fail(
-          Property::P9,
-          "preserved device " + sid.str() + " no longer translates iova " + hex(iova) +
-              " through its preserved domain " + std::to_string(dom),
-          {"walk: " +
-               (t.ok() ? hex(t.pa) + (t.writable ? " rw" : " r")
-                       : std::string("fault ") + sim::fault_reason_name(t.fault)) +
-               (m_.iommu.translating() ? "" : " (translation disabled: GSTS.TES=0)"),
-           "domain " + std::to_string(dom) + ": " + hex(os[0].pa) + (os[0].writable ? " rw" : " r"),
-           "root table in use: " + hex(m_.iommu.rtaddr())},
-          "continuity", point.index ? point.str() : std::string("end"));
-      return;
+      v->walks.push_back({sid.v, dom, iova, os[0].pa, os[0].writable});
     }
   }
+}
+
+void Oracle::check_continuity(const Where& point) {
+  ContinuityView& now = continuity_now_;
+  continuity_view(&now);
+  if (continuity_clean_ && now == continuity_seen_ && continuity_reads_.unchanged(m_.mem)) return;
+  continuity_clean_ = false;
+  continuity_reads_.start(m_.mem);
+  for (const ContinuityView::Walk& w : now.walks) {
+    const Sid sid(w.sid);
+    const sim::Translation t =
+        reference_walk(m_.mem, m_.iommu, sid, w.iova, continuity_reads_.pages());
+    if (t.ok() && t.pa == w.pa && t.writable == w.writable) continue;
+    fail(Property::P9,
+         "preserved device " + sid.str() + " no longer translates iova " + hex(w.iova) +
+             " through its preserved domain " + std::to_string(w.dom),
+         {"walk: " +
+              (t.ok() ? hex(t.pa) + (t.writable ? " rw" : " r")
+                      : std::string("fault ") + sim::fault_reason_name(t.fault)) +
+              (m_.iommu.translating() ? "" : " (translation disabled: GSTS.TES=0)"),
+          "domain " + std::to_string(w.dom) + ": " + hex(w.pa) + (w.writable ? " rw" : " r"),
+          "root table in use: " + hex(m_.iommu.rtaddr())},
+         "continuity", point.index ? point.str() : std::string("end"));
+    return;
+  }
+  continuity_clean_ = true;
+  std::swap(continuity_seen_, continuity_now_);
+  continuity_reads_.done();
 }
 
 // A DMA the model does not allow, of a device live update speaks for:

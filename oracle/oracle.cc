@@ -345,11 +345,27 @@ const Oracle::Owner* Oracle::owner(const TagKey& tag) const {
 // every attachment, as the hardware would read them. Two that name one
 // tag with different tables break spec 6.2.1 at rest.
 void Oracle::learn_owners() {
+  if (violated_) {
+    owners_.clear();
+    owners_learned_ = false;
+    return;
+  }
+  owner_atts_now_.clear();
+  for (auto& [sidv, dev] : model_.devices())
+    for (auto& [key, dom] : dev.att) owner_atts_now_.push_back({sidv, key, dom});
+  if (owners_learned_ && owner_atts_now_ == owner_atts_ && owner_rtaddr_ == m_.iommu.rtaddr() &&
+      owner_reads_.unchanged(m_.mem))
+    return;  // the same entries: the same owners
   owners_.clear();
-  if (violated_) return;
+  owners_learned_ = false;
+  owner_reads_.start(m_.mem);
   for (auto& [sidv, dev] : model_.devices())
     for (auto& [key, dom] : dev.att) {
-      Located loc = locate(m_.mem, m_.iommu.rtaddr(), Sid(sidv), key == 0 ? sim::kNoPasid : key);
+      Located loc = locate(m_.mem, m_.iommu.rtaddr(), Sid(sidv), key == 0 ? sim::kNoPasid : key,
+                           owner_reads_.pages());
+      if (caps_.scalable ? loc.pasid.pa : loc.context.pa)
+        owner_reads_.pages()->push_back(
+            sim::page_of(caps_.scalable ? loc.pasid.pa : loc.context.pa));
       const Entry e = read_now(m_.mem, caps_.scalable ? loc.pasid : loc.context);
       if (!e.present() || sim::decode(e) != sim::FaultReason::None) continue;
       const uint64_t pgtt =
@@ -377,6 +393,10 @@ void Oracle::learn_owners() {
            "iotlb", "end");
       return;
     }
+  owners_learned_ = true;
+  std::swap(owner_atts_, owner_atts_now_);
+  owner_rtaddr_ = m_.iommu.rtaddr();
+  owner_reads_.done();
 }
 
 bool Oracle::hitless_at(const EntryLoc& at, Entry* old, Entry* now) const {

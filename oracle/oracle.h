@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "driver/driver.h"
@@ -152,6 +153,28 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   static Reserved source_of(const sim::Entry& e);
   void check_lu(const InFlight& f, bool outer, drv::Status st);
   void check_continuity(const Where& point);  // index 0: at the op's end
+  // P9's walks and what they must give, and what the last clean check's
+  // verdict rested on: those walks, the root table, TE and the pages the
+  // walks read. While none of that changes the verdict is the same (the
+  // check runs at every store point: it was a tenth of the fuzz loop).
+  struct ContinuityView {
+    struct Walk {
+      uint16_t sid;
+      drv::DomainId dom;
+      sim::Iova iova;
+      sim::PhysAddr pa;
+      bool writable;
+      bool operator==(const Walk&) const = default;
+    };
+    sim::PhysAddr rtaddr = 0;
+    bool translating = false;
+    std::vector<Walk> walks;
+    bool operator==(const ContinuityView&) const = default;
+  };
+  void continuity_view(ContinuityView* v);
+  bool continuity_clean_ = false;
+  ReadSet continuity_reads_;
+  ContinuityView continuity_seen_, continuity_now_;
   bool lu_dma(const sim::HwEvent& e, const std::vector<std::string>& details);
   void lu_event(const sim::HwEvent& e);
   void check_dids(const std::string& point);
@@ -169,6 +192,12 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
     uint32_t key = 0;
   };
   void learn_owners();
+  // What the last learn_owners read: every attachment (sid, key, domain),
+  // the root table and the entries' pages. The same gives the same owners.
+  std::vector<std::tuple<uint16_t, uint32_t, drv::DomainId>> owner_atts_, owner_atts_now_;
+  uint64_t owner_rtaddr_ = 0;
+  bool owners_learned_ = false;
+  ReadSet owner_reads_;
   bool tags_did(drv::DomainId dom, uint16_t did) const;
   // DIDs tagged on both domains of a move in flight, per (sid, key).
   std::vector<uint16_t> temporaries(sim::Sid sid, uint32_t key) const;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "simulator/formats.h"
 #include "simulator/memory.h"
@@ -25,7 +26,28 @@ struct Located {
   EntryLoc context;
   EntryLoc pasid;  // scalable only
 };
-Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32_t pasid);
+// `reads`, when set, gets the page of every entry read on the way.
+Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32_t pasid,
+               std::vector<sim::PhysAddr>* reads = nullptr);
+
+// The pages a reference read looked at, and the memory's version then
+// (PhysMemory::hw_version): while none of them is newer, the read would
+// give the same result. For checks that re-read the same entries at every
+// point or op end.
+class ReadSet {
+ public:
+  void start(const sim::PhysMemory& mem) {
+    version_ = mem.hw_version();
+    pages_.clear();
+  }
+  std::vector<sim::PhysAddr>* pages() { return &pages_; }
+  void done();  // after the reads: sorts the pages, each once
+  bool unchanged(const sim::PhysMemory& mem) const;
+
+ private:
+  uint64_t version_ = 0;
+  std::vector<sim::PhysAddr> pages_;
+};
 
 // An entry's words as the hardware sees them now / saw them when the
 // current epoch began.

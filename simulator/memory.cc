@@ -113,6 +113,7 @@ PhysAddr PhysMemory::alloc(PageType t) {
     p->stale = ~0ull;
   }
   p->born.store(true, std::memory_order_release);
+  hw_changed(p);
   ++in_use_;
   ++epoch_allocs_;
   return layout_.pool_base + uint64_t(idx) * kPageSize;
@@ -130,6 +131,7 @@ void PhysMemory::free(PhysAddr pa) {
     for (uint32_t i = 0; i < kWords; ++i) words[i] = ld(hw[i]);
   }
   p->type = PageType::Free;
+  hw_changed(p);
   fill(p->mem, kPoison);
   fill(p->tag, StoreTag(0));
   if (p->dram) fill(*p->dram, kPoison);
@@ -163,6 +165,7 @@ void PhysMemory::commit(PhysAddr pa, uint64_t v, StoreTag tag) {
   if (coherent_) {
     const uint64_t old = ld(p->mem[i]);
     if (p->type != PageType::Data && old != v && p->epoch != epoch_) log_old(p, i, pa, old);
+    hw_changed(p);
   } else {
     uint64_t bit = 1ull << (i / kWordsPerLine);
     if (!(p->dirty & bit) && p->type != PageType::Data) ++dirty_count_;
@@ -187,6 +190,7 @@ void PhysMemory::writeback(PhysAddr pa) {
   if (!p || coherent_) return;
   uint32_t line = uint32_t((pa & (kPageSize - 1)) / kLineSize);
   if (!(p->dirty >> line & 1)) return;
+  hw_changed(p);
   for (uint32_t k = 0; k < kWordsPerLine; ++k) {
     uint32_t i = line * kWordsPerLine + k;
     uint64_t& d = (*p->dram)[i];
@@ -245,6 +249,16 @@ void PhysMemory::hw_store(PhysAddr pa, uint64_t v) {
   st(p->mem[i], v);
   st(p->tag[i], StoreTag(0));
   if (p->dram) (*p->dram)[i] = v;
+  hw_changed(p);
+}
+
+void PhysMemory::hw_changed(Page* p) {
+  st(p->hw_ver, hw_version_.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+uint64_t PhysMemory::hw_version(PhysAddr pa) const {
+  Page* p = page(pa);
+  return p ? ld(p->hw_ver) : 0;
 }
 
 void PhysMemory::begin_epoch() {

@@ -20,6 +20,7 @@
 // 128-bit stores keep program order among themselves (x86 TSO).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -103,6 +104,13 @@ class PhysMemory {
   // non-coherent line of a fresh page never written back.
   bool hw_poisoned(PhysAddr pa) const;
   void hw_store(PhysAddr pa, uint64_t v);  // DMA or status write: both views
+  // Counts the changes to what hw_load, hw_poisoned, type and generation
+  // return (stores the hardware can see, allocations, frees); a page's
+  // version is the count at its last change (0: never). A reader that
+  // walked some pages at one count can reuse its result while none of them
+  // is newer. race/'s stores through word_ptr are not counted.
+  uint64_t hw_version() const { return hw_version_.load(std::memory_order_relaxed); }
+  uint64_t hw_version(PhysAddr pa) const;
 
   // Epochs (one per API op): the hardware-visible value each word had when
   // the epoch began, for words changed since.
@@ -153,6 +161,8 @@ class PhysMemory {
   uint32_t next_pool_ = 0;
   size_t in_use_ = 0;
   size_t dirty_count_ = 0;  // dirty lines of pool pages
+  std::atomic<uint64_t> hw_version_{0};
+  void hw_changed(Page* p);
   uint32_t epoch_ = 1;
   uint64_t epoch_allocs_ = 0;
   struct EpochOld {

@@ -53,10 +53,11 @@ struct PhysMemory::Page {
   // variant makes every page up front; the model makes a page when it is
   // first allocated or stored to.
   std::atomic<bool> born{false};
-  uint32_t epoch = 0;  // epoch of the last allocation
-  uint32_t gen = 0;    // allocations of this page so far
-  uint64_t dirty = 0;  // non-coherent: lines not yet written back
-  uint64_t stale = 0;  // non-coherent: lines whose DRAM still holds poison
+  uint32_t epoch = 0;   // epoch of the last allocation
+  uint32_t gen = 0;     // allocations of this page so far
+  uint64_t hw_ver = 0;  // PhysMemory::hw_version at the last change the hardware can see
+  uint64_t dirty = 0;   // non-coherent: lines not yet written back
+  uint64_t stale = 0;   // non-coherent: lines whose DRAM still holds poison
   // Words already in the epoch log, valid while log_epoch is the memory's
   // epoch: the log is searched only for words that are in it.
   uint32_t log_epoch = 0;

@@ -60,6 +60,7 @@ void Walker::run(Walk& w, int split) const {
 }
 
 uint64_t Walker::read_word(PhysAddr pa, PageType expect, PhysAddr ptr_from, const Walk& w) const {
+  if (hw_.reads) hw_.reads->push_back(page_of(pa));
   PageType t = hw_.mem->type(pa);
   Hazard h = Hazard::None;
   if (t == PageType::Free)

@@ -32,6 +32,10 @@ struct HwContext {
   Schedule* schedule = nullptr;
   std::vector<const SimCpu*> cpus;  // for the "unpublished table" check (P6)
   uint64_t rtaddr = 0;              // RTADDR register
+  // Every page the walker reads is appended here (when set): a caller
+  // that walks memory only (the oracle's P9) reuses the result while none
+  // of them changes (PhysMemory::hw_version).
+  std::vector<PhysAddr>* reads = nullptr;
 };
 
 struct WalkRequest {

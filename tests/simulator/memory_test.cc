@@ -109,6 +109,41 @@ TEST(NonCoherent, NonCoherent_FreshPageReadsAsPoisonUntilFlushed) {
   }
 }
 
+// PhysMemory::hw_version: a page is newer than a count exactly when what
+// the hardware reads from it changed since (the oracle reuses a reference
+// walk while none of its pages is newer).
+TEST(NonCoherent, HwVersion_PageNewerExactlyWhenWhatTheHardwareReadsChanged) {
+  for (bool coherent : {true, false}) {
+    SCOPED_TRACE(coherent ? "coherent" : "non-coherent");
+    Config cfg;
+    cfg.coherent = coherent;
+    Machine m(cfg);
+    const PhysAddr p = m.cpu0.alloc_page(PageType::PageTable);
+    const PhysAddr q = m.cpu0.alloc_page(PageType::PageTable);
+    const PhysAddr never = m.mem.layout().pool_base + 100 * kPageSize;
+    EXPECT_EQ(m.mem.hw_version(never), 0u);
+    EXPECT_GT(m.mem.hw_version(q), m.mem.hw_version(p));  // allocation is a change
+    m.cpu0.clflush(p, kPageSize);
+    m.cpu0.clflush(q, kPageSize);
+    uint64_t v = m.mem.hw_version();
+    m.cpu0.write64(p + 8, 1);
+    EXPECT_EQ(m.mem.hw_version(p) > v, coherent);  // non-coherent: not until written back
+    EXPECT_LE(m.mem.hw_version(q), v);
+    m.cpu0.clflush(p + 8, 8);
+    EXPECT_GT(m.mem.hw_version(p), v);
+    EXPECT_LE(m.mem.hw_version(q), v);
+    v = m.mem.hw_version();
+    m.cpu0.clflush(p + 8, 8);  // a clean line: nothing changes
+    EXPECT_LE(m.mem.hw_version(p), v);
+    m.mem.hw_store(q + 16, 2);  // a hardware write (status, DMA)
+    EXPECT_GT(m.mem.hw_version(q), v);
+    v = m.mem.hw_version();
+    m.cpu0.free_page(p);
+    EXPECT_GT(m.mem.hw_version(p), v);
+    EXPECT_LE(m.mem.hw_version(q), v);
+  }
+}
+
 TEST(NonCoherent, NonCoherent_StoreInvisibleToHardwareUntilClflush) {
   Machine m(noncoherent());
   Recorder rec;
