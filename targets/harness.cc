@@ -483,7 +483,11 @@ Result run(const prog::Program& p, const Options& o) {
     r.error = "unknown live-update flow '" + r.lu + "' (see ./vtdfuzz flows)";
     return r;
   }
-  const std::string name = r.lu.empty() ? r.writer : r.writer + " lu=" + r.lu;
+  // The reference flow is what a program naming none runs: the same
+  // behaviour has the same signature whether or not it is named (a
+  // writer's row of hunt, campaign and soak names it for every program).
+  const std::string name =
+      r.lu.empty() || r.lu == "reference" ? r.writer : r.writer + " lu=" + r.lu;
   auto runner = std::make_unique<Runner>(p, *w, r.lu.empty() ? "reference" : r.lu, name, o);
   Result got = runner->go();
   got.writer = r.writer;

@@ -105,19 +105,18 @@ Found keep_finding(const Finding& f, const HuntSpec& s, const std::string& dir) 
   harness::Options o;
   o.writer = s.writer;
   o.viommu = s.viommu;
-  o.lu = s.lu;
+  o.lu = flow_of(s);
   harness::Result r = harness::run(p, o);
   // The report line of the program as kept: after minimization the op
   // index, device and store differ from the engine's input.
   std::string line = f.line;
   if (r.violated) {
     p = minimize::minimize(
-        p, harness::same_signature(s.writer, r.violation.signature, s.viommu, s.lu));
+        p, harness::same_signature(s.writer, r.violation.signature, s.viommu, flow_of(s)));
     harness::Result m = harness::run(p, o);
     if (m.violated) line = harness::summary_line(m);
   }
   p.writer = s.writer;
-  if (!s.lu.empty()) p.lu = s.lu;
   k.ops_min = p.ops.size();
   const std::string keep = findings_dir(s);
   const std::string stem = keep + "/" + f.property + "-" + f.sig;

@@ -56,7 +56,7 @@ Finding classify(const std::string& path, const HuntSpec& s, double t) {
   harness::Options o;
   o.writer = s.writer;
   o.viommu = s.viommu;
-  o.lu = s.lu;
+  o.lu = flow_of(s);
   harness::Result hr = harness::run(p, o);
   if (!hr.violated)
     return {"crash", path.substr(path.rfind('-') + 1, 16), "crash without a violation", t, path};
@@ -114,7 +114,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
   const std::string checked_in = repo_root() + "/corpus/" + s.target;
   if (!s.empty && seeds_dir(s) != checked_in && file_exists(checked_in)) argv.push_back(checked_in);
   std::vector<std::string> env = {
-      "VTDFUZZ_WRITER=" + s.writer, "VTDFUZZ_LU=" + s.lu,
+      "VTDFUZZ_WRITER=" + s.writer, "VTDFUZZ_LU=" + flow_of(s),
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
   if (s.keep_going) env.push_back("VTDFUZZ_FINDINGS=" + findings);
   if (!s.viommu.empty()) env.push_back("VTDFUZZ_VIOMMU=" + s.viommu);
@@ -207,7 +207,7 @@ HuntResult afl(const HuntSpec& s) {
   const std::string out = s.out + "/afl";
   const std::string dict = repo_root() + "/corpus/" + s.target + ".dict";
   std::vector<std::string> env = {"VTDFUZZ_WRITER=" + s.writer,
-                                  "VTDFUZZ_LU=" + s.lu,
+                                  "VTDFUZZ_LU=" + flow_of(s),
                                   "AFL_NO_UI=1",
                                   "AFL_SKIP_CPUFREQ=1",
                                   "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
@@ -325,9 +325,16 @@ prog::Program input_program(const std::string& bytes, const HuntSpec& s) {
   if (s.target == "twolevel")
     p.config.scalable = p.config.coherent = true;  // as the target runs it
   p.writer = s.writer;
-  if (!s.lu.empty()) p.lu = s.lu;
+  // As the target ran it (flow_of): a writer's program under the reference
+  // flow, which a program names by naming none.
+  if (s.target == "ops") p.lu = flow_of(s) == "reference" ? "" : flow_of(s);
   if (!s.viommu.empty()) p.viommu = s.viommu;
   return p;
+}
+
+std::string flow_of(const HuntSpec& s) {
+  if (!s.lu.empty() || s.target != "ops") return s.lu;
+  return "reference";
 }
 
 std::string findings_dir(const HuntSpec& s) {

@@ -46,6 +46,13 @@ struct HuntResult {
 
 HuntResult hunt(const HuntSpec& spec);
 
+// The live-update flow the target runs every program with: the subject's
+// flow, and for a writer on the ops target the reference flow, whatever a
+// program's `lu` line names. A mutated program may name a catalog flow;
+// on a writer's row that flow's bug would count as the writer's (the first
+// hour of teardown-replace reported fresh-root's B15 as its own).
+std::string flow_of(const HuntSpec& s);
+
 // The binary of a target for an engine: build/fuzz/targets/fuzz_<t> (libFuzzer)
 // or build/afl/targets/fuzz_<t>.
 std::string target_binary(const std::string& engine, const std::string& target);

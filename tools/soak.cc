@@ -43,7 +43,6 @@ struct Row {
   size_t violations = 0, sanitizer = 0;
   size_t states = 0;  // distinct abstract-state features over the corpus left
   std::vector<std::string> notes;
-  std::vector<std::string> set_aside;  // findings of a catalog flow a program named
 };
 
 // What one soak row fuzzes: a writer on ops, a live-update flow on ops
@@ -98,7 +97,7 @@ size_t abstract_states(const std::string& dir, const HuntSpec& spec) {
     prog::Program p = input_program(read_text(dir + "/" + name), spec);
     harness::Options o;
     o.writer = spec.writer;
-    o.lu = spec.lu;
+    o.lu = flow_of(spec);
     o.feature = note;
     o.feature_ctx = &seen;
     harness::run(p, o);
@@ -114,36 +113,17 @@ std::string would_be_false_positive(const Finding& f, const HuntSpec& spec,
   prog::Program p = save_reproducer(f.input, spec, stem);
   harness::Options o;
   o.writer = spec.writer;
-  o.lu = spec.lu;
+  o.lu = flow_of(spec);
   o.viommu = spec.viommu;
   harness::Result r = harness::run(p, o);
   if (!r.violated) return f.line + " (does not replay: " + stem + ".txt)";
   prog::Program m = minimize::minimize(
-      p, harness::same_signature(spec.writer, r.violation.signature, spec.viommu, spec.lu),
+      p, harness::same_signature(spec.writer, r.violation.signature, spec.viommu, flow_of(spec)),
       nullptr);
   harness::Result mr = harness::run(m, o);
   write_text(stem + ".min.txt", "# " + harness::summary_line(mr) + "\n" + prog::to_text(m));
   return harness::summary_line(mr) + "\n" + prog::to_text(m) + "(./vtdfuzz explain " + stem +
          ".min.txt)";
-}
-
-// A writer row runs each program with the live-update flow it names (the
-// fuzz target honours a program's `lu` line). A program naming a catalog
-// flow shows that flow's bug, not the writer's: the first hour of
-// teardown-replace reported fresh-root's (B15) P9 and P4 as the writer's.
-// Such a finding is not counted when the program replays clean with the
-// reference flow; the row says what it set aside.
-std::string other_flows_bug(const Finding& f, const HuntSpec& spec) {
-  if (!spec.lu.empty() || !spec.viommu.empty() || f.input.empty() || !file_exists(f.input))
-    return "";
-  const prog::Program p = input_program(read_text(f.input), spec);
-  const drv::LuFlowInfo* flow = drv::lu_flow_info(p.lu);
-  if (!flow || flow->expects_clean()) return "";
-  harness::Options o;
-  o.writer = spec.writer;
-  o.lu = "reference";
-  if (harness::run(p, o).violated) return "";
-  return std::string(flow->name) + " (" + std::string(flow->catalog) + ")";
 }
 
 Row soak_subject(const SoakArgs& a, HuntSpec s) {
@@ -164,11 +144,6 @@ Row soak_subject(const SoakArgs& a, HuntSpec s) {
   row.seconds = r.seconds;
   for (const Finding& f : r.findings) {
     const bool crash = f.property == "crash";
-    if (const std::string flow = crash ? "" : other_flows_bug(f, s); !flow.empty()) {
-      row.set_aside.push_back(f.line + "\n  the program names the catalog flow " + flow +
-                              " and replays clean with the reference flow (" + f.input + ")");
-      continue;
-    }
     (crash ? row.sanitizer : row.violations)++;
     row.notes.push_back(
         crash ? f.line : would_be_false_positive(f, s, s.out + "/" + f.property + "-" + f.sig));
@@ -299,12 +274,8 @@ int run_soak(const SoakArgs& a) {
                       {"violations", r.violations},
                       {"sanitizer_reports", r.sanitizer},
                       {"states", r.states},
-                      {"notes", r.notes},
-                      {"set_aside", r.set_aside}});
+                      {"notes", r.notes}});
   }
-  for (const Row& r : rows)
-    for (const std::string& n : r.set_aside)
-      std::printf("\n%s: not counted, another part's bug:\n%s\n", r.name.c_str(), n.c_str());
   for (const Row& r : rows)
     for (const std::string& n : r.notes)
       std::printf("\n%s: would-be false positive or sanitizer report, for a person to judge:\n%s\n",

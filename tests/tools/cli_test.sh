@@ -123,6 +123,17 @@ expect 1 "VIOLATION P1 sig=00000000000000ab stand-in" env VTDFUZZ_ROOT="$tmp/eng
 grep -qF "convert --to-text $tmp/eng/out/soak/raw-ops/findings/P1-00000000000000ab" "$tmp/out" ||
   fail "soak --raw: no convert line for the kept input: $(cat "$tmp/out")"
 grep -qE "^ops +7 " "$tmp/out" || fail "soak --raw: the row does not count 7 execs: $(cat "$tmp/out")"
+# A writer's row runs every program with the reference flow, whatever flow
+# a program's `lu` line names (a catalog flow's bug is not the writer's);
+# a flow's row runs its flow.
+cat >"$tmp/eng/build/fuzz/targets/fuzz_ops" <<ENGINE
+#!/bin/sh
+echo "\$VTDFUZZ_WRITER \$VTDFUZZ_LU" >>"$tmp/flows.log"
+echo "stat::number_of_executed_units: 3"
+ENGINE
+expect 0 "verdict clean" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --writers teardown-replace --lu fresh-root --time 1
+printf 'teardown-replace reference\nentry-sync fresh-root\n' | cmp -s - "$tmp/flows.log" ||
+  fail "soak: the rows ran the targets with: $(cat "$tmp/flows.log")"
 # Programs: a text error names the file and the line; bytes always decode.
 expect 2 "line 2" "$cli" replay "$tmp/bad-op.txt"
 expect 2 "line 2" "$cli" replay "$tmp/bad-arg.txt"
