@@ -57,7 +57,9 @@ ProcResult run_process(const std::vector<std::string>& argv, const std::vector<s
     if (n > 0) {
       ssize_t got = read(fds[0], buf, sizeof buf);
       if (got <= 0) break;  // the child closed its output: it is exiting
-      log.write(buf, got);
+      // Flushed as it comes: `tail -f` of a running hunt's or soak's
+      // fuzz.log shows the engine's last line, not one 8 KB behind.
+      log.write(buf, got).flush();
       r.log.append(buf, size_t(got));
       pending.append(buf, size_t(got));
       for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
