@@ -536,33 +536,54 @@ const std::vector<Oracle::Consumer>& Oracle::consumers() const {
 // P4: when an op returns, every cache line still reachable agrees with
 // memory and with the abstract state. Lines of (device, PASID) pairs an
 // outer op is still changing may hold the old or the new value.
-void Oracle::check_caches(bool outer_end) {
+// The context- and PASID-cache lines of devices no op is changing agree
+// with memory; false once one does not (reported).
+bool Oracle::entry_lines_clean() {
   const sim::Caches& c = m_.iommu.caches();
   const uint64_t rt = m_.iommu.rtaddr();
+  lines_now_.clear();
+  for (auto& [sidv, line] : c.ctx())
+    if (!model_.moving(Sid(sidv), 0) && !model_.device_call_in_flight(Sid(sidv)))
+      lines_now_.push_back({sidv, true, sim::kNoPasid, line.entry});
+  for (auto& [k, line] : c.pasid())
+    if (!model_.moving(Sid(k.first), k.second))
+      lines_now_.push_back({k.first, false, k.second, line.entry});
+  if (lines_clean_ && lines_now_ == lines_seen_ && lines_rtaddr_ == rt &&
+      lines_reads_.unchanged(m_.mem))
+    return true;
+  lines_clean_ = false;
+  lines_reads_.start(m_.mem);
+  for (const CheckedLine& l : lines_now_) {
+    const Sid sid(l.sid);
+    const bool context = l.context;
+    const Located loc = locate(m_.mem, rt, sid, l.pasid, lines_reads_.pages());
+    const EntryLoc& at = context ? loc.context : loc.pasid;
+    if (at.pa) lines_reads_.pages()->push_back(sim::page_of(at.pa));
+    const Entry mem = at.pa     ? read_now(m_.mem, at)
+                      : context ? Entry(l.entry.kind)
+                                : Entry(sim::EntryKind::PasidEntry);
+    if (sim::config_of(mem) == sim::config_of(l.entry)) continue;
+    fail(Property::P4,
+         context ? "context-cache line of " + sid.str() + " differs from memory"
+                 : "PASID-cache line of " + sid.str() + " pasid " + std::to_string(l.pasid) +
+                       " differs from memory",
+         {"cached: " + l.entry.str(), "memory: " + mem.str()}, context ? "context" : "pasid",
+         "end");
+    return false;
+  }
+  lines_clean_ = true;
+  std::swap(lines_seen_, lines_now_);
+  lines_rtaddr_ = rt;
+  lines_reads_.done();
+  return true;
+}
+
+void Oracle::check_caches(bool outer_end) {
+  const sim::Caches& c = m_.iommu.caches();
   auto stale = [&](const std::string& what, std::vector<std::string> d, const char* kind) {
     fail(Property::P4, what, std::move(d), kind, "end");
   };
-  for (auto& [sidv, line] : c.ctx()) {
-    Sid sid(sidv);
-    if (model_.moving(sid, 0) || model_.device_call_in_flight(sid)) continue;
-    Located loc = locate(m_.mem, rt, sid, sim::kNoPasid);
-    Entry mem = read_now(m_.mem, loc.context);
-    if (!loc.context.pa) mem = Entry(line.entry.kind);
-    if (sim::config_of(mem) == sim::config_of(line.entry)) continue;
-    return stale("context-cache line of " + sid.str() + " differs from memory",
-                 {"cached: " + line.entry.str(), "memory: " + mem.str()}, "context");
-  }
-  for (auto& [k, line] : c.pasid()) {
-    Sid sid(k.first);
-    if (model_.moving(sid, k.second)) continue;
-    Located loc = locate(m_.mem, rt, sid, k.second);
-    Entry mem = read_now(m_.mem, loc.pasid);
-    if (!loc.pasid.pa) mem = Entry(sim::EntryKind::PasidEntry);
-    if (sim::config_of(mem) == sim::config_of(line.entry)) continue;
-    return stale("PASID-cache line of " + sid.str() + " pasid " + std::to_string(k.second) +
-                     " differs from memory",
-                 {"cached: " + line.entry.str(), "memory: " + mem.str()}, "pasid");
-  }
+  if (!entry_lines_clean()) return;
   const std::vector<Consumer>& live = c.iotlb().empty() ? consumers_ : consumers();
   for (auto& [k, t] : c.iotlb()) {
     for (const Consumer& u : live) {

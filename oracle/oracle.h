@@ -124,6 +124,21 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   void check_fill(const sim::HwEvent& e);
   void check_deferred(const InFlight& f);
   void check_caches(bool outer_end);
+  bool entry_lines_clean();  // check_caches' context- and PASID-cache part
+  // What the last clean entry_lines_clean compared: each line it checked
+  // (sid, context or PASID line and its PASID, the entry), the root table
+  // and the pages it read. The same lines over the same pages agree again.
+  struct CheckedLine {
+    uint16_t sid;
+    bool context;
+    uint32_t pasid;
+    sim::Entry entry;
+    bool operator==(const CheckedLine&) const = default;
+  };
+  std::vector<CheckedLine> lines_seen_, lines_now_;
+  uint64_t lines_rtaddr_ = 0;
+  bool lines_clean_ = false;
+  ReadSet lines_reads_;
   bool hitless_at(const EntryLoc& at, sim::Entry* old, sim::Entry* now) const;
   sim::Entry effective_entry(sim::Sid sid, uint32_t pasid_eff, bool* present) const;
   // A (device, PASID) pair whose effective entry makes it use an IOTLB tag.
