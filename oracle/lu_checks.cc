@@ -162,13 +162,11 @@ void Oracle::continuity_view(ContinuityView* v) {
 void Oracle::check_continuity(const Where& point) {
   ContinuityView& now = continuity_now_;
   continuity_view(&now);
-  if (continuity_clean_ && now == continuity_seen_ && continuity_reads_.unchanged(m_.mem)) return;
-  continuity_clean_ = false;
-  continuity_reads_.start(m_.mem);
+  if (continuity_.holds(now, m_.mem)) return;
+  std::vector<PhysAddr>* reads = continuity_.start(m_.mem);
   for (const ContinuityView::Walk& w : now.walks) {
     const Sid sid(w.sid);
-    const sim::Translation t =
-        reference_walk(m_.mem, m_.iommu, sid, w.iova, continuity_reads_.pages());
+    const sim::Translation t = reference_walk(m_.mem, m_.iommu, sid, w.iova, reads);
     if (t.ok() && t.pa == w.pa && t.writable == w.writable) continue;
     fail(Property::P9,
          "preserved device " + sid.str() + " no longer translates iova " + hex(w.iova) +
@@ -182,9 +180,7 @@ void Oracle::check_continuity(const Where& point) {
          "continuity", point.index ? point.str() : std::string("end"));
     return;
   }
-  continuity_clean_ = true;
-  std::swap(continuity_seen_, continuity_now_);
-  continuity_reads_.done();
+  continuity_.clean(&now);
 }
 
 // A DMA the model does not allow, of a device live update speaks for:

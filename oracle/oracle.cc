@@ -347,25 +347,22 @@ const Oracle::Owner* Oracle::owner(const TagKey& tag) const {
 void Oracle::learn_owners() {
   if (violated_) {
     owners_.clear();
-    owners_learned_ = false;
+    owners_learned_.forget();
     return;
   }
-  owner_atts_now_.clear();
+  Attachments& now = atts_now_;
+  now.rtaddr = m_.iommu.rtaddr();
+  now.atts.clear();
   for (auto& [sidv, dev] : model_.devices())
-    for (auto& [key, dom] : dev.att) owner_atts_now_.push_back({sidv, key, dom});
-  if (owners_learned_ && owner_atts_now_ == owner_atts_ && owner_rtaddr_ == m_.iommu.rtaddr() &&
-      owner_reads_.unchanged(m_.mem))
-    return;  // the same entries: the same owners
+    for (auto& [key, dom] : dev.att) now.atts.push_back({sidv, key, dom});
+  if (owners_learned_.holds(now, m_.mem)) return;  // the same entries: the same owners
   owners_.clear();
-  owners_learned_ = false;
-  owner_reads_.start(m_.mem);
+  std::vector<PhysAddr>* reads = owners_learned_.start(m_.mem);
   for (auto& [sidv, dev] : model_.devices())
     for (auto& [key, dom] : dev.att) {
-      Located loc = locate(m_.mem, m_.iommu.rtaddr(), Sid(sidv), key == 0 ? sim::kNoPasid : key,
-                           owner_reads_.pages());
+      Located loc = locate(m_.mem, now.rtaddr, Sid(sidv), key == 0 ? sim::kNoPasid : key, reads);
       if (caps_.scalable ? loc.pasid.pa : loc.context.pa)
-        owner_reads_.pages()->push_back(
-            sim::page_of(caps_.scalable ? loc.pasid.pa : loc.context.pa));
+        reads->push_back(sim::page_of(caps_.scalable ? loc.pasid.pa : loc.context.pa));
       const Entry e = read_now(m_.mem, caps_.scalable ? loc.pasid : loc.context);
       if (!e.present() || sim::decode(e) != sim::FaultReason::None) continue;
       const uint64_t pgtt =
@@ -393,10 +390,7 @@ void Oracle::learn_owners() {
            "iotlb", "end");
       return;
     }
-  owners_learned_ = true;
-  std::swap(owner_atts_, owner_atts_now_);
-  owner_rtaddr_ = m_.iommu.rtaddr();
-  owner_reads_.done();
+  owners_learned_.clean(&now);
 }
 
 bool Oracle::hitless_at(const EntryLoc& at, Entry* old, Entry* now) const {
@@ -541,24 +535,23 @@ const std::vector<Oracle::Consumer>& Oracle::consumers() const {
 bool Oracle::entry_lines_clean() {
   const sim::Caches& c = m_.iommu.caches();
   const uint64_t rt = m_.iommu.rtaddr();
-  lines_now_.clear();
+  Lines& now = lines_now_;
+  now.rtaddr = rt;
+  now.lines.clear();
   for (auto& [sidv, line] : c.ctx())
     if (!model_.moving(Sid(sidv), 0) && !model_.device_call_in_flight(Sid(sidv)))
-      lines_now_.push_back({sidv, true, sim::kNoPasid, line.entry});
+      now.lines.push_back({sidv, true, sim::kNoPasid, line.entry});
   for (auto& [k, line] : c.pasid())
     if (!model_.moving(Sid(k.first), k.second))
-      lines_now_.push_back({k.first, false, k.second, line.entry});
-  if (lines_clean_ && lines_now_ == lines_seen_ && lines_rtaddr_ == rt &&
-      lines_reads_.unchanged(m_.mem))
-    return true;
-  lines_clean_ = false;
-  lines_reads_.start(m_.mem);
-  for (const CheckedLine& l : lines_now_) {
+      now.lines.push_back({k.first, false, k.second, line.entry});
+  if (entry_lines_.holds(now, m_.mem)) return true;
+  std::vector<PhysAddr>* reads = entry_lines_.start(m_.mem);
+  for (const CheckedLine& l : now.lines) {
     const Sid sid(l.sid);
     const bool context = l.context;
-    const Located loc = locate(m_.mem, rt, sid, l.pasid, lines_reads_.pages());
+    const Located loc = locate(m_.mem, rt, sid, l.pasid, reads);
     const EntryLoc& at = context ? loc.context : loc.pasid;
-    if (at.pa) lines_reads_.pages()->push_back(sim::page_of(at.pa));
+    if (at.pa) reads->push_back(sim::page_of(at.pa));
     const Entry mem = at.pa     ? read_now(m_.mem, at)
                       : context ? Entry(l.entry.kind)
                                 : Entry(sim::EntryKind::PasidEntry);
@@ -571,10 +564,7 @@ bool Oracle::entry_lines_clean() {
          "end");
     return false;
   }
-  lines_clean_ = true;
-  std::swap(lines_seen_, lines_now_);
-  lines_rtaddr_ = rt;
-  lines_reads_.done();
+  entry_lines_.clean(&now);
   return true;
 }
 

@@ -135,10 +135,13 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
     sim::Entry entry;
     bool operator==(const CheckedLine&) const = default;
   };
-  std::vector<CheckedLine> lines_seen_, lines_now_;
-  uint64_t lines_rtaddr_ = 0;
-  bool lines_clean_ = false;
-  ReadSet lines_reads_;
+  struct Lines {
+    uint64_t rtaddr = 0;
+    std::vector<CheckedLine> lines;
+    bool operator==(const Lines&) const = default;
+  };
+  LastClean<Lines> entry_lines_;
+  Lines lines_now_;
   bool hitless_at(const EntryLoc& at, sim::Entry* old, sim::Entry* now) const;
   sim::Entry effective_entry(sim::Sid sid, uint32_t pasid_eff, bool* present) const;
   // A (device, PASID) pair whose effective entry makes it use an IOTLB tag.
@@ -187,9 +190,8 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
     bool operator==(const ContinuityView&) const = default;
   };
   void continuity_view(ContinuityView* v);
-  bool continuity_clean_ = false;
-  ReadSet continuity_reads_;
-  ContinuityView continuity_seen_, continuity_now_;
+  LastClean<ContinuityView> continuity_;
+  ContinuityView continuity_now_;
   bool lu_dma(const sim::HwEvent& e, const std::vector<std::string>& details);
   void lu_event(const sim::HwEvent& e);
   void check_dids(const std::string& point);
@@ -209,10 +211,13 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   void learn_owners();
   // What the last learn_owners read: every attachment (sid, key, domain),
   // the root table and the entries' pages. The same gives the same owners.
-  std::vector<std::tuple<uint16_t, uint32_t, drv::DomainId>> owner_atts_, owner_atts_now_;
-  uint64_t owner_rtaddr_ = 0;
-  bool owners_learned_ = false;
-  ReadSet owner_reads_;
+  struct Attachments {
+    uint64_t rtaddr = 0;
+    std::vector<std::tuple<uint16_t, uint32_t, drv::DomainId>> atts;  // sid, key, domain
+    bool operator==(const Attachments&) const = default;
+  };
+  LastClean<Attachments> owners_learned_;
+  Attachments atts_now_;
   bool tags_did(drv::DomainId dom, uint16_t did) const;
   // DIDs tagged on both domains of a move in flight, per (sid, key).
   std::vector<uint16_t> temporaries(sim::Sid sid, uint32_t key) const;

@@ -49,6 +49,35 @@ class ReadSet {
   std::vector<sim::PhysAddr> pages_;
 };
 
+// A check's last clean verdict and what it rested on: a key (what it
+// compared, from the model, registers and caches) and the pages it read.
+// The same key over unchanged pages gives the same verdict.
+template <typename Key>
+class LastClean {
+ public:
+  bool holds(const Key& now, const sim::PhysMemory& mem) const {
+    return clean_ && now == key_ && reads_.unchanged(mem);
+  }
+  // The check runs: the pages it reads go here.
+  std::vector<sim::PhysAddr>* start(const sim::PhysMemory& mem) {
+    clean_ = false;
+    reads_.start(mem);
+    return reads_.pages();
+  }
+  // It found nothing: `now` is kept (and gets the old key's buffers).
+  void clean(Key* now) {
+    clean_ = true;
+    std::swap(key_, *now);
+    reads_.done();
+  }
+  void forget() { clean_ = false; }
+
+ private:
+  bool clean_ = false;
+  Key key_;
+  ReadSet reads_;
+};
+
 // An entry's words as the hardware sees them now / saw them when the
 // current epoch began.
 sim::Entry read_now(const sim::PhysMemory& mem, const EntryLoc& at);
