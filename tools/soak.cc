@@ -180,8 +180,9 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
   // The target's input size limit (corpus/<target>.options), as every
   // other run of it has: without it libFuzzer grows inputs to 4 KB, eight
   // times the largest reproducer, and the ops target ran 600 exec/s.
+  // Likewise its corpus re-reads (off: one process owns the directory).
   for (const std::string& o : libfuzzer_options(target))
-    if (o.rfind("-max_len=", 0) == 0) argv.push_back(o);
+    if (o.rfind("-max_len=", 0) == 0 || o.rfind("-reload=", 0) == 0) argv.push_back(o);
   argv.push_back(out + "/corpus");
   // Findings mode (the ops, viommu and twolevel targets): a violation does
   // not end the run; the first input of each signature is kept and the
