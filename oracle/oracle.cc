@@ -361,8 +361,6 @@ void Oracle::learn_owners() {
   for (auto& [sidv, dev] : model_.devices())
     for (auto& [key, dom] : dev.att) {
       Located loc = locate(m_.mem, now.rtaddr, Sid(sidv), key == 0 ? sim::kNoPasid : key, reads);
-      if (caps_.scalable ? loc.pasid.pa : loc.context.pa)
-        reads->push_back(sim::page_of(caps_.scalable ? loc.pasid.pa : loc.context.pa));
       const Entry e = read_now(m_.mem, caps_.scalable ? loc.pasid : loc.context);
       if (!e.present() || sim::decode(e) != sim::FaultReason::None) continue;
       const uint64_t pgtt =
@@ -551,7 +549,6 @@ bool Oracle::entry_lines_clean() {
     const bool context = l.context;
     const Located loc = locate(m_.mem, rt, sid, l.pasid, reads);
     const EntryLoc& at = context ? loc.context : loc.pasid;
-    if (at.pa) reads->push_back(sim::page_of(at.pa));
     const Entry mem = at.pa     ? read_now(m_.mem, at)
                       : context ? Entry(l.entry.kind)
                                 : Entry(sim::EntryKind::PasidEntry);

@@ -32,7 +32,7 @@ Entry read_epoch(const sim::PhysMemory& mem, const EntryLoc& at) {
 Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32_t pasid,
                std::vector<sim::PhysAddr>* reads) {
   auto read = [&](sim::PhysAddr pa) {
-    if (reads) reads->push_back(sim::page_of(pa));
+    if (reads && pa) reads->push_back(sim::page_of(pa));
   };
   Located out;
   const bool sm = rtaddr & sim::rtaddr::TTM_SCALABLE;
@@ -44,6 +44,7 @@ Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32
   if (!sm) {
     if (!r.present() || mem.hw_poisoned(root)) return out;
     out.context = {EntryKind::LegacyContext, r.get(Field::CTP) + 16ull * sid.devfn()};
+    read(out.context.pa);
     return out;
   }
   bool upper = sid.devfn() >= 128;
@@ -60,6 +61,7 @@ Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32
   Entry d = read_words(mem, EntryKind::PasidDir, dir, false);
   if (!d.present() || sim::decode(d) != sim::FaultReason::None) return out;
   out.pasid = {EntryKind::PasidEntry, d.get(Field::SMPTBLPTR) + 64ull * (p & 0x3f)};
+  read(out.pasid.pa);
   return out;
 }
 

@@ -26,7 +26,8 @@ struct Located {
   EntryLoc context;
   EntryLoc pasid;  // scalable only
 };
-// `reads`, when set, gets the page of every entry read on the way.
+// `reads`, when set, gets the page of every entry read on the way and of
+// the entries located (a caller reads those next).
 Located locate(const sim::PhysMemory& mem, uint64_t rtaddr, sim::Sid sid, uint32_t pasid,
                std::vector<sim::PhysAddr>* reads = nullptr);
 
