@@ -24,6 +24,18 @@ Config noncoherent() {
   return c;
 }
 
+// Runs `check` on a coherent and on a non-coherent machine.
+template <typename Check>
+void on_both_coherences(Check check) {
+  for (bool coherent : {true, false}) {
+    SCOPED_TRACE(coherent ? "coherent" : "non-coherent");
+    Config cfg;
+    cfg.coherent = coherent;
+    Machine m(cfg);
+    check(m, coherent);
+  }
+}
+
 // ------------------------------------------------------------- allocation
 
 TEST(Memory, Alloc_DeterministicTypedZeroedAndReusedLastInFirstOut) {
@@ -48,11 +60,7 @@ TEST(Memory, Alloc_DeterministicTypedZeroedAndReusedLastInFirstOut) {
 }
 
 TEST(Memory, Free_PoisonsBothViewsAndTypesPageFree) {
-  for (bool coherent : {true, false}) {
-    SCOPED_TRACE(coherent ? "coherent" : "non-coherent");
-    Config cfg;
-    cfg.coherent = coherent;
-    Machine m(cfg);
+  on_both_coherences([](Machine& m, bool coherent) {
     PhysAddr p = m.cpu0.alloc_page(PageType::PageTable);
     m.cpu0.write64(p + 8, 0x1234);
     m.cpu0.clflush(p, kPageSize);
@@ -61,7 +69,7 @@ TEST(Memory, Free_PoisonsBothViewsAndTypesPageFree) {
     EXPECT_EQ(m.mem.load(p + 8), kPoison);
     EXPECT_EQ(m.mem.hw_load(p + 8), kPoison);
     EXPECT_TRUE(m.mem.hw_poisoned(p + 8));
-  }
+  });
 }
 
 TEST(Memory, Alloc_ExhaustedPoolReturnsZero) {
@@ -88,11 +96,7 @@ TEST(Memory, DataRegion_IsTypedDataAndReadsZero) {
 // ---------------------------------------------------------- non-coherent
 
 TEST(NonCoherent, NonCoherent_FreshPageReadsAsPoisonUntilFlushed) {
-  for (bool coherent : {true, false}) {
-    SCOPED_TRACE(coherent ? "coherent" : "non-coherent");
-    Config cfg;
-    cfg.coherent = coherent;
-    Machine m(cfg);
+  on_both_coherences([](Machine& m, bool coherent) {
     EXPECT_EQ(bool(m.cpu0.mmio_read(Reg::ECAP) & ecap::C), coherent);
     PhysAddr p = m.cpu0.alloc_page(PageType::PageTable);
     for (PhysAddr line = p; line < p + kPageSize; line += kLineSize) {
@@ -106,18 +110,14 @@ TEST(NonCoherent, NonCoherent_FreshPageReadsAsPoisonUntilFlushed) {
     EXPECT_EQ(m.mem.hw_load(p + kLineSize), 0u);
     EXPECT_EQ(m.mem.hw_poisoned(p), !coherent);
     EXPECT_EQ(m.mem.hw_poisoned(p + 2 * kLineSize), !coherent);
-  }
+  });
 }
 
 // PhysMemory::hw_version: a page is newer than a count exactly when what
 // the hardware reads from it changed since (the oracle reuses a reference
 // walk while none of its pages is newer).
 TEST(NonCoherent, HwVersion_PageNewerExactlyWhenWhatTheHardwareReadsChanged) {
-  for (bool coherent : {true, false}) {
-    SCOPED_TRACE(coherent ? "coherent" : "non-coherent");
-    Config cfg;
-    cfg.coherent = coherent;
-    Machine m(cfg);
+  on_both_coherences([](Machine& m, bool coherent) {
     const PhysAddr p = m.cpu0.alloc_page(PageType::PageTable);
     const PhysAddr q = m.cpu0.alloc_page(PageType::PageTable);
     const PhysAddr never = m.mem.layout().pool_base + 100 * kPageSize;
@@ -141,7 +141,7 @@ TEST(NonCoherent, HwVersion_PageNewerExactlyWhenWhatTheHardwareReadsChanged) {
     m.cpu0.free_page(p);
     EXPECT_GT(m.mem.hw_version(p), v);
     EXPECT_LE(m.mem.hw_version(q), v);
-  }
+  });
 }
 
 TEST(NonCoherent, NonCoherent_StoreInvisibleToHardwareUntilClflush) {
