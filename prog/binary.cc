@@ -34,12 +34,12 @@ void put_varint(std::vector<uint8_t>& out, uint64_t v) {
 
 // `refs` null: only steps over the arguments (layout() needs where records
 // end, not what they say).
-void read_args(Reader& r, Op& op, const Refs* refs_or_skim) {
-  if (!refs_or_skim) {
+void read_args(Reader& r, Op& op, const Refs* skim_if_null) {
+  if (!skim_if_null) {
     for (size_t i = 0; i < spec(op.kind).args.size(); ++i) r.varint();
     return;
   }
-  const Refs& refs = *refs_or_skim;
+  const Refs& refs = *skim_if_null;
   for (const ArgSpec& s : spec(op.kind).args) {
     uint64_t v = r.varint();
     const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
@@ -98,17 +98,18 @@ OpKind guest_twin(OpKind k) {
   }
 }
 
-// `skim`: reads past the record and keeps nothing (layout()).
-void read_record(Reader& r, Program& p, Refs& refs, uint8_t version, bool guest, bool skim) {
+// `refs` null: reads past the record and keeps nothing (layout()).
+void read_record(Reader& r, Program& p, Refs* refs, uint8_t version, bool guest) {
+  const bool skim = !refs;
   // The guest reading has the ops' records, each call read as its twin.
   const uint8_t kind = r.byte() % records(version, !guest && !p.viommu.empty());
   if (kind != kSchedRecord && kind != kChoiceRecord) {
     Op op;
     op.kind = op_of_record(kind);
     if (guest) op.kind = guest_twin(op.kind);
-    read_args(r, op, skim ? nullptr : &refs);
+    read_args(r, op, refs);
     if (skim) return;
-    refs.created(op);
+    refs->created(op);
     p.ops.push_back(std::move(op));
     return;
   }
@@ -123,11 +124,9 @@ void read_record(Reader& r, Program& p, Refs& refs, uint8_t version, bool guest,
   SchedPoint sp;
   sp.kind = (v & 1) ? sim::PointKind::Wait : sim::PointKind::Store;
   sp.index = uint32_t((v >> 1) % kMaxPointIndex + 1);
-  if (skim) {
-    read_step(r, nullptr, version);
-    return;
-  }
-  sp.step.push_back(read_step(r, &refs, version));
+  Op step = read_step(r, refs, version);
+  if (skim) return;
+  sp.step.push_back(std::move(step));
   if (!p.ops.empty() && p.ops.back().sched.size() < kMaxSched)
     p.ops.back().sched.push_back(std::move(sp));
 }
@@ -345,7 +344,7 @@ Program decode_records(std::span<const uint8_t> bytes, Layout* layout, const std
     if (layout) layout->records.push_back(r.i);
     // The guest reading has no live update (the guest's kernel is not
     // replaced): its records are version 2's whatever the header says.
-    read_record(r, p, refs, guest ? 2 : version, guest != nullptr, layout != nullptr);
+    read_record(r, p, layout ? nullptr : &refs, guest ? 2 : version, guest != nullptr);
   }
   return p;
 }
