@@ -32,14 +32,14 @@ void put_varint(std::vector<uint8_t>& out, uint64_t v) {
   } while (v);
 }
 
-// `refs` null: only steps over the arguments (layout() needs where records
+// `refs_ptr` null: only steps over the arguments (layout() needs where records
 // end, not what they say).
-void read_args(Reader& r, Op& op, const Refs* skim_if_null) {
-  if (!skim_if_null) {
+void read_args(Reader& r, Op& op, const Refs* refs_ptr) {
+  if (!refs_ptr) {
     for (size_t i = 0; i < spec(op.kind).args.size(); ++i) r.varint();
     return;
   }
-  const Refs& refs = *skim_if_null;
+  const Refs& refs = *refs_ptr;
   for (const ArgSpec& s : spec(op.kind).args) {
     uint64_t v = r.varint();
     const std::vector<uint64_t>* pool = refs.pool(op.kind, s.arg);
