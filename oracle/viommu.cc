@@ -1,6 +1,7 @@
 #include "oracle/viommu.h"
 
 #include <algorithm>
+#include <span>
 
 #include "oracle/reference.h"
 #include "oracle/scope.h"
@@ -44,8 +45,15 @@ void ViommuJudge::end() {
 // ------------------------------------------------------------- events --
 
 void ViommuJudge::on_vmm_event(const VmmEvent& e) {
-  ring_[ring_next_++ % kRing] =
-      "[" + (point_.empty() ? std::string("op") : point_) + "] " + vmm::describe(e);
+  Ring& r = ring_[ring_next_++ % kRing];
+  r.e = e;
+  r.has_call = e.call != nullptr;
+  if (r.has_call) r.call = *e.call;
+  r.has_device = e.device != nullptr;
+  if (r.has_device) r.device = *e.device;
+  r.e.call = nullptr;
+  r.e.device = nullptr;
+  r.point = point_;
   if (violated_) return;
   ++clock_;
   switch (e.kind) {
@@ -114,56 +122,54 @@ const AssignedDevice* ViommuJudge::device_by_id(uint32_t dev_id) const {
 
 // P15 on every call as it returns, then the mirror of the host's objects.
 void ViommuJudge::call_end(const vmm::FacadeCall& c) {
-  std::vector<uint32_t> named;
+  uint32_t named[2] = {}, n = 0;
   switch (c.call) {
     case Call::AllocPaging:
-      named = {c.dev_id};
+    case Call::Detach:
+      named[n++] = c.dev_id;
       break;
     case Call::AllocNested:
-      named = {c.dev_id, c.id};
-      break;
     case Call::Attach:
-      named = {c.dev_id, c.id};
-      break;
-    case Call::Detach:
-      named = {c.dev_id};
+      named[n++] = c.dev_id;
+      named[n++] = c.id;
       break;
     case Call::Map:
     case Call::Destroy:
     case Call::Invalidate:
-      named = {c.id};
+      named[n++] = c.id;
       break;
     case Call::BindDevice:
       break;
   }
-  const std::string call = "iommufd " + c.str(true);
-  for (uint32_t id : named) {
+  // Described only for a finding.
+  auto call = [&] { return "iommufd " + c.str(true); };
+  for (uint32_t id : std::span(named, n)) {
     if (id == 0)
-      return fail(Property::P15, "a call names ID 0, which never names an object", {call}, "id0");
+      return fail(Property::P15, "a call names ID 0, which never names an object", {call()}, "id0");
     if (!objs_.count(id))
       return fail(Property::P15,
                   "a call names ID " + std::to_string(id) +
                       ", which no live object has (destroyed, or never allocated)",
-                  {call}, "freed-id");
+                  {call()}, "freed-id");
   }
   if (c.call == Call::Destroy) {
     const Object& o = objs_.at(c.id);
     if (o.kind == vmm::ObjKind::Device)
-      return fail(Property::P15, "the VMM's device object is destroyed", {call}, "device");
+      return fail(Property::P15, "the VMM's device object is destroyed", {call()}, "device");
     // A parent no device was given as its default (the VMM freed it when
     // the map of guest RAM failed, R30) is the VMM's to free.
     auto is_default = [&](const AssignedDevice& d) { return d.default_hwpt == c.id; };
     if (o.kind == vmm::ObjKind::HwptPaging && std::any_of(devs_.begin(), devs_.end(), is_default))
       return fail(Property::P15,
                   "the nesting parent (the default HWPT) " + std::to_string(c.id) + " is destroyed",
-                  {call}, "parent");
+                  {call()}, "parent");
     for (const auto& [k, hwpt] : att_)
       if (hwpt == c.id)
         return fail(Property::P15,
                     "HWPT " + std::to_string(c.id) + " is destroyed while device " +
                         std::to_string(k.first) + " pasid " + std::to_string(k.second) +
                         " is attached to it",
-                    {call}, "attached");
+                    {call()}, "attached");
   }
   if (!drv::ok(c.status)) {
     // A host refusal for a (device, PASID) the guest invalidated: P16 asks
@@ -245,12 +251,23 @@ std::vector<uint32_t> ViommuJudge::guest_pasids(Sid sid) const {
   if (!loc.context.pa || loc.context.kind != EntryKind::ScalableContext) return out;
   const Entry c = read_now(mem_, loc.context);
   if (!c.present() || sim::decode(c) != sim::FaultReason::None) return out;
-  for (uint32_t dir = 0; dir < (1u << (c.get(Field::PDTS) + 7)); ++dir) {
-    const uint64_t w = mem_.hw_load(c.get(Field::PASIDDIRPTR) + 8ull * dir);
-    const Entry de = sim::entry_from_words(EntryKind::PasidDir, {&w, 1});
-    if (!de.present() || sim::decode(de) != sim::FaultReason::None) continue;
+  // Up to 2^14 directory entries (PDTS 7), most of them zero or poison
+  // (unbacked): an entry equal to the one before has its verdict.
+  uint64_t last = 0, table = 0;
+  bool usable = false;  // `last` is a present, well-formed entry naming `table`
+  const uint32_t n = 1u << (c.get(Field::PDTS) + 7);
+  const sim::PhysAddr dirptr = c.get(Field::PASIDDIRPTR);
+  for (uint32_t dir = 0; dir < n; ++dir) {
+    const uint64_t w = mem_.hw_load(dirptr + 8ull * dir);
+    if (dir == 0 || w != last) {
+      const Entry de = sim::entry_from_words(EntryKind::PasidDir, {&w, 1});
+      last = w;
+      usable = de.present() && sim::decode(de) == sim::FaultReason::None;
+      table = usable ? de.get(Field::SMPTBLPTR) : 0;
+    }
+    if (!usable) continue;
     for (uint32_t i = 0; i < 64; ++i)
-      if (mem_.hw_load(de.get(Field::SMPTBLPTR) + 64ull * i) & 1) out.push_back(dir << 6 | i);
+      if (mem_.hw_load(table + 64ull * i) & 1) out.push_back(dir << 6 | i);
   }
   return out;
 }
@@ -403,22 +420,25 @@ std::string ViommuJudge::bound_text(uint32_t hwpt) const {
 // P16, then P13, for every (device, PASID) of every assigned device.
 void ViommuJudge::check_bindings() {
   const vmm::Remap remap = unit_.remap();
+  const Line none;  // a PASID with no line yet
   for (const AssignedDevice& d : devs_) {
     for (uint32_t p : pasids_of(d)) {
       const Key k{d.guest.v, p};
       auto a = att_.find({d.dev_id, p});
       const uint32_t hwpt = a == att_.end() ? 0 : a->second;
       auto lit = lines_.find(k);
-      const Line line = lit == lines_.end() ? Line{} : lit->second;
+      const Line& line = lit == lines_.end() ? none : lit->second;
       auto f = faults_.find(k);
       const uint64_t told = f == faults_.end() ? 0 : f->second;
-      const std::string who = d.guest.str() + " pasid " + std::to_string(p);
+      // The texts are made only for a finding (this runs for every PASID
+      // after every descriptor).
+      auto who = [&] { return d.guest.str() + " pasid " + std::to_string(p); };
       // P16: a binding the host refused to change is either reported to the
       // guest or blocked; only then P13 makes no demand of it.
       auto refused_by_host = [&]() {
         if (!line.failed || told > line.failed || hwpt == 0) return line.failed != 0;
         fail(Property::P16,
-             "a host call for " + who + " failed and the guest was not told: it stays bound to " +
+             "a host call for " + who() + " failed and the guest was not told: it stays bound to " +
                  bound_text(hwpt),
              {"guest entry: " + line.e.str()}, "unreported");
         return true;
@@ -431,7 +451,7 @@ void ViommuJudge::check_bindings() {
           continue;
         }
         return fail(Property::P13,
-                    std::string("remapping is ") + vmm::remap_name(remap) + ": " + who +
+                    std::string("remapping is ") + vmm::remap_name(remap) + ": " + who() +
                         " must be " + (p == 0 ? "on the default HWPT" : "blocked") +
                         ", but is bound to " + bound_text(hwpt),
                     {}, "default");
@@ -442,12 +462,14 @@ void ViommuJudge::check_bindings() {
       // An entry read since the line was covered, not due yet (no fault).
       const bool ms = std::any_of(line.seen.begin(), line.seen.end(),
                                   [&](const Entry& e) { return matches(want_of(e), d, hwpt); });
-      std::vector<std::string> details = {
-          "guest entry (as covered): " + line.e.str(), "guest entry (now):        " + now.str(),
-          "must be: " + want_text(cached) +
-              (mf || cached.kind == fresh.kind ? "" : " (or " + want_text(fresh) + ")")};
-      for (const Entry& e : line.seen)
-        details.push_back("or (read since, not reached): " + e.str());
+      auto details = [&] {
+        std::vector<std::string> d = {
+            "guest entry (as covered): " + line.e.str(), "guest entry (now):        " + now.str(),
+            "must be: " + want_text(cached) +
+                (mf || cached.kind == fresh.kind ? "" : " (or " + want_text(fresh) + ")")};
+        for (const Entry& e : line.seen) d.push_back("or (read since, not reached): " + e.str());
+        return d;
+      };
       // The guest heard of a failure for an entry the VMM may hold (the
       // line, one it read that nothing since reached, or the entry now):
       // the device is in error, which P16 judges (as the guest's oracle
@@ -461,9 +483,10 @@ void ViommuJudge::check_bindings() {
           if (violated_) return;
           continue;
         }
-        return fail(Property::P13,
-                    who + " is bound to " + bound_text(hwpt) + ", not to what the guest entry says",
-                    details, "binding");
+        return fail(
+            Property::P13,
+            who() + " is bound to " + bound_text(hwpt) + ", not to what the guest entry says",
+            details(), "binding");
       }
       // A refused entry blocks the device and the guest hears of that entry,
       // once an invalidation reached it (an entry changed since is not due).
@@ -472,8 +495,8 @@ void ViommuJudge::check_bindings() {
       if (!ok)
         return fail(
             Property::P13,
-            who + " has a PGTT the unit cannot run: it is blocked, but no fault was reported",
-            details, "refused");
+            who() + " has a PGTT the unit cannot run: it is blocked, but no fault was reported",
+            details(), "refused");
     }
   }
 }
@@ -508,7 +531,14 @@ void ViommuJudge::fail(Property p, const std::string& what, std::vector<std::str
   v_.sig_text = std::string(property_name(p)) + " " + propagator_ + " " + op_kind_ + " " + kind;
   v_.sign();
   for (size_t i = 0; i < kRing; ++i)
-    if (ring_next_ + i >= kRing) v_.events.push_back(ring_[(ring_next_ + i) % kRing]);
+    if (ring_next_ + i >= kRing) {
+      const Ring& r = ring_[(ring_next_ + i) % kRing];
+      vmm::VmmEvent e = r.e;
+      e.call = r.has_call ? &r.call : nullptr;
+      e.device = r.has_device ? &r.device : nullptr;
+      v_.events.push_back("[" + (r.point.empty() ? std::string("op") : r.point) + "] " +
+                          vmm::describe(e));
+    }
 }
 
 }  // namespace vtd::oracle

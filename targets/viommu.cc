@@ -155,7 +155,7 @@ harness::Result Runner::go() {
 void Runner::on_vmm_event(const vmm::VmmEvent& e) {
   judge_.on_vmm_event(e);
   if (e.kind == vmm::VmmEventKind::CallBegin) return;  // CallEnd says it all
-  line("vmm " + vmm::describe(e));
+  line([&] { return "vmm " + vmm::describe(e); });
 }
 
 // sim::Observer: the host's hardware; a DMA of an assigned device goes to
@@ -164,7 +164,7 @@ void Runner::on_event(const sim::HwEvent& e) {
   const bool inval = e.kind == sim::EventKind::CacheInval && e.count;
   if (inval || e.kind == sim::EventKind::Descriptor || e.kind == sim::EventKind::QueueError ||
       e.kind == sim::EventKind::Dma || e.kind == sim::EventKind::Fault)
-    line("  host hw " + sim::describe(e));
+    line([&] { return "  host hw " + sim::describe(e); });
   if (e.kind == sim::EventKind::Dma && go_) guest_dma(e);
 }
 
@@ -178,8 +178,10 @@ uint32_t Runner::choose(sim::ChoiceKind, uint32_t n) {
 void Runner::preempt(const sim::PreemptPoint& pp) {
   if (pp.kind != sim::PointKind::Wait) {
     const char* who = pp.cpu == kGuestCpu ? "guest store " : "  host store ";
-    line(who + std::string("[") + sim::hex(pp.pa) + "] = " + sim::hex(pp.value) + " (" +
-         sim::page_type_name(m_.mem.type(pp.pa)) + ")");
+    line([&] {
+      return who + std::string("[") + sim::hex(pp.pa) + "] = " + sim::hex(pp.value) + " (" +
+             sim::page_type_name(m_.mem.type(pp.pa)) + ")";
+    });
   }
   if (!op_ || pp.cpu != 0) return;
   const sim::PointKind kind =
@@ -188,8 +190,10 @@ void Runner::preempt(const sim::PreemptPoint& pp) {
   if (go_) go_->point(kind, index);
   for (const prog::SchedPoint& sp : op_->sched)
     if (sp.kind == kind && sp.index == index) {
-      line("  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
-           std::to_string(index) + ": " + prog::op_text(sp.step.front()));
+      line([&] {
+        return "  @" + std::string(kind == sim::PointKind::Wait ? "wait " : "store ") +
+               std::to_string(index) + ": " + prog::op_text(sp.step.front());
+      });
       host_step(sp.step.front());
     }
 }

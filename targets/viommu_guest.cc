@@ -221,7 +221,9 @@ void Runner::guest_dma(const sim::HwEvent& e) {
 
 void Runner::host_step(const Op& op) {
   if (op.kind == OpKind::Cpu2) {
-    line("  cpu2 not run: the host's second CPU runs no op of a vIOMMU program");
+    line([] {
+      return std::string("  cpu2 not run: the host's second CPU runs no op of a vIOMMU program");
+    });
     return;
   }
   harness::hw_step(m_, op, &dma_value_);

@@ -52,8 +52,19 @@ std::vector<uint32_t> guest_pasids(VmmCtx& ctx, sim::Sid sid) {
   std::vector<uint32_t> out;
   Entry c;
   if (!context_of(ctx, sid, &c)) return out;
-  for (uint32_t dir = 0; dir < (1u << (c.get(Field::PDTS) + 7)); ++dir) {
-    const PhysAddr table = table_of(ctx, c, dir);
+  // Up to 2^14 directory entries (PDTS 7), most of them zero: a word equal
+  // to the one before names the same table (or none).
+  const uint32_t n = 1u << (c.get(Field::PDTS) + 7);
+  const PhysAddr dirptr = c.get(Field::PASIDDIRPTR);
+  uint64_t last = 0;
+  PhysAddr table = 0;
+  for (uint32_t dir = 0; dir < n; ++dir) {
+    const uint64_t w = ctx.read_guest(dirptr + 8ull * dir);
+    if (dir == 0 || w != last) {
+      const Entry d = sim::entry_from_words(EntryKind::PasidDir, {&w, 1});
+      table = d.present() ? d.get(Field::SMPTBLPTR) : 0;
+      last = w;
+    }
     if (!table) continue;
     for (uint32_t i = 0; i < 64; ++i)
       if (ctx.read_guest(table + 64ull * i) & 1) out.push_back(dir << 6 | i);
