@@ -177,12 +177,13 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
                                    "-artifact_prefix=" + out + "/",
                                    "-max_total_time=" + std::to_string(int(a.seconds + 0.5))};
   if (a.runs) argv.push_back("-runs=" + std::to_string(a.runs));
-  // The target's input size limit (corpus/<target>.options), as every
-  // other run of it has: without it libFuzzer grows inputs to 4 KB, eight
-  // times the largest reproducer, and the ops target ran 600 exec/s.
-  // Likewise its corpus re-reads (off: one process owns the directory).
-  for (const std::string& o : libfuzzer_options(target))
-    if (o.rfind("-max_len=", 0) == 0 || o.rfind("-reload=", 0) == 0) argv.push_back(o);
+  // The target's options (corpus/<target>.options), as every other run of
+  // it has: its input size limit (without it libFuzzer grows inputs to 4
+  // KB, eight times the largest reproducer, and the ops target ran 600
+  // exec/s), no corpus re-reads, no leak check after an input (the ops
+  // target's page pool made libFuzzer run inputs again looking for one),
+  // and for the ops target a feature per edge rather than per hit count.
+  for (const std::string& o : libfuzzer_options(target)) argv.push_back(o);
   argv.push_back(out + "/corpus");
   // Findings mode (the ops, viommu and twolevel targets): a violation does
   // not end the run; the first input of each signature is kept and the
