@@ -245,12 +245,28 @@ Entry ViommuJudge::guest_entry(Sid sid, uint32_t pasid) const {
 }
 
 // The judge's own walk of a guest PASID directory: present entries.
-std::vector<uint32_t> ViommuJudge::guest_pasids(Sid sid) const {
-  std::vector<uint32_t> out;
-  const Located loc = locate(mem_, unit_.rtaddr(), sid, 0);
-  if (!loc.context.pa || loc.context.kind != EntryKind::ScalableContext) return out;
+const std::vector<uint32_t>& ViommuJudge::guest_pasids(Sid sid) const {
+  const uint64_t rtaddr = unit_.rtaddr();
+  Scan* scan = nullptr;
+  for (Scan& s : scans_)
+    if (s.sid == sid.v && s.rtaddr == rtaddr) scan = &s;
+  if (scan && scan->reads.unchanged(mem_)) return scan->pasids;
+  if (!scan) scan = &scans_.emplace_back(Scan{sid.v, rtaddr, {}, {}});
+  std::vector<uint32_t>& out = scan->pasids;
+  out.clear();
+  scan->reads.start(mem_);
+  std::vector<sim::PhysAddr>* pages = scan->reads.pages();
+  walk_pasids(sid, rtaddr, &out, pages);
+  scan->reads.done();
+  return out;
+}
+
+void ViommuJudge::walk_pasids(Sid sid, uint64_t rtaddr, std::vector<uint32_t>* out,
+                              std::vector<sim::PhysAddr>* pages) const {
+  const Located loc = locate(mem_, rtaddr, sid, 0, pages);
+  if (!loc.context.pa || loc.context.kind != EntryKind::ScalableContext) return;
   const Entry c = read_now(mem_, loc.context);
-  if (!c.present() || sim::decode(c) != sim::FaultReason::None) return out;
+  if (!c.present() || sim::decode(c) != sim::FaultReason::None) return;
   // Up to 2^14 directory entries (PDTS 7), most of them zero or poison
   // (unbacked): an entry equal to the one before has its verdict.
   uint64_t last = 0, table = 0;
@@ -258,7 +274,9 @@ std::vector<uint32_t> ViommuJudge::guest_pasids(Sid sid) const {
   const uint32_t n = 1u << (c.get(Field::PDTS) + 7);
   const sim::PhysAddr dirptr = c.get(Field::PASIDDIRPTR);
   for (uint32_t dir = 0; dir < n; ++dir) {
-    const uint64_t w = mem_.hw_load(dirptr + 8ull * dir);
+    const sim::PhysAddr at = dirptr + 8ull * dir;
+    if (dir == 0 || sim::page_of(at) != sim::page_of(at - 8)) pages->push_back(sim::page_of(at));
+    const uint64_t w = mem_.hw_load(at);
     if (dir == 0 || w != last) {
       const Entry de = sim::entry_from_words(EntryKind::PasidDir, {&w, 1});
       last = w;
@@ -266,10 +284,10 @@ std::vector<uint32_t> ViommuJudge::guest_pasids(Sid sid) const {
       table = usable ? de.get(Field::SMPTBLPTR) : 0;
     }
     if (!usable) continue;
+    pages->push_back(sim::page_of(table));
     for (uint32_t i = 0; i < 64; ++i)
-      if (mem_.hw_load(table + 64ull * i) & 1) out.push_back(dir << 6 | i);
+      if (mem_.hw_load(table + 64ull * i) & 1) out->push_back(dir << 6 | i);
   }
-  return out;
 }
 
 std::vector<uint32_t> ViommuJudge::pasids_of(const AssignedDevice& d) const {

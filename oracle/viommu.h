@@ -91,7 +91,9 @@ class ViommuJudge final : public vmm::VmmObserver {
   void check_bindings();
   void check_objects();
   sim::Entry guest_entry(sim::Sid sid, uint32_t pasid) const;
-  std::vector<uint32_t> guest_pasids(sim::Sid sid) const;
+  const std::vector<uint32_t>& guest_pasids(sim::Sid sid) const;
+  void walk_pasids(sim::Sid sid, uint64_t rtaddr, std::vector<uint32_t>* out,
+                   std::vector<sim::PhysAddr>* pages) const;
   std::vector<uint32_t> pasids_of(const vmm::AssignedDevice& d) const;
   static Want want_of(const sim::Entry& e);
   bool matches(const Want& w, const vmm::AssignedDevice& d, uint32_t hwpt) const;
@@ -132,6 +134,15 @@ class ViommuJudge final : public vmm::VmmObserver {
   };
   std::vector<Ring> ring_;
   size_t ring_next_ = 0;
+  // guest_pasids' walks (the whole PASID directory, for every device after
+  // every descriptor), each kept while the pages it read are unchanged.
+  struct Scan {
+    uint16_t sid = 0;
+    uint64_t rtaddr = 0;
+    ReadSet reads;
+    std::vector<uint32_t> pasids;
+  };
+  mutable std::vector<Scan> scans_;
   bool violated_ = false;
   Violation v_;
 };
