@@ -12,8 +12,9 @@ using sim::Sid;
 
 // ---------------------------------------------------------------- calls --
 
-std::vector<Move> Model::moves(const ApiCall& c) const {
-  std::vector<Move> t;
+void Model::moves(const ApiCall& c, std::vector<Move>* out) const {
+  std::vector<Move>& t = *out;
+  t.clear();
   auto target = [&](DomainId id) -> DomainId {
     auto d = doms_.find(id);
     return d == doms_.end() || d->second.type == DomainType::Blocking ? 0 : id;
@@ -49,15 +50,17 @@ std::vector<Move> Model::moves(const ApiCall& c) const {
       break;
     }
     case OpKind::Kexec:
-      return kexec_moves();
+      t = kexec_moves();
+      break;
     default:
       break;
   }
-  return t;
 }
 
 void Model::begin(const ApiCall& c) {
-  flights_.push_back({c, moves(c)});
+  Flight& f = flights_.push();
+  f.call = c;
+  moves(c, &f.moves);
   if (c.kind == OpKind::SurpriseRemove) {
     auto d = devs_.find(c.sid.v);
     if (d != devs_.end()) d->second.gone = true;
@@ -66,8 +69,8 @@ void Model::begin(const ApiCall& c) {
 
 void Model::end(bool ok) {
   if (flights_.empty()) return;
-  Flight f = std::move(flights_.back());
-  flights_.pop_back();
+  const Flight& f = flights_.back();  // its slot stays as it is until the next begin()
+  flights_.pop();
   if (ok) apply(f);
 }
 

@@ -19,6 +19,7 @@
 #include "driver/driver.h"
 #include "prog/ops.h"
 #include "simulator/formats.h"
+#include "simulator/slot_stack.h"
 #include "simulator/types.h"
 
 namespace vtd::prog {
@@ -107,9 +108,9 @@ class Model {
   void begin(const ApiCall& c);
   // The innermost call returns; its effects are applied when it succeeded.
   void end(bool ok);
-  const std::vector<Flight>& in_flight() const { return flights_; }
-  // The attachments a call would change, in the current state.
-  std::vector<Move> moves(const ApiCall& c) const;
+  const sim::SlotStack<Flight>& in_flight() const { return flights_; }
+  // The attachments a call would change, in the current state, into `out`.
+  void moves(const ApiCall& c, std::vector<Move>* out) const;
 
   // ------------------------------------------------------------ state --
   const std::map<drv::DomainId, Domain>& domains() const { return doms_; }
@@ -172,7 +173,7 @@ class Model {
   bool scalable_;
   std::map<drv::DomainId, Domain> doms_;
   std::map<uint16_t, Device> devs_;
-  std::vector<Flight> flights_;
+  sim::SlotStack<Flight> flights_;  // pushed and popped once per op
   struct {
     LuPhase phase = LuPhase::Old;
     std::set<drv::DomainId> doms;

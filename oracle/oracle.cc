@@ -62,12 +62,12 @@ void Oracle::begin(uint32_t op_index, const ApiCall& c, int cpu) {
     temps_.clear();
   }
   model_.begin(c);
-  InFlight f;
+  InFlight& f = stack_.push();  // a slot as the last end() left it: every field set
   f.call = c;
   f.op_index = op_index;
   f.cpu = cpu;
   f.trans = model_.in_flight().back().moves;
-  stack_.push_back(std::move(f));
+  f.settled.clear();
 }
 
 void Oracle::end(drv::Status st) {
@@ -77,7 +77,7 @@ void Oracle::end(drv::Status st) {
   const InFlight& f = stack_.back();
   if (violated_) {
     model_.end(false);
-    stack_.pop_back();
+    stack_.pop();
     return;
   }
   if (st == drv::Status::TimedOut)
@@ -94,7 +94,7 @@ void Oracle::end(drv::Status st) {
   if (outer) learn_owners();
   check_caches(outer);
   check_lu(f, outer, st);
-  stack_.pop_back();
+  stack_.pop();
   if (outer) settle();
 }
 

@@ -18,6 +18,7 @@
 #include "oracle/reference.h"
 #include "simulator/events.h"
 #include "simulator/machine.h"
+#include "simulator/slot_stack.h"
 #include "simulator/translation.h"
 
 namespace vtd::oracle {
@@ -244,7 +245,7 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   drv::Caps caps_;
   Model model_;
   sim::PhysAddr memory_limit_ = ~sim::PhysAddr(0);
-  std::vector<InFlight> stack_;
+  sim::SlotStack<InFlight> stack_;  // pushed and popped once per op
   Where point_;
   std::vector<Fetched> fetched_;
   std::vector<DmaSeen> dmas_;
