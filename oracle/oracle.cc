@@ -25,8 +25,6 @@ using sim::Sid;
 
 namespace {
 
-constexpr size_t kRing = 24;
-
 bool is_table_page(sim::PageType t) {
   return t == sim::PageType::Root || t == sim::PageType::Context || t == sim::PageType::PasidDir ||
          t == sim::PageType::PasidTable || t == sim::PageType::PageTable;
@@ -49,7 +47,6 @@ Oracle::Oracle(const sim::PhysMemory& mem, const sim::Iommu& iommu, const drv::W
   caps_.cm = c.caching_mode;
   caps_.cpu128 = c.cpu128;
   caps_.fetch128 = c.quantum_bits == 128;
-  ring_.resize(kRing);
 }
 
 // ---------------------------------------------------------------- ops --
@@ -141,15 +138,7 @@ std::string Oracle::Where::str() const {
 // -------------------------------------------------------------- events --
 
 void Oracle::on_event(const HwEvent& e) {
-  Ring& r = ring_[ring_next_++ % kRing];
-  r.e = e;
-  r.has_entry = e.entry != nullptr;
-  if (r.has_entry) r.entry = *e.entry;
-  r.has_xlat = e.xlat != nullptr;
-  if (r.has_xlat) r.xlat = *e.xlat;
-  r.e.entry = nullptr;
-  r.e.xlat = nullptr;
-  r.point = where();
+  ring_.add(e, where());
   if (violated_) return;
   lu_event(e);
 
@@ -627,13 +616,6 @@ void Oracle::check_caches(bool outer_end) {
 
 // ------------------------------------------------------------- reports --
 
-std::string Oracle::ring_text(const Ring& r) {
-  HwEvent e = r.e;
-  e.entry = r.has_entry ? &r.entry : nullptr;
-  e.xlat = r.has_xlat ? &r.xlat : nullptr;
-  return "[" + r.point.str() + "] " + sim::describe(e);
-}
-
 void Oracle::fail(Property p, const std::string& what, std::vector<std::string> details,
                   const std::string& entry_kind, const std::string& point) {
   if (violated_) return;
@@ -654,11 +636,8 @@ void Oracle::fail(Property p, const std::string& what, std::vector<std::string> 
   v.sig_text =
       std::string(property_name(p)) + " " + writer_name_ + " " + op_kind + " " + entry_kind;
   v.sign();
-  for (size_t i = 0; i < kRing; ++i) {
-    const Ring& r = ring_[(ring_next_ + i) % kRing];
-    if (ring_next_ + i < kRing) continue;  // slot never filled
-    v.events.push_back(ring_text(r));
-  }
+  v.events = ring_.texts(
+      [](const HwEvent& e, const Where& at) { return "[" + at.str() + "] " + sim::describe(e); });
   pending_.push_back(std::move(v));
   if (stack_.empty()) settle();
 }

@@ -13,6 +13,7 @@
 
 #include "driver/driver.h"
 #include "driver/writer.h"
+#include "oracle/event_ring.h"
 #include "oracle/model.h"
 #include "oracle/properties.h"
 #include "oracle/reference.h"
@@ -110,13 +111,6 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   struct DmaSeen {
     Move t;
     sim::Iova iova;
-    Where point;
-  };
-  struct Ring {
-    sim::HwEvent e;
-    sim::Entry entry;
-    sim::Translation xlat;
-    bool has_entry = false, has_xlat = false;
     Where point;
   };
 
@@ -231,7 +225,6 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   void settle_nested(const InFlight& f);
   Where where() const;
   std::string here() const { return where().str(); }
-  static std::string ring_text(const Ring& r);
 
   // What the oracle reads: memory, and the unit's registers and caches.
   struct View {
@@ -268,8 +261,9 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   // PASID, a handful) keeps its capacity, where a map allocated per entry.
   std::vector<std::pair<TagKey, Owner>> owners_;
   const Owner* owner(const TagKey& tag) const;
-  std::vector<Ring> ring_;
-  size_t ring_next_ = 0;
+  EventRing<sim::HwEvent, sim::Entry, &sim::HwEvent::entry, sim::Translation, &sim::HwEvent::xlat,
+            Where>
+      ring_;
   // Scratch buffers, reused so that per-event checks do not allocate.
   mutable std::vector<std::pair<uint16_t, uint32_t>> pairs_;
   mutable std::vector<Consumer> consumers_;

@@ -18,17 +18,9 @@ using vmm::Call;
 using vmm::VmmEvent;
 using vmm::VmmEventKind;
 
-namespace {
-
-constexpr size_t kRing = 24;
-
-}  // namespace
-
 ViommuJudge::ViommuJudge(const sim::PhysMemory& mem, const vmm::VirtualUnit& unit,
                          std::string propagator)
-    : mem_(mem), unit_(unit), propagator_(std::move(propagator)) {
-  ring_.resize(kRing);
-}
+    : mem_(mem), unit_(unit), propagator_(std::move(propagator)) {}
 
 void ViommuJudge::begin(uint32_t op_index, const std::string& op_text, const char* op_kind) {
   op_index_ = op_index;
@@ -45,15 +37,7 @@ void ViommuJudge::end() {
 // ------------------------------------------------------------- events --
 
 void ViommuJudge::on_vmm_event(const VmmEvent& e) {
-  Ring& r = ring_[ring_next_++ % kRing];
-  r.e = e;
-  r.has_call = e.call != nullptr;
-  if (r.has_call) r.call = *e.call;
-  r.has_device = e.device != nullptr;
-  if (r.has_device) r.device = *e.device;
-  r.e.call = nullptr;
-  r.e.device = nullptr;
-  r.point = point_;
+  ring_.add(e, point_);
   if (violated_) return;
   ++clock_;
   switch (e.kind) {
@@ -548,15 +532,9 @@ void ViommuJudge::fail(Property p, const std::string& what, std::vector<std::str
   v_.details = std::move(details);
   v_.sig_text = std::string(property_name(p)) + " " + propagator_ + " " + op_kind_ + " " + kind;
   v_.sign();
-  for (size_t i = 0; i < kRing; ++i)
-    if (ring_next_ + i >= kRing) {
-      const Ring& r = ring_[(ring_next_ + i) % kRing];
-      vmm::VmmEvent e = r.e;
-      e.call = r.has_call ? &r.call : nullptr;
-      e.device = r.has_device ? &r.device : nullptr;
-      v_.events.push_back("[" + (r.point.empty() ? std::string("op") : r.point) + "] " +
-                          vmm::describe(e));
-    }
+  v_.events = ring_.texts([](const VmmEvent& e, const std::string& at) {
+    return "[" + (at.empty() ? std::string("op") : at) + "] " + vmm::describe(e);
+  });
 }
 
 }  // namespace vtd::oracle

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "oracle/event_ring.h"
 #include "oracle/oracle.h"
 #include "simulator/memory.h"
 #include "vmm/events.h"
@@ -123,17 +124,9 @@ class ViommuJudge final : public vmm::VmmObserver {
   uint64_t clock_ = 0;
   uint32_t op_index_ = 0;
   std::string op_text_, op_kind_, point_;
-  // The last VMM events, kept as copies and described only for a report
-  // (describing each as it came was 5% of the viommu target's time).
-  struct Ring {
-    vmm::VmmEvent e;  // its pointers cleared: the call and device are copied
-    bool has_call = false, has_device = false;
-    vmm::FacadeCall call;
-    vmm::AssignedDevice device;
-    std::string point;
-  };
-  std::vector<Ring> ring_;
-  size_t ring_next_ = 0;
+  EventRing<vmm::VmmEvent, vmm::FacadeCall, &vmm::VmmEvent::call, vmm::AssignedDevice,
+            &vmm::VmmEvent::device, std::string>
+      ring_;  // the last VMM events, with the point each came at
   // guest_pasids' walks (the whole PASID directory, for every device after
   // every descriptor), each kept while the pages it read are unchanged.
   struct Scan {
