@@ -32,7 +32,8 @@ struct SoakArgs {
   std::vector<std::string> writers, flows, propagators;
   std::vector<std::string> targets;  // --raw: these fuzz targets (empty: every one built)
   bool raw = false;
-  uint64_t runs = 0;  // --raw: executions per target (0: until --time)
+  uint64_t runs = 0;    // --raw: executions per target (0: until --time)
+  bool resume = false;  // --raw: go on from the last raw soak of each target
 };
 
 struct Row {
@@ -43,6 +44,7 @@ struct Row {
   size_t violations = 0, sanitizer = 0;
   size_t states = 0;  // distinct abstract-state features over the corpus left
   std::vector<std::string> notes;
+  std::vector<uint64_t> segments;  // --raw --resume: execs of each earlier run
 };
 
 // What one soak row fuzzes: a writer on ops, a live-update flow on ops
@@ -162,10 +164,49 @@ std::vector<std::string> fuzz_targets() {
   return out;
 }
 
+// Executions in one libFuzzer log: its final count, or for a run that was
+// killed before it printed one, the last status line's "#N".
+uint64_t logged_execs(const std::string& log) {
+  const std::string key = "stat::number_of_executed_units: ";
+  const size_t at = log.rfind(key);
+  if (at != std::string::npos) return strtoull(log.c_str() + at + key.size(), nullptr, 10);
+  uint64_t last = 0;  // status lines start "#N\t"; a stack frame's "#N" is indented
+  for (size_t i = 0; i < log.size();) {
+    if (log[i] == '#') last = std::max<uint64_t>(last, strtoull(log.c_str() + i + 1, nullptr, 10));
+    const size_t nl = log.find('\n', i);
+    if (nl == std::string::npos) break;
+    i = nl + 1;
+  }
+  return last;
+}
+
 Row soak_raw(const SoakArgs& a, const std::string& target) {
   const std::string out = repo_root() + "/out/soak/raw-" + target;
-  remove_tree(out);
+  // --resume: the corpus, findings and artifacts stay; each earlier run's
+  // log is kept as fuzz-K.log and its executions count toward --runs (a
+  // 10-million soak outlives a working session; a killed run's log still
+  // says how far it went).
+  Row row;
+  std::string earlier;  // the earlier runs' logs, for the findings' lines
+  if (a.resume && file_exists(out + "/corpus")) {
+    size_t k = 1;
+    while (file_exists(out + "/fuzz-" + std::to_string(k) + ".log")) k++;
+    if (file_exists(out + "/fuzz.log")) {
+      write_text(out + "/fuzz-" + std::to_string(k) + ".log", read_text(out + "/fuzz.log"));
+      remove_tree(out + "/fuzz.log");
+      k++;
+    }
+    for (size_t i = 1; i < k; i++) {
+      const std::string log = read_text(out + "/fuzz-" + std::to_string(i) + ".log");
+      row.segments.push_back(logged_execs(log));
+      earlier += log;
+    }
+  } else {
+    remove_tree(out);
+  }
   make_dirs(out + "/corpus");
+  uint64_t done = 0;
+  for (uint64_t n : row.segments) done += n;
   // Bytes as libFuzzer makes them: no dictionary, no value profile, no
   // record mutator (VTDFUZZ_RAW), from nothing.
   std::vector<std::string> argv = {target_binary("libfuzzer", target),
@@ -176,7 +217,7 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
                                    "-rss_limit_mb=4096",
                                    "-artifact_prefix=" + out + "/",
                                    "-max_total_time=" + std::to_string(int(a.seconds + 0.5))};
-  if (a.runs) argv.push_back("-runs=" + std::to_string(a.runs));
+  if (a.runs) argv.push_back("-runs=" + std::to_string(a.runs > done ? a.runs - done : 0));
   // The target's options (corpus/<target>.options), as every other run of
   // it has: its input size limit (without it libFuzzer grows inputs to 4
   // KB, eight times the largest reproducer, and the ops target ran 600
@@ -194,27 +235,28 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
   const std::vector<std::string> env = {
       "VTDFUZZ_RAW=1", "VTDFUZZ_FINDINGS=" + findings,
       "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"};
-  ProcResult p = run_process(argv, env, a.seconds + 60, out + "/fuzz.log");
-  Row row;
   row.name = target;
+  ProcResult p;
+  p.status = 0;  // --runs already reached by the earlier runs: nothing to run
+  if (!a.runs || done < a.runs) p = run_process(argv, env, a.seconds + 60, out + "/fuzz.log");
   row.seconds = p.seconds;
-  auto stat = [&](const std::string& key) {
-    size_t at = p.log.rfind(key);
-    return at == std::string::npos ? 0.0 : strtod(p.log.c_str() + at + key.size(), nullptr);
-  };
-  row.execs = uint64_t(stat("stat::number_of_executed_units: "));
-  row.exec_per_sec = stat("stat::average_exec_per_sec: ");
-  if (row.exec_per_sec <= 0 && p.seconds > 0) row.exec_per_sec = double(row.execs) / p.seconds;
+  const uint64_t now = logged_execs(p.log);
+  const std::string key = "stat::average_exec_per_sec: ";
+  const size_t at = p.log.rfind(key);
+  row.exec_per_sec = at == std::string::npos ? 0 : strtod(p.log.c_str() + at + key.size(), nullptr);
+  if (row.exec_per_sec <= 0 && p.seconds > 0) row.exec_per_sec = double(now) / p.seconds;
+  row.execs = done + now;
+  const std::string log = earlier + p.log;
   // Each kept violation: its line, and how to read the input as the
   // target read it.
   for (const std::string& name : list_dir(findings)) {
     row.violations++;
     const std::string path = findings + "/" + name;
-    const size_t at = p.log.find("vtdfuzz: found " + path + " ");
+    const size_t at = log.find("vtdfuzz: found " + path + " ");
     row.notes.push_back(
         (at == std::string::npos
              ? name
-             : p.log.substr(at + 16 + path.size(), p.log.find('\n', at) - at - 16 - path.size())) +
+             : log.substr(at + 16 + path.size(), log.find('\n', at) - at - 16 - path.size())) +
         "\n  ./vtdfuzz convert --to-text " + (target == "ops" ? "" : "--target " + target + " ") +
         path + " " + path + ".txt");
   }
@@ -225,7 +267,7 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
     // Raw bytes on the ops target can still be a violation of the default
     // writer (entry-sync): that is a would-be false positive, the rest are
     // sanitizer reports, timeouts or out-of-memory.
-    const bool violation = p.log.find("vtdfuzz: VIOLATION") != std::string::npos;
+    const bool violation = log.find("vtdfuzz: VIOLATION") != std::string::npos;
     (violation ? row.violations : row.sanitizer)++;
     row.notes.push_back(out + "/" + name);
   }
@@ -246,6 +288,12 @@ int run_soak(const SoakArgs& a) {
     const Row& r = rows.back();
     std::fprintf(stdout, "%s: %llu execs in %.0f s, %zu violations, %zu sanitizer reports\n",
                  r.name.c_str(), (unsigned long long)r.execs, r.seconds, r.violations, r.sanitizer);
+    if (!r.segments.empty()) {
+      uint64_t before = 0;
+      for (uint64_t n : r.segments) before += n;
+      std::fprintf(stdout, "%s: resumed: %llu of the execs in %zu earlier run(s), fuzz-1.log..\n",
+                   r.name.c_str(), (unsigned long long)before, r.segments.size());
+    }
     std::fflush(stdout);
   };
   if (a.raw) {
@@ -276,6 +324,7 @@ int run_soak(const SoakArgs& a) {
                       {"violations", r.violations},
                       {"sanitizer_reports", r.sanitizer},
                       {"states", r.states},
+                      {"earlier_runs_execs", r.segments},
                       {"notes", r.notes}});
   }
   for (const Row& r : rows)
@@ -323,9 +372,13 @@ Run add_soak(CLI::App& app) {
   sub->add_option("--runs", a->runs, "--raw: stop each target after N executions")
       ->type_name("N")
       ->check(positive_count());
+  sub->add_flag("--resume", a->resume,
+                "--raw: go on from each target's last raw soak (its corpus, findings and logs); "
+                "--runs and the row count the earlier runs' executions too");
   return [a] {
     if (a->runs && !a->raw) throw UsageError("soak: --runs goes with --raw");
     if (!a->targets.empty() && !a->raw) throw UsageError("soak: --targets goes with --raw");
+    if (a->resume && !a->raw) throw UsageError("soak: --resume goes with --raw");
     if (a->raw && !(a->writers.empty() && a->flows.empty() && a->propagators.empty()))
       throw UsageError("soak: --raw runs targets, not --writers, --lu or --viommu");
     return run_soak(*a);

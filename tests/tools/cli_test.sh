@@ -123,6 +123,20 @@ expect 1 "VIOLATION P1 sig=00000000000000ab stand-in" env VTDFUZZ_ROOT="$tmp/eng
 grep -qF "convert --to-text $tmp/eng/out/soak/raw-ops/findings/P1-00000000000000ab" "$tmp/out" ||
   fail "soak --raw: no convert line for the kept input: $(cat "$tmp/out")"
 grep -qE "^ops +7 " "$tmp/out" || fail "soak --raw: the row does not count 7 execs: $(cat "$tmp/out")"
+# --resume goes on from there: the earlier run's 7 execs count toward --runs
+# (the engine is asked for the 13 left), a killed run counts its last "#N",
+# its finding still counts, and once --runs is reached nothing runs.
+cat >"$tmp/eng/build/fuzz/targets/fuzz_ops" <<ENGINE
+#!/bin/sh
+echo "\$@" >>"$tmp/args.log"
+printf '#2\tINITED\n#5\tpulse\n    #9 0x1 in a stack frame\n'
+ENGINE
+expect 1 "VIOLATION P1 sig=00000000000000ab stand-in" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets ops --runs 20 --time 1 --resume
+grep -q -- "-runs=13 " "$tmp/args.log" || fail "soak --resume: the engine ran with: $(cat "$tmp/args.log")"
+grep -qE "^ops +12 " "$tmp/out" || fail "soak --resume: the row does not count 7+5 execs: $(cat "$tmp/out")"
+expect 1 "resumed: 12 of the execs in 2 earlier" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets ops --runs 12 --time 1 --resume
+[ "$(wc -l <"$tmp/args.log")" = 1 ] || fail "soak --resume: the engine ran past --runs: $(cat "$tmp/args.log")"
+expect 2 "--resume" "$cli" soak --resume
 # A writer's row runs every program with the reference flow, whatever flow
 # a program's `lu` line names (a catalog flow's bug is not the writer's);
 # a flow's row runs its flow.
