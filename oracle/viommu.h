@@ -92,6 +92,9 @@ class ViommuJudge final : public vmm::VmmObserver {
   void check_bindings();
   void check_objects();
   sim::Entry guest_entry(sim::Sid sid, uint32_t pasid) const;
+  // The guest PASIDs present under `sid`, from the cache of walks (scans_):
+  // the reference is valid until the next call, whose walk of another
+  // device may grow the cache; copy it before calling again.
   const std::vector<uint32_t>& guest_pasids(sim::Sid sid) const;
   void walk_pasids(sim::Sid sid, uint64_t rtaddr, std::vector<uint32_t>* out,
                    std::vector<sim::PhysAddr>* pages) const;
