@@ -463,26 +463,27 @@ class Runner final : public sim::Schedule, public sim::Observer {
 
 }  // namespace
 
+std::string check(const prog::Program& p, const Options& o) {
+  if (!p.viommu.empty()) return viommu::check(p, o);
+  const std::string writer = o.writer.empty() ? p.writer : o.writer;
+  if (writer.empty()) return "the program names no writer (pass --writer)";
+  if (!drv::writer_info(writer)) return "unknown writer '" + writer + "' (see ./vtdfuzz writers)";
+  // The live-update flow the program (or the caller) names; a program
+  // naming none still runs live-update ops, with the reference flow.
+  const std::string lu = o.lu.empty() ? p.lu : o.lu;
+  if (!lu.empty() && !drv::lu_flow_info(lu))
+    return "unknown live-update flow '" + lu + "' (see ./vtdfuzz flows)";
+  return "";
+}
+
 Result run(const prog::Program& p, const Options& o) {
   if (!p.viommu.empty()) return viommu::run(p, o);  // a guest over a vIOMMU
   Result r;
   r.writer = o.writer.empty() ? p.writer : o.writer;
-  if (r.writer.empty()) {
-    r.error = "the program names no writer (pass --writer)";
-    return r;
-  }
-  std::unique_ptr<drv::Writer> w = drv::make_writer(r.writer);
-  if (!w) {
-    r.error = "unknown writer '" + r.writer + "' (see ./vtdfuzz writers)";
-    return r;
-  }
-  // The live-update flow the program (or the caller) names; a program
-  // naming none still runs live-update ops, with the reference flow.
   r.lu = o.lu.empty() ? p.lu : o.lu;
-  if (!r.lu.empty() && !drv::lu_flow_info(r.lu)) {
-    r.error = "unknown live-update flow '" + r.lu + "' (see ./vtdfuzz flows)";
-    return r;
-  }
+  r.error = check(p, o);
+  if (!r.error.empty()) return r;
+  std::unique_ptr<drv::Writer> w = drv::make_writer(r.writer);
   // The reference flow is what a program naming none runs: the same
   // behaviour has the same signature whether or not it is named (a
   // writer's row of hunt, campaign and soak names it for every program).

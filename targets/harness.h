@@ -48,6 +48,10 @@ struct Result {
 };
 
 Result run(const prog::Program& p, const Options& o);
+// Why run() would refuse the program (unknown writer, flow or propagator,
+// a vIOMMU program on a host it cannot run on), or "": what a command
+// checks for every file before it runs any.
+std::string check(const prog::Program& p, const Options& o);
 
 // "vtdfuzz: VIOLATION P1 writer=legacy sig=... op=5 replace at store 1: <what>"
 // (" lu=<flow>" after the writer when a live-update flow is named)

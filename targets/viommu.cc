@@ -361,25 +361,34 @@ drv::Status Runner::queue(const Op& op) {
 
 }  // namespace detail
 
+namespace {
+// The guest's writer: the program's (entry-sync when it names none).
+std::string guest_writer(const prog::Program& p, const harness::Options& o) {
+  const std::string& w = o.writer.empty() ? p.writer : o.writer;
+  return w.empty() ? "entry-sync" : w;
+}
+}  // namespace
+
+std::string check(const prog::Program& p, const harness::Options& o) {
+  const std::string viommu = o.viommu.empty() ? p.viommu : o.viommu;
+  if (!vmm::propagator_info(viommu))
+    return "unknown propagator '" + viommu + "' (see ./vtdfuzz propagators)";
+  if (!p.config.scalable || !p.config.coherent)
+    return "a vIOMMU program runs on a scalable, coherent host (config)";
+  const std::string guest = guest_writer(p, o);
+  if (detail::two_level(p) && !drv::writer_info(guest))
+    return "unknown writer '" + guest + "' (see ./vtdfuzz writers)";
+  return "";
+}
+
 harness::Result run(const prog::Program& p, const harness::Options& o) {
   harness::Result r;
   r.writer = o.writer.empty() ? p.writer : o.writer;
   r.viommu = o.viommu.empty() ? p.viommu : o.viommu;
+  r.error = viommu::check(p, o);
+  if (!r.error.empty()) return r;
   std::unique_ptr<vmm::Propagator> prop = vmm::make_propagator(r.viommu);
-  if (!prop) {
-    r.error = "unknown propagator '" + r.viommu + "' (see ./vtdfuzz propagators)";
-    return r;
-  }
-  if (!p.config.scalable || !p.config.coherent) {
-    r.error = "a vIOMMU program runs on a scalable, coherent host (config)";
-    return r;
-  }
-  // The guest's writer: the program's (entry-sync when it names none).
-  const std::string guest = r.writer.empty() ? "entry-sync" : r.writer;
-  if (detail::two_level(p) && !drv::make_writer(guest)) {
-    r.error = "unknown writer '" + guest + "' (see ./vtdfuzz writers)";
-    return r;
-  }
+  const std::string guest = guest_writer(p, o);
   std::unique_ptr<drv::Writer> host = drv::make_writer(kHostWriter);
   auto runner = std::make_unique<detail::Runner>(p, *host, *prop, r.viommu, guest, o);
   harness::Result got = runner->go();

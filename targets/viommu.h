@@ -28,6 +28,7 @@ namespace vtd::viommu {
 inline constexpr const char* kHostWriter = "entry-sync";
 
 harness::Result run(const prog::Program& p, const harness::Options& o);
+std::string check(const prog::Program& p, const harness::Options& o);  // harness::check's half
 
 // The viommu fuzz target's input: a header byte and records that decode
 // into a program of guest ops over assigned devices (targets/viommu_input.cc

@@ -48,16 +48,28 @@ struct ProgramArgs {
   unsigned repeat = 1;
 };
 
-harness::Result run_checked(const prog::Program& p, const std::string& path, const ProgramArgs& a,
-                            bool trace) {
-  if (!a.viommu.empty() && p.viommu.empty())
-    throw UsageError(path + ": --viommu is for vIOMMU programs, and this one names no propagator");
+harness::Options options_of(const ProgramArgs& a, bool trace) {
   harness::Options o;
   o.writer = a.writer;
   o.lu = a.lu;
   o.viommu = a.viommu;
   o.trace = trace;
-  harness::Result r = harness::run(p, o);
+  return o;
+}
+
+// A program this command cannot run with these options is a usage error,
+// found before any program runs (replay of many files prints nothing then).
+void check_runnable(const prog::Program& p, const std::string& path, const ProgramArgs& a) {
+  if (!a.viommu.empty() && p.viommu.empty())
+    throw UsageError(path + ": --viommu is for vIOMMU programs, and this one names no propagator");
+  const std::string why = harness::check(p, options_of(a, false));
+  if (!why.empty()) throw UsageError(path + ": " + why);
+}
+
+harness::Result run_checked(const prog::Program& p, const std::string& path, const ProgramArgs& a,
+                            bool trace) {
+  check_runnable(p, path, a);
+  harness::Result r = harness::run(p, options_of(a, trace));
   if (!r.error.empty()) throw UsageError(path + ": " + r.error);
   return r;
 }
@@ -174,9 +186,13 @@ Run add_replay(CLI::App& app) {
   return [a] {
     if (a->repeat < 1 || a->repeat > 100000)
       throw UsageError("--repeat: needs 1..100000 runs, got " + std::to_string(a->repeat));
-    // Load everything first: a bad file is a usage error before anything runs.
+    // Load and check everything first: a bad file is a usage error before
+    // anything runs.
     std::vector<prog::Program> programs;
-    for (const std::string& path : a->files) programs.push_back(load_program(path));
+    for (const std::string& path : a->files) {
+      programs.push_back(load_program(path));
+      check_runnable(programs.back(), path, *a);
+    }
     int rc = 0;
     for (size_t i = 0; i < a->files.size(); ++i) {
       const std::string& path = a->files[i];

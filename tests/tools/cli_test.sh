@@ -99,6 +99,12 @@ expect 2 "'x'" "$cli" timetobug --engine x
 expect 2 "dict" "$cli" dict extra
 expect 2 "flows" "$cli" flows extra
 expect 2 "nosuch" "$cli" replay "$B15" --lu nosuch
+# A program naming a flow or propagator that does not exist is a usage
+# error before any file runs: nothing printed for the good file before it.
+sed 's/^lu .*/lu nosuch-flow/' "$B15" >"$tmp/lu-nosuch.txt"
+expect 2 "lu-nosuch.txt: unknown live-update flow 'nosuch-flow'" "$cli" replay "$B15" "$tmp/lu-nosuch.txt"
+sed 's/^viommu .*/viommu nosuch-prop/' "$(grep -l '^viommu ' "$root"/corpus/catalog/* | head -1)" >"$tmp/viommu-nosuch.txt"
+expect 2 "viommu-nosuch.txt: unknown propagator 'nosuch-prop'" "$cli" replay "$B15" "$tmp/viommu-nosuch.txt"
 expect 2 "nosuch" "$cli" hunt --lu nosuch --time 1
 expect 2 "nosuch" "$cli" campaign --lu catalog,nosuch
 expect 2 "nosuch" "$cli" help nosuch
