@@ -57,8 +57,9 @@ class ViommuJudge final : public vmm::VmmObserver {
 
   // The virtual PASID cache as the judge keeps it: (guest BDF, PASID) and
   // the entry its line holds (a guest's oracle reads it as the PASID cache
-  // of the unit it runs on).
-  std::vector<std::pair<std::pair<uint16_t, uint32_t>, sim::Entry>> lines() const;
+  // of the unit it runs on). Valid until the next call (one buffer, kept:
+  // the view is refreshed after every guest op).
+  const std::vector<std::pair<std::pair<uint16_t, uint32_t>, sim::Entry>>& lines() const;
 
  private:
   using Key = std::pair<uint16_t, uint32_t>;  // (guest BDF, PASID)
@@ -139,6 +140,7 @@ class ViommuJudge final : public vmm::VmmObserver {
     std::vector<uint32_t> pasids;
   };
   mutable std::vector<Scan> scans_;
+  mutable std::vector<std::pair<Key, sim::Entry>> lines_out_;  // lines()' buffer
   bool violated_ = false;
   Violation v_;
 };

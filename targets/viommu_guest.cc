@@ -167,7 +167,7 @@ void Runner::refresh_view() {
   view_.mmio_write(sim::Reg::GCMD,
                    sim::gcmd::SRTP | (unit_.remap() != vmm::Remap::Off ? sim::gcmd::TE : 0));
   if (unit_.remap() != vmm::Remap::On) return;
-  const auto lines = judge_.lines();
+  const auto& lines = judge_.lines();
   for (const auto& [k, e] : lines) c.pasid_fill(Sid(k.first), k.second, e);
   for (const auto& [hk, t] : m_.iommu.caches().iotlb()) {
     for (const auto& [g, a] : guests_) {
