@@ -45,6 +45,7 @@ struct Row {
   size_t states = 0;  // distinct abstract-state features over the corpus left
   std::vector<std::string> notes;
   std::vector<uint64_t> segments;  // --raw --resume: execs of each earlier run
+  bool interrupted = false;        // --raw: stopped by SIGINT before --runs or --time
 };
 
 // What one soak row fuzzes: a writer on ops, a live-update flow on ops
@@ -271,7 +272,10 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
     (violation ? row.violations : row.sanitizer)++;
     row.notes.push_back(out + "/" + name);
   }
-  if (p.status != 0 && row.violations + row.sanitizer == 0) {
+  // Stopped by a person (libFuzzer's SIGINT handler prints this and exits
+  // 72): not a finding, and not clean either; --resume goes on.
+  row.interrupted = p.log.find("libFuzzer: run interrupted") != std::string::npos;
+  if (p.status != 0 && row.violations + row.sanitizer == 0 && !row.interrupted) {
     row.sanitizer++;
     row.notes.push_back("the target exited with status " + std::to_string(p.status) + " (" + out +
                         "/fuzz.log)");
@@ -294,6 +298,9 @@ int run_soak(const SoakArgs& a) {
       std::fprintf(stdout, "%s: resumed: %llu of the execs in %zu earlier run(s), fuzz-1.log..\n",
                    r.name.c_str(), (unsigned long long)before, r.segments.size());
     }
+    if (r.interrupted)
+      std::fprintf(stdout, "%s: interrupted; `soak --raw --targets %s --resume` goes on\n",
+                   r.name.c_str(), r.name.c_str());
     std::fflush(stdout);
   };
   if (a.raw) {
@@ -311,12 +318,13 @@ int run_soak(const SoakArgs& a) {
   std::printf("%-28s %12s %8s %11s %10s %s\n", a.raw ? "target" : "subject", "execs", "exec/s",
               "violations", "sanitizer", a.raw ? "" : "states");
   nlohmann::json report = nlohmann::json::array();
-  bool bad = false;
+  bool bad = false, interrupted = false;
   for (const Row& r : rows) {
     std::printf("%-28s %12llu %8.0f %11zu %10zu %s\n", r.name.c_str(), (unsigned long long)r.execs,
                 r.exec_per_sec, r.violations, r.sanitizer,
                 a.raw ? "" : std::to_string(r.states).c_str());
     bad |= r.violations + r.sanitizer > 0;
+    interrupted |= r.interrupted;
     report.push_back({{"name", r.name},
                       {"execs", r.execs},
                       {"exec_per_sec", r.exec_per_sec},
@@ -325,6 +333,7 @@ int run_soak(const SoakArgs& a) {
                       {"sanitizer_reports", r.sanitizer},
                       {"states", r.states},
                       {"earlier_runs_execs", r.segments},
+                      {"interrupted", r.interrupted},
                       {"notes", r.notes}});
   }
   for (const Row& r : rows)
@@ -334,9 +343,12 @@ int run_soak(const SoakArgs& a) {
   const std::string dir = repo_root() + "/out/soak";
   make_dirs(dir);
   write_text(dir + (a.raw ? "/report-raw.json" : "/report.json"), report.dump(2) + "\n");
-  std::printf("\nverdict %s (out/soak/%s)\n", bad ? "FAILED" : "clean",
+  std::printf("\nverdict %s (out/soak/%s)\n",
+              bad           ? "FAILED"
+              : interrupted ? "interrupted, not clean"
+                            : "clean",
               a.raw ? "report-raw.json" : "report.json");
-  return bad ? 1 : 0;
+  return bad || interrupted ? 1 : 0;
 }
 
 }  // namespace

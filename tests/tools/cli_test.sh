@@ -143,6 +143,15 @@ grep -qE "^ops +12 " "$tmp/out" || fail "soak --resume: the row does not count 7
 expect 1 "resumed: 12 of the execs in 2 earlier" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets ops --runs 12 --time 1 --resume
 [ "$(wc -l <"$tmp/args.log")" = 1 ] || fail "soak --resume: the engine ran past --runs: $(cat "$tmp/args.log")"
 expect 2 "--resume" "$cli" soak --resume
+# A run stopped by SIGINT is neither a sanitizer report nor clean.
+cat >"$tmp/eng/build/fuzz/targets/fuzz_ops" <<'ENGINE'
+#!/bin/sh
+printf '#4\tpulse\n==1== libFuzzer: run interrupted; exiting\nstat::number_of_executed_units: 4\n'
+exit 72
+ENGINE
+rm -rf "$tmp/eng/out/soak/raw-ops"
+expect 1 "verdict interrupted" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets ops --runs 20 --time 1
+grep -qE "^ops +4 +[0-9]+ +0 +0" "$tmp/out" || fail "soak: an interrupted run counted as a finding: $(cat "$tmp/out")"
 # A writer's row runs every program with the reference flow, whatever flow
 # a program's `lu` line names (a catalog flow's bug is not the writer's);
 # a flow's row runs its flow.
