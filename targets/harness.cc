@@ -465,12 +465,12 @@ class Runner final : public sim::Schedule, public sim::Observer {
 
 std::string check(const prog::Program& p, const Options& o) {
   if (!p.viommu.empty()) return viommu::check(p, o);
-  const std::string writer = o.writer.empty() ? p.writer : o.writer;
+  const std::string& writer = o.writer.empty() ? p.writer : o.writer;
   if (writer.empty()) return "the program names no writer (pass --writer)";
   if (!drv::writer_info(writer)) return "unknown writer '" + writer + "' (see ./vtdfuzz writers)";
   // The live-update flow the program (or the caller) names; a program
   // naming none still runs live-update ops, with the reference flow.
-  const std::string lu = o.lu.empty() ? p.lu : o.lu;
+  const std::string& lu = o.lu.empty() ? p.lu : o.lu;
   if (!lu.empty() && !drv::lu_flow_info(lu))
     return "unknown live-update flow '" + lu + "' (see ./vtdfuzz flows)";
   return "";

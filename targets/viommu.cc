@@ -370,7 +370,7 @@ std::string guest_writer(const prog::Program& p, const harness::Options& o) {
 }  // namespace
 
 std::string check(const prog::Program& p, const harness::Options& o) {
-  const std::string viommu = o.viommu.empty() ? p.viommu : o.viommu;
+  const std::string& viommu = o.viommu.empty() ? p.viommu : o.viommu;
   if (!vmm::propagator_info(viommu))
     return "unknown propagator '" + viommu + "' (see ./vtdfuzz propagators)";
   if (!p.config.scalable || !p.config.coherent)
