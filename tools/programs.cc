@@ -25,9 +25,17 @@ namespace vtd::tools {
 namespace {
 
 std::vector<uint8_t> read_file(const std::string& path) {
+  // A directory opens as a stream and fails at the first read, which the
+  // stream library reports as an exception of its own (exit 1, the code of
+  // a violation): name it as the usage error it is.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UsageError("cannot read '" + path + "': a directory, not a program file");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+  std::vector<uint8_t> bytes(std::istreambuf_iterator<char>(f), {});
+  if (f.bad()) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
+  return bytes;
 }
 
 prog::Program load_program(const std::string& path) {

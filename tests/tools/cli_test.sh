@@ -51,6 +51,8 @@ expect 2 "missing command" "$cli"
 expect 2 "frobnicate" "$cli" frobnicate
 expect 2 "FILE" "$cli" replay
 expect 2 "/nonexistent" "$cli" replay /nonexistent
+expect 2 "a directory" "$cli" replay "$tmp"
+expect 2 "a directory" "$cli" convert --to-text "$tmp" "$tmp/x"
 expect 2 "nosuch" "$cli" replay "$B01" --writer nosuch
 # soak: its options are checked before anything is fuzzed.
 expect 2 "--raw" "$cli" soak --runs 5
