@@ -262,19 +262,23 @@ Oracle::Reserved Oracle::source_of(const Entry& e) {
 
 // Every present RID or PASID entry of a device any kernel knew, with its
 // place (the entries P11 scans).
-std::vector<Oracle::Named> Oracle::named_entries() const {
-  std::set<uint16_t> sids(isolated_.begin(), isolated_.end());
-  for (auto& [sidv, p] : model_.preserved_devices()) sids.insert(sidv);
-  std::vector<Named> out;
+const std::vector<Oracle::Named>& Oracle::named_entries() const {
+  std::vector<uint16_t>& sids = sids_;
+  sids.assign(isolated_.begin(), isolated_.end());
+  for (auto& [sidv, p] : model_.preserved_devices()) sids.push_back(sidv);
+  std::vector<Named>& out = named_;
+  out.clear();
   const uint64_t rt = m_.iommu.rtaddr();
   for (auto& [sidv, dev] : model_.devices()) {
-    sids.insert(sidv);
+    sids.push_back(sidv);
     for (auto& [key, dom] : dev.att)
       if (key) {
         const Entry e = read_now(m_.mem, locate(m_.mem, rt, Sid(sidv), key).pasid);
         if (e.present()) out.push_back({Sid(sidv), key, e});
       }
   }
+  std::sort(sids.begin(), sids.end());
+  sids.erase(std::unique(sids.begin(), sids.end()), sids.end());
   for (uint16_t sidv : sids) {
     const Located loc = locate(m_.mem, rt, Sid(sidv), sim::kNoPasid);
     const Entry e = read_now(m_.mem, m_.config().scalable ? loc.pasid : loc.context);
@@ -310,12 +314,15 @@ void Oracle::check_dids(const std::string& point) {
 void Oracle::release_dids() {
   if (reserved_.empty()) return;
   const sim::Caches& c = m_.iommu.caches();
-  std::set<uint16_t> named;
-  for (const Named& n : named_entries()) named.insert(uint16_t(n.entry.get(Field::DID)));
-  for (auto& [k, t] : c.iotlb()) named.insert(k.did);
-  for (auto& [k, l] : c.psc()) named.insert(k.did);
+  std::vector<uint16_t>& named = named_dids_;
+  named.clear();
+  for (const Named& n : named_entries()) named.push_back(uint16_t(n.entry.get(Field::DID)));
+  for (auto& [k, t] : c.iotlb()) named.push_back(k.did);
+  for (auto& [k, l] : c.psc()) named.push_back(k.did);
+  std::sort(named.begin(), named.end());
   for (auto it = reserved_.begin(); it != reserved_.end();)
-    it = named.count(it->first) ? std::next(it) : reserved_.erase(it);
+    it = std::binary_search(named.begin(), named.end(), it->first) ? std::next(it)
+                                                                   : reserved_.erase(it);
 }
 
 void Oracle::lu_event(const sim::HwEvent& e) {

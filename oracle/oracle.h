@@ -191,7 +191,9 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   void lu_event(const sim::HwEvent& e);
   void check_dids(const std::string& point);
   void release_dids();
-  std::vector<Named> named_entries() const;
+  // Filled into a kept buffer (valid until the next call): check_dids runs
+  // it at the end of every op while a DID is reserved (issue 16).
+  const std::vector<Named>& named_entries() const;
   // Spec 6.2.1: entries with the same DID must reference the same
   // translation structures. Who owns an IOTLB tag (DID, and PASID for
   // first-stage), learned from the entries of every attachment when an
@@ -267,6 +269,9 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   // Scratch buffers, reused so that per-event checks do not allocate.
   mutable std::vector<std::pair<uint16_t, uint32_t>> pairs_;
   mutable std::vector<Consumer> consumers_;
+  mutable std::vector<Named> named_;    // named_entries()
+  mutable std::vector<uint16_t> sids_;  // named_entries(): the sids to read, sorted
+  std::vector<uint16_t> named_dids_;    // release_dids(): DIDs still named, sorted
   std::vector<sim::Entry> held_;
   std::vector<Outcome> outcomes_;
   std::vector<sim::PhysAddr> lines_;

@@ -52,6 +52,7 @@ PhysMemory::~PhysMemory() {
   for (auto* slots : {&pool_, &data_})
     for (std::unique_ptr<Page>& p : *slots)
       if (p) pages_->spare_.push_back(std::move(p));
+  for (auto& [page, words] : epoch_freed_) pages_->spare_words_.push_back(std::move(words));
 }
 
 PhysMemory::Page* PhysMemory::page(PhysAddr pa) const {
@@ -124,11 +125,20 @@ void PhysMemory::free(PhysAddr pa) {
   if (!p || p->type == PageType::Free || p->type == PageType::Data) return;
   if (p->epoch != epoch_) {
     // The buffers of earlier epochs are reused: no allocation per free.
-    if (freed_n_ == epoch_freed_.size()) epoch_freed_.push_back({0, std::vector<uint64_t>(kWords)});
+    if (freed_n_ == epoch_freed_.size()) {
+      // Every word is written below: a buffer from the pool needs no reset.
+      std::vector<uint64_t> w;
+      if (pages_ && !pages_->spare_words_.empty()) {
+        w = std::move(pages_->spare_words_.back());
+        pages_->spare_words_.pop_back();
+      } else {
+        w.resize(kWords);
+      }
+      epoch_freed_.push_back({0, std::move(w)});
+    }
     auto& [page, words] = epoch_freed_[freed_n_++];
-    const auto& hw = coherent_ ? p->mem : *p->dram;
     page = page_of(pa);
-    for (uint32_t i = 0; i < kWords; ++i) words[i] = ld(hw[i]);
+    copy_words(coherent_ ? p->mem : *p->dram, words.data());
   }
   p->type = PageType::Free;
   hw_changed(p);

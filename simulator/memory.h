@@ -195,6 +195,10 @@ class PagePool {
  private:
   friend class PhysMemory;
   std::vector<std::unique_ptr<PhysMemory::Page>> spare_;
+  // The copies of freed pages' words (PhysMemory::free): a page's worth
+  // each, handed on like the pages (issue 16: a fresh 4 KB buffer per page
+  // a live update frees was a tenth of the bytes one execution allocated).
+  std::vector<std::vector<uint64_t>> spare_words_;
 };
 
 using LockId = uint64_t;

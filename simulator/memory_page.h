@@ -47,6 +47,20 @@ __attribute__((no_sanitize("address", "undefined", "coverage"))) void fill(std::
   for (T& w : a) __atomic_store_n(&w, v, __ATOMIC_RELAXED);
 }
 
+// A whole page's words copied out (PhysMemory::free keeps what the
+// hardware saw), for the same reason as fill: a plain copy in the model, a
+// word-by-word load where hardware threads may be storing.
+template <size_t N>
+__attribute__((no_sanitize("address", "undefined", "coverage"))) void copy_words(
+    const std::array<uint64_t, N>& a, uint64_t* out) {
+  if (!PhysMemory::real_memory()) {
+    const uint64_t* w = a.data();
+    for (size_t i = 0; i < N; ++i) out[i] = w[i];
+    return;
+  }
+  for (size_t i = 0; i < N; ++i) out[i] = __atomic_load_n(&a[i], __ATOMIC_ACQUIRE);
+}
+
 struct PhysMemory::Page {
   std::atomic<PageType> type{PageType::Free};
   // A pool page: allocated at least once (page() finds it). The real-memory

@@ -3,8 +3,10 @@
 // each walk) and warm caches (IOTLB hit); then the fuzzing line: the
 // release core's programs/s over the seed corpus, the fuzz build's exec/s
 // (libFuzzer + ASan + UBSan) over a fixed time from the same seeds, and
-// their ratio (what instrumentation and the engine cost). Wall-clock timing
-// lives here only: these are figures, not tests.
+// their ratio; then the release core over the inputs the fuzz run kept,
+// and that ratio (what instrumentation and the engine cost on programs of
+// one kind). Wall-clock timing lives here only: these are figures, not
+// tests.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -272,7 +274,8 @@ Run add_bench(CLI::App& app) {
       "bench",
       "walks per second through a 4-level second-stage table, cold and warm caches; the release "
       "core's programs/s over corpus/ops, the fuzz build's exec/s over --fuzz-time seconds from "
-      "the same seeds, and their ratio");
+      "the same seeds, and their ratio; then the release core over the inputs that run kept, and "
+      "that ratio");
   sub->add_option("--iterations,-n", a->iterations,
                   "walks of each kind (default " + std::to_string(kDefaultIterations) + ")")
       ->type_name("N")

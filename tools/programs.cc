@@ -74,12 +74,18 @@ void check_runnable(const prog::Program& p, const std::string& path, const Progr
   if (!why.empty()) throw UsageError(path + ": " + why);
 }
 
-harness::Result run_checked(const prog::Program& p, const std::string& path, const ProgramArgs& a,
+// A program check_runnable has passed.
+harness::Result run_program(const prog::Program& p, const std::string& path, const ProgramArgs& a,
                             bool trace) {
-  check_runnable(p, path, a);
   harness::Result r = harness::run(p, options_of(a, trace));
   if (!r.error.empty()) throw UsageError(path + ": " + r.error);
   return r;
+}
+
+harness::Result run_checked(const prog::Program& p, const std::string& path, const ProgramArgs& a,
+                            bool trace) {
+  check_runnable(p, path, a);
+  return run_program(p, path, a, trace);
 }
 
 // The timeline of a traced run, titled with the program's file name.
@@ -119,7 +125,7 @@ std::string replay_text(const std::string& path, const harness::Result& r) {
 bool same_every_time(const std::string& path, const prog::Program& p, const ProgramArgs& a,
                      unsigned n, const std::string& first) {
   for (unsigned k = 2; k <= n; ++k)
-    if (replay_text(path, run_checked(p, path, a, false)) != first) {
+    if (replay_text(path, run_program(p, path, a, false)) != first) {
       std::fprintf(stderr, "vtdfuzz: %s: run %u in this process differs from run 1\n", path.c_str(),
                    k);
       return false;
@@ -204,7 +210,7 @@ Run add_replay(CLI::App& app) {
     int rc = 0;
     for (size_t i = 0; i < a->files.size(); ++i) {
       const std::string& path = a->files[i];
-      harness::Result r = run_checked(programs[i], path, *a, false);
+      harness::Result r = run_program(programs[i], path, *a, false);  // checked above
       const std::string text = replay_text(path, r);
       std::fputs(text.c_str(), stdout);
       if (r.violated) rc = 1;

@@ -46,6 +46,11 @@ struct Row {
   std::vector<std::string> notes;
   std::vector<uint64_t> segments;  // --raw --resume: execs of each earlier run
   bool interrupted = false;        // --raw: stopped by SIGINT before --runs or --time
+  uint64_t earlier_execs() const {
+    uint64_t n = 0;
+    for (uint64_t x : segments) n += x;
+    return n;
+  }
 };
 
 // What one soak row fuzzes: a writer on ops, a live-update flow on ops
@@ -188,7 +193,7 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
   // 10-million soak outlives a working session; a killed run's log still
   // says how far it went).
   Row row;
-  std::string earlier;  // the earlier runs' logs, for the findings' lines
+  std::vector<std::string> logs;  // each earlier run's log, then this run's
   if (a.resume && file_exists(out + "/corpus")) {
     size_t k = 1;
     while (file_exists(out + "/fuzz-" + std::to_string(k) + ".log")) k++;
@@ -200,14 +205,13 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
     for (size_t i = 1; i < k; i++) {
       const std::string log = read_text(out + "/fuzz-" + std::to_string(i) + ".log");
       row.segments.push_back(logged_execs(log));
-      earlier += log;
+      logs.push_back(log);
     }
   } else {
     remove_tree(out);
   }
   make_dirs(out + "/corpus");
-  uint64_t done = 0;
-  for (uint64_t n : row.segments) done += n;
+  const uint64_t done = row.earlier_execs();
   // Bytes as libFuzzer makes them: no dictionary, no value profile, no
   // record mutator (VTDFUZZ_RAW), from nothing.
   std::vector<std::string> argv = {target_binary("libfuzzer", target),
@@ -247,7 +251,9 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
   row.exec_per_sec = at == std::string::npos ? 0 : strtod(p.log.c_str() + at + key.size(), nullptr);
   if (row.exec_per_sec <= 0 && p.seconds > 0) row.exec_per_sec = double(now) / p.seconds;
   row.execs = done + now;
-  const std::string log = earlier + p.log;
+  logs.push_back(p.log);
+  std::string log;
+  for (const std::string& l : logs) log += l;
   // Each kept violation: its line, and how to read the input as the
   // target read it.
   for (const std::string& name : list_dir(findings)) {
@@ -265,12 +271,19 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
     if (name.rfind("crash-", 0) != 0 && name.rfind("timeout-", 0) != 0 &&
         name.rfind("oom-", 0) != 0)
       continue;
-    // Raw bytes on the ops target can still be a violation of the default
-    // writer (entry-sync): that is a would-be false positive, the rest are
-    // sanitizer reports, timeouts or out-of-memory.
-    const bool violation = log.find("vtdfuzz: VIOLATION") != std::string::npos;
+    // Raw bytes on a target without findings mode (queue, transitions) can
+    // still be a violation: that is a would-be false positive, the rest are
+    // sanitizer reports, timeouts or out-of-memory. A run stops at its
+    // first artifact, so the log of the run that wrote this one (libFuzzer's
+    // "written to PATH" line) says which; with none on record, a violation
+    // line in any run's log.
+    const std::string path = out + "/" + name;
+    const std::string* own = &log;
+    for (const std::string& l : logs)
+      if (l.find("written to " + path) != std::string::npos) own = &l;
+    const bool violation = own->find("vtdfuzz: VIOLATION") != std::string::npos;
     (violation ? row.violations : row.sanitizer)++;
-    row.notes.push_back(out + "/" + name);
+    row.notes.push_back(path);
   }
   // Stopped by a person (libFuzzer's SIGINT handler prints this and exits
   // 72): not a finding, and not clean either; --resume goes on.
@@ -292,12 +305,9 @@ int run_soak(const SoakArgs& a) {
     const Row& r = rows.back();
     std::fprintf(stdout, "%s: %llu execs in %.0f s, %zu violations, %zu sanitizer reports\n",
                  r.name.c_str(), (unsigned long long)r.execs, r.seconds, r.violations, r.sanitizer);
-    if (!r.segments.empty()) {
-      uint64_t before = 0;
-      for (uint64_t n : r.segments) before += n;
+    if (!r.segments.empty())
       std::fprintf(stdout, "%s: resumed: %llu of the execs in %zu earlier run(s), fuzz-1.log..\n",
-                   r.name.c_str(), (unsigned long long)before, r.segments.size());
-    }
+                   r.name.c_str(), (unsigned long long)r.earlier_execs(), r.segments.size());
     if (r.interrupted)
       std::fprintf(stdout, "%s: interrupted; `soak --raw --targets %s --resume` goes on\n",
                    r.name.c_str(), r.name.c_str());

@@ -154,6 +154,25 @@ ENGINE
 rm -rf "$tmp/eng/out/soak/raw-ops"
 expect 1 "verdict interrupted" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets ops --runs 20 --time 1
 grep -qE "^ops +4 +[0-9]+ +0 +0" "$tmp/out" || fail "soak: an interrupted run counted as a finding: $(cat "$tmp/out")"
+# A crash artifact is a violation or a sanitizer report by the log of the
+# run that wrote it: a resumed run's ASan report is not counted as the
+# earlier run's violation again (a target without findings mode aborts).
+cat >"$tmp/eng/build/fuzz/targets/fuzz_queue" <<ENGINE
+#!/bin/sh
+for a in "\$@"; do case \$a in -artifact_prefix=*) out=\${a#-artifact_prefix=} ;; esac; done
+if [ -e "$tmp/queue-ran" ]; then
+  echo "==1==ERROR: AddressSanitizer: heap-use-after-free"; f=crash-bb
+else
+  echo "vtdfuzz: VIOLATION P1 stand-in aborted"; f=crash-aa
+fi
+touch "$tmp/queue-ran" "\$out\$f"
+echo "Test unit written to \$out\$f"
+exit 1
+ENGINE
+chmod +x "$tmp/eng/build/fuzz/targets/fuzz_queue"
+expect 1 "1 violations, 0 sanitizer" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets queue --time 1
+expect 1 "1 violations, 1 sanitizer" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets queue --time 1 --resume
+rm -f "$tmp/eng/build/fuzz/targets/fuzz_queue"
 # A writer's row runs every program with the reference flow, whatever flow
 # a program's `lu` line names (a catalog flow's bug is not the writer's);
 # a flow's row runs its flow.
