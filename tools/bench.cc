@@ -254,9 +254,8 @@ int bench(const Args& a) {
   if (kept.programs.empty()) return 0;
   const CoreFigure same = core_programs_per_second(kept, a.writer, 3.0, true);
   std::printf(
-      "kept programs/s %.0f  (release core, the %zu inputs the fuzz run wrote to out/bench/corpus; "
-      "%.0f per CPU "
-      "second)\n",
+      "kept programs/s %.0f  (release core, the %zu inputs the fuzz run wrote to "
+      "out/bench/corpus; %.0f per CPU second)\n",
       same.per_second, kept.programs.size(), same.per_cpu_second);
   std::printf(
       "kept ratio %.1f  (release over fuzz on programs of the same kind: instrumentation and "
