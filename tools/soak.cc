@@ -252,20 +252,24 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
   if (row.exec_per_sec <= 0 && p.seconds > 0) row.exec_per_sec = double(now) / p.seconds;
   row.execs = done + now;
   logs.push_back(p.log);
-  std::string log;
-  for (const std::string& l : logs) log += l;
+  // The run's log (an earlier one's or this one's) that says `what`.
+  auto log_with = [&](const std::string& what) -> const std::string* {
+    for (const std::string& l : logs)
+      if (l.find(what) != std::string::npos) return &l;
+    return nullptr;
+  };
   // Each kept violation: its line, and how to read the input as the
   // target read it.
   for (const std::string& name : list_dir(findings)) {
     row.violations++;
     const std::string path = findings + "/" + name;
-    const size_t at = log.find("vtdfuzz: found " + path + " ");
-    row.notes.push_back(
-        (at == std::string::npos
-             ? name
-             : log.substr(at + 16 + path.size(), log.find('\n', at) - at - 16 - path.size())) +
-        "\n  ./vtdfuzz convert --to-text " + (target == "ops" ? "" : "--target " + target + " ") +
-        path + " " + path + ".txt");
+    const std::string found = "vtdfuzz: found " + path + " ";
+    const std::string* log = log_with(found);
+    const size_t at = log ? log->find(found) + found.size() : 0;
+    row.notes.push_back((log ? log->substr(at, log->find('\n', at) - at) : name) +
+                        "\n  ./vtdfuzz convert --to-text " +
+                        (target == "ops" ? "" : "--target " + target + " ") + path + " " + path +
+                        ".txt");
   }
   for (const std::string& name : list_dir(out)) {
     if (name.rfind("crash-", 0) != 0 && name.rfind("timeout-", 0) != 0 &&
@@ -278,10 +282,9 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
     // "written to PATH" line) says which; with none on record, a violation
     // line in any run's log.
     const std::string path = out + "/" + name;
-    const std::string* own = &log;
-    for (const std::string& l : logs)
-      if (l.find("written to " + path) != std::string::npos) own = &l;
-    const bool violation = own->find("vtdfuzz: VIOLATION") != std::string::npos;
+    const std::string* own = log_with("written to " + path);
+    const bool violation = own ? own->find("vtdfuzz: VIOLATION") != std::string::npos
+                               : log_with("vtdfuzz: VIOLATION") != nullptr;
     (violation ? row.violations : row.sanitizer)++;
     row.notes.push_back(path);
   }
