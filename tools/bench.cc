@@ -2,11 +2,11 @@
 // second-stage mapping, with cold caches (every cache invalidated before
 // each walk) and warm caches (IOTLB hit); then the fuzzing line: the
 // release core's programs/s over the seed corpus, the fuzz build's exec/s
-// (libFuzzer + ASan + UBSan) over a fixed time from the same seeds, and
-// their ratio; then the release core over the inputs the fuzz run kept,
-// and that ratio (what instrumentation and the engine cost on programs of
-// one kind). Wall-clock timing lives here only: these are figures, not
-// tests.
+// (libFuzzer; ASan and UBSan on the code under test) over a fixed time
+// from the same seeds, and their ratio; then the release core over the
+// inputs the fuzz run kept, and that ratio (what instrumentation and the
+// engine cost on programs of one kind). Wall-clock timing lives here
+// only: these are figures, not tests.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -237,7 +237,8 @@ int bench(const Args& a) {
   if (a.fuzz_seconds <= 0) return 0;
   const FuzzFigure f = fuzz_exec_per_second(s, a.writer, a.fuzz_seconds);
   std::printf(
-      "exec/s %.0f  (fuzz build: libFuzzer + ASan + UBSan, %.0f s from corpus/ops, writer %s; "
+      "exec/s %.0f  (fuzz build: libFuzzer, ASan + UBSan on the code under test, %.0f s from "
+      "corpus/ops, writer %s; "
       "%llu execs, %.0f per CPU second, ft %llu, corpus %llu)\n",
       f.exec_per_sec, a.fuzz_seconds, a.writer.c_str(), (unsigned long long)f.execs,
       f.exec_per_cpu_sec, (unsigned long long)f.features, (unsigned long long)f.corpus);

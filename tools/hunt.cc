@@ -96,7 +96,7 @@ HuntResult libfuzzer(const HuntSpec& s) {
   make_dirs(corpus);
   const std::string findings = s.out + "/findings";
   if (s.keep_going) make_dirs(findings);
-  std::vector<std::string> argv = {target_binary("libfuzzer", s.target),
+  std::vector<std::string> argv = {target_binary("libfuzzer", s.target, s.build),
                                    "-max_total_time=" + std::to_string(int(s.seconds + 0.5)),
                                    "-print_final_stats=1",
                                    "-timeout=10",
@@ -276,9 +276,9 @@ HuntResult afl(const HuntSpec& s) {
 
 }  // namespace
 
-std::string target_binary(const std::string& engine, const std::string& target) {
-  return repo_root() +
-         (engine == "afl" ? "/build/afl/targets/fuzz_" : "/build/fuzz/targets/fuzz_") + target;
+std::string target_binary(const std::string& engine, const std::string& target,
+                          const std::string& build) {
+  return repo_root() + "/build/" + (engine == "afl" ? "afl" : build) + "/targets/fuzz_" + target;
 }
 
 // The [libfuzzer] section of corpus/<target>.options, as OSS-Fuzz reads it:
@@ -309,9 +309,9 @@ std::vector<std::string> libfuzzer_options(const std::string& target) {
 }
 
 HuntResult hunt(const HuntSpec& s) {
-  if (!file_exists(target_binary(s.engine, s.target)))
+  if (!file_exists(target_binary(s.engine, s.target, s.build)))
     throw UsageError("no " + s.engine + " build of target '" + s.target + "' (" +
-                     target_binary(s.engine, s.target) + ")");
+                     target_binary(s.engine, s.target, s.build) + ")");
   remove_tree(s.out);
   make_dirs(s.out);
   return s.engine == "afl" ? afl(s) : libfuzzer(s);

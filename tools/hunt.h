@@ -17,6 +17,9 @@ struct HuntSpec {
   std::string lu;                    // live-update flow (VTDFUZZ_LU); empty: none named
   std::string viommu;                // the propagator (targets viommu and twolevel)
   std::string engine = "libfuzzer";  // or "afl"
+  // The preset whose libFuzzer targets run: "fuzz", or "asan" (soak: ASan
+  // and UBSan on the tool's own code too, CMakeLists.txt).
+  std::string build = "fuzz";
   double seconds = 60;
   bool empty = false;       // start from an empty corpus (no seeds)
   bool keep_going = false;  // campaign: continue after a violation (VTDFUZZ_FINDINGS)
@@ -53,9 +56,10 @@ HuntResult hunt(const HuntSpec& spec);
 // hour of teardown-replace reported fresh-root's B15 as its own).
 std::string flow_of(const HuntSpec& s);
 
-// The binary of a target for an engine: build/fuzz/targets/fuzz_<t> (libFuzzer)
-// or build/afl/targets/fuzz_<t>.
-std::string target_binary(const std::string& engine, const std::string& target);
+// The binary of a target for an engine: build/<build>/targets/fuzz_<t>
+// (libFuzzer; build "fuzz" or "asan") or build/afl/targets/fuzz_<t>.
+std::string target_binary(const std::string& engine, const std::string& target,
+                          const std::string& build = "fuzz");
 // The libFuzzer flags of corpus/<target>.options (as OSS-Fuzz reads them):
 // "-max_len=N", or none.
 std::vector<std::string> libfuzzer_options(const std::string& target);

@@ -1,6 +1,8 @@
 // soak (issue 21): the platform's own false-positive check. Every writer that
 // declares itself clean is fuzzed for the given time with ASan and UBSan
-// from the working corpus; a violation there is either a bug in a correct
+// on all code, the tool's own included (the asan preset's targets: a
+// memory bug of the oracle's is a false positive in the making), from the
+// working corpus; a violation there is either a bug in a correct
 // writer or a false positive of the oracle, and a person must judge it, so
 // it is minimized and printed and the command exits 1. `--raw` feeds
 // arbitrary bytes (libFuzzer's own mutations only, from an empty corpus)
@@ -24,6 +26,9 @@
 
 namespace vtd::tools {
 namespace {
+
+// The preset whose fuzz targets soak runs: ASan and UBSan on everything.
+constexpr const char* kBuild = "asan";
 
 struct SoakArgs {
   double seconds = 600;
@@ -136,6 +141,7 @@ std::string would_be_false_positive(const Finding& f, const HuntSpec& spec,
 
 Row soak_subject(const SoakArgs& a, HuntSpec s) {
   s.seconds = a.seconds;
+  s.build = kBuild;
   // The whole time, whatever it finds: each distinct violation is kept
   // (findings mode, as a campaign row) and judged below.
   s.keep_going = true;
@@ -160,10 +166,10 @@ Row soak_subject(const SoakArgs& a, HuntSpec s) {
   return row;
 }
 
-// The fuzz targets of the fuzz build: build/fuzz/targets/fuzz_<t>.
+// The fuzz targets soak runs: build/asan/targets/fuzz_<t>.
 std::vector<std::string> fuzz_targets() {
   std::vector<std::string> out;
-  const std::string dir = repo_root() + "/build/fuzz/targets";
+  const std::string dir = repo_root() + "/build/" + kBuild + "/targets";
   for (const std::string& name : list_dir(dir))
     if (name.rfind("fuzz_", 0) == 0 && name.find('.') == std::string::npos)
       out.push_back(name.substr(5));
@@ -214,7 +220,7 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
   const uint64_t done = row.earlier_execs();
   // Bytes as libFuzzer makes them: no dictionary, no value profile, no
   // record mutator (VTDFUZZ_RAW), from nothing.
-  std::vector<std::string> argv = {target_binary("libfuzzer", target),
+  std::vector<std::string> argv = {target_binary("libfuzzer", target, kBuild),
                                    "-use_value_profile=0",
                                    "-mutate_depth=20",
                                    "-print_final_stats=1",
@@ -300,8 +306,9 @@ Row soak_raw(const SoakArgs& a, const std::string& target) {
 }
 
 int run_soak(const SoakArgs& a) {
-  if (!file_exists(target_binary("libfuzzer", "ops")))
-    throw UsageError("no fuzz build (" + target_binary("libfuzzer", "ops") + ")");
+  if (!file_exists(target_binary("libfuzzer", "ops", kBuild)))
+    throw UsageError("no asan build (" + target_binary("libfuzzer", "ops", kBuild) +
+                     "): ./vtdfuzz build asan");
   std::vector<Row> rows;
   auto done = [&](Row row) {
     rows.push_back(std::move(row));
@@ -320,8 +327,8 @@ int run_soak(const SoakArgs& a) {
     const std::vector<std::string> built = fuzz_targets();
     for (const std::string& t : a.targets)
       if (std::find(built.begin(), built.end(), t) == built.end())
-        throw UsageError("soak: no fuzz target '" + t + "' (" + target_binary("libfuzzer", t) +
-                         ")");
+        throw UsageError("soak: no fuzz target '" + t + "' (" +
+                         target_binary("libfuzzer", t, kBuild) + ")");
     for (const std::string& t : a.targets.empty() ? built : a.targets) done(soak_raw(a, t));
   } else {
     for (const HuntSpec& s : soak_subjects(a)) done(soak_subject(a, s));

@@ -116,17 +116,19 @@ mkdir -p "$tmp/bare"
 expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" campaign --time 1
 expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" hunt --writer legacy --time 1
 expect 2 "no libfuzzer build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" timetobug --runs 1
+# soak runs the asan preset's targets (the tool's own code checked too).
+expect 2 "no asan build" env VTDFUZZ_ROOT="$tmp/bare" "$cli" soak --time 1
 # soak --raw goes on past a violation (findings mode) and names each one with
 # the command that prints its input; a stand-in engine keeps one and stops.
-mkdir -p "$tmp/eng/build/fuzz/targets"
-cat >"$tmp/eng/build/fuzz/targets/fuzz_ops" <<'ENGINE'
+mkdir -p "$tmp/eng/build/asan/targets"
+cat >"$tmp/eng/build/asan/targets/fuzz_ops" <<'ENGINE'
 #!/bin/sh
 [ -n "${VTDFUZZ_FINDINGS:-}" ] || { echo "vtdfuzz: VIOLATION P1 stand-in aborted"; exit 1; }
 printf 'x' >"$VTDFUZZ_FINDINGS/P1-00000000000000ab"
 echo "vtdfuzz: found $VTDFUZZ_FINDINGS/P1-00000000000000ab VIOLATION P1 sig=00000000000000ab stand-in"
 echo "stat::number_of_executed_units: 7"
 ENGINE
-chmod +x "$tmp/eng/build/fuzz/targets/fuzz_ops"
+chmod +x "$tmp/eng/build/asan/targets/fuzz_ops"
 expect 1 "VIOLATION P1 sig=00000000000000ab stand-in" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets ops --runs 7 --time 1
 grep -qF "convert --to-text $tmp/eng/out/soak/raw-ops/findings/P1-00000000000000ab" "$tmp/out" ||
   fail "soak --raw: no convert line for the kept input: $(cat "$tmp/out")"
@@ -134,7 +136,7 @@ grep -qE "^ops +7 " "$tmp/out" || fail "soak --raw: the row does not count 7 exe
 # --resume goes on from there: the earlier run's 7 execs count toward --runs
 # (the engine is asked for the 13 left), a killed run counts its last "#N",
 # its finding still counts, and once --runs is reached nothing runs.
-cat >"$tmp/eng/build/fuzz/targets/fuzz_ops" <<ENGINE
+cat >"$tmp/eng/build/asan/targets/fuzz_ops" <<ENGINE
 #!/bin/sh
 echo "\$@" >>"$tmp/args.log"
 printf '#2\tINITED\n#5\tpulse\n    #9 0x1 in a stack frame\n'
@@ -146,7 +148,7 @@ expect 1 "resumed: 12 of the execs in 2 earlier" env VTDFUZZ_ROOT="$tmp/eng" "$c
 [ "$(wc -l <"$tmp/args.log")" = 1 ] || fail "soak --resume: the engine ran past --runs: $(cat "$tmp/args.log")"
 expect 2 "--resume" "$cli" soak --resume
 # A run stopped by SIGINT is neither a sanitizer report nor clean.
-cat >"$tmp/eng/build/fuzz/targets/fuzz_ops" <<'ENGINE'
+cat >"$tmp/eng/build/asan/targets/fuzz_ops" <<'ENGINE'
 #!/bin/sh
 printf '#4\tpulse\n==1== libFuzzer: run interrupted; exiting\nstat::number_of_executed_units: 4\n'
 exit 72
@@ -157,7 +159,7 @@ grep -qE "^ops +4 +[0-9]+ +0 +0" "$tmp/out" || fail "soak: an interrupted run co
 # A crash artifact is a violation or a sanitizer report by the log of the
 # run that wrote it: a resumed run's ASan report is not counted as the
 # earlier run's violation again (a target without findings mode aborts).
-cat >"$tmp/eng/build/fuzz/targets/fuzz_queue" <<ENGINE
+cat >"$tmp/eng/build/asan/targets/fuzz_queue" <<ENGINE
 #!/bin/sh
 for a in "\$@"; do case \$a in -artifact_prefix=*) out=\${a#-artifact_prefix=} ;; esac; done
 if [ -e "$tmp/queue-ran" ]; then
@@ -169,14 +171,14 @@ touch "$tmp/queue-ran" "\$out\$f"
 echo "Test unit written to \$out\$f"
 exit 1
 ENGINE
-chmod +x "$tmp/eng/build/fuzz/targets/fuzz_queue"
+chmod +x "$tmp/eng/build/asan/targets/fuzz_queue"
 expect 1 "1 violations, 0 sanitizer" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets queue --time 1
 expect 1 "1 violations, 1 sanitizer" env VTDFUZZ_ROOT="$tmp/eng" "$cli" soak --raw --targets queue --time 1 --resume
-rm -f "$tmp/eng/build/fuzz/targets/fuzz_queue"
+rm -f "$tmp/eng/build/asan/targets/fuzz_queue"
 # A writer's row runs every program with the reference flow, whatever flow
 # a program's `lu` line names (a catalog flow's bug is not the writer's);
 # a flow's row runs its flow.
-cat >"$tmp/eng/build/fuzz/targets/fuzz_ops" <<ENGINE
+cat >"$tmp/eng/build/asan/targets/fuzz_ops" <<ENGINE
 #!/bin/sh
 echo "\$VTDFUZZ_WRITER \$VTDFUZZ_LU" >>"$tmp/flows.log"
 echo "stat::number_of_executed_units: 3"
