@@ -12,8 +12,9 @@
 //    executions: a use after free within one is caught;
 //  - 30-frame stacks for every malloc and free (the stack depot and the
 //    unwinder were a tenth of the profile). Five frames name the function
-//    that allocated or freed and its callers; `vtdfuzz replay` of the
-//    reproducer under an ASan build gives the full stacks.
+//    that allocated or freed and its callers; the asan preset's
+//    `build/asan/tools/vtdfuzz-cli replay` of the reproducer gives the
+//    full stacks.
 extern "C" const char* __asan_default_options() {
   return "max_malloc_fill_size=0:quarantine_size_mb=2:malloc_context_size=5";
 }
