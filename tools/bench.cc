@@ -238,8 +238,7 @@ int bench(const Args& a) {
   const FuzzFigure f = fuzz_exec_per_second(s, a.writer, a.fuzz_seconds);
   std::printf(
       "exec/s %.0f  (fuzz build: libFuzzer, ASan + UBSan on the code under test, %.0f s from "
-      "corpus/ops, writer %s; "
-      "%llu execs, %.0f per CPU second, ft %llu, corpus %llu)\n",
+      "corpus/ops, writer %s; %llu execs, %.0f per CPU second, ft %llu, corpus %llu)\n",
       f.exec_per_sec, a.fuzz_seconds, a.writer.c_str(), (unsigned long long)f.execs,
       f.exec_per_cpu_sec, (unsigned long long)f.features, (unsigned long long)f.corpus);
   std::printf(
