@@ -292,10 +292,16 @@ void expand_setup(uint8_t setup, bool live_update, Program& p, Refs& refs, bool 
 }  // namespace
 
 namespace {
-// decode(); with `layout`, only where each record starts (no ops kept).
-Program decode_records(std::span<const uint8_t> bytes, Layout* layout, const std::string* guest) {
+// decode() into `p`; with `layout`, only where each record starts (no ops
+// kept).
+void decode_records(std::span<const uint8_t> bytes, Layout* layout, const std::string* guest,
+                    Program& p) {
   Reader r{bytes};
-  Program p;
+  p.writer.clear();
+  p.lu.clear();
+  p.viommu.clear();
+  p.config = {};
+  p.ops.clear();  // keeps its capacity: decode(bytes, &p) reuses it
   // Version: 3 and above read as 3, the rest as 2 (corpora from before
   // live update and the vIOMMU).
   const uint8_t version = r.byte() >= 3 ? 3 : 2;
@@ -350,22 +356,34 @@ Program decode_records(std::span<const uint8_t> bytes, Layout* layout, const std
     // replaced): its records are version 2's whatever the header says.
     read_record(r, p, layout ? nullptr : &refs, guest ? 2 : version, guest != nullptr);
   }
-  return p;
 }
 }  // namespace
 
 Program decode(std::span<const uint8_t> bytes) {
-  return decode_records(bytes, nullptr, nullptr);
+  Program p;
+  decode_records(bytes, nullptr, nullptr, p);
+  return p;
+}
+
+void decode(std::span<const uint8_t> bytes, Program* out) {
+  decode_records(bytes, nullptr, nullptr, *out);
 }
 
 Program decode_guest(std::span<const uint8_t> bytes, const std::string& propagator) {
-  return decode_records(bytes, nullptr, &propagator);
+  Program p;
+  decode_records(bytes, nullptr, &propagator, p);
+  return p;
+}
+
+void decode_guest(std::span<const uint8_t> bytes, const std::string& propagator, Program* out) {
+  decode_records(bytes, nullptr, &propagator, *out);
 }
 
 Layout layout(std::span<const uint8_t> bytes, bool guest) {
   Layout l;
+  Program p;
   const std::string none;
-  decode_records(bytes, &l, guest ? &none : nullptr);
+  decode_records(bytes, &l, guest ? &none : nullptr, p);
   return l;
 }
 

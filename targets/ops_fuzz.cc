@@ -74,7 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #ifdef VTDFUZZ_AFL_FEATURES
   g_fired.reset();
 #endif
-  vtd::prog::Program p = vtd::prog::decode({data, size});
+  static vtd::prog::Program p;  // each input decodes into the last one's storage
+  vtd::prog::decode({data, size}, &p);
   vtd::harness::Options o;
   o.writer = g_writer;
   o.lu = g_lu;

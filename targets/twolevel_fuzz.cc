@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  vtd::prog::Program p = vtd::prog::decode_guest({data, size}, g_propagator);
+  static vtd::prog::Program p;  // each input decodes into the last one's storage
+  vtd::prog::decode_guest({data, size}, g_propagator, &p);
   p.config.scalable = p.config.coherent = true;  // a vIOMMU's host
   vtd::harness::Options o;
   o.writer = g_writer;
