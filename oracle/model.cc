@@ -15,6 +15,7 @@ using sim::Sid;
 void Model::moves(const ApiCall& c, std::vector<Move>* out) const {
   std::vector<Move>& t = *out;
   t.clear();
+  sim::room(t, 4);  // a flight slot's buffer: grown once
   auto target = [&](DomainId id) -> DomainId {
     auto d = doms_.find(id);
     return d == doms_.end() || d->second.type == DomainType::Blocking ? 0 : id;
@@ -106,22 +107,22 @@ void Model::apply(const Flight& f) {
       break;
     }
     case OpKind::Vfs: {
-      Device& pf = devs_[c.sid.v];
+      // By value and looked up again: an insert into devs_ moves its entries.
+      Device vf_dev;
+      vf_dev.ats = devs_[c.sid.v].ats;
+      vf_dev.pasid_cap = devs_[c.sid.v].pasid_cap;
+      vf_dev.vf = true;
       for (uint8_t i = 0; i < c.n; ++i) {
         Sid vf(uint8_t(c.sid.bus() + 1), 0, i);
-        Device d;
-        d.ats = pf.ats;
-        d.pasid_cap = pf.pasid_cap;
-        d.vf = true;
-        devs_[vf.v] = d;
-        pf.vfs.push_back(vf);
+        devs_[vf.v] = vf_dev;
+        devs_[c.sid.v].vfs.push_back(vf);
       }
       break;
     }
     case OpKind::Release:
     case OpKind::SurpriseRemove: {
-      Device& d = devs_[c.sid.v];
-      for (Sid vf : d.vfs) devs_.erase(vf.v);
+      const std::vector<Sid> vfs = devs_[c.sid.v].vfs;  // a copy: erase moves the entries
+      for (Sid vf : vfs) devs_.erase(vf.v);
       devs_.erase(c.sid.v);
       for (auto& [v, dev] : devs_)
         dev.vfs.erase(std::remove(dev.vfs.begin(), dev.vfs.end(), c.sid), dev.vfs.end());

@@ -18,6 +18,7 @@
 
 #include "driver/driver.h"
 #include "prog/ops.h"
+#include "simulator/flat_map.h"
 #include "simulator/formats.h"
 #include "simulator/slot_stack.h"
 #include "simulator/types.h"
@@ -57,12 +58,12 @@ struct Mapping {
 struct Domain {
   drv::DomainType type = drv::DomainType::SecondStage;
   drv::DomainId parent = 0;
-  std::map<sim::Iova, Mapping> maps;  // by IOVA base
+  sim::FlatMap<sim::Iova, Mapping> maps;  // by IOVA base
 };
 
 struct Device {
   bool ats = false, pasid_cap = false, gone = false, vf = false;
-  std::map<uint32_t, drv::DomainId> att;  // key 0: requests without PASID (RID_PASID)
+  sim::FlatMap<uint32_t, drv::DomainId> att;  // key 0: requests without PASID (RID_PASID)
   std::vector<sim::Sid> vfs;
 };
 
@@ -113,8 +114,10 @@ class Model {
   void moves(const ApiCall& c, std::vector<Move>* out) const;
 
   // ------------------------------------------------------------ state --
-  const std::map<drv::DomainId, Domain>& domains() const { return doms_; }
-  const std::map<uint16_t, Device>& devices() const { return devs_; }
+  // Flat maps (simulator/flat_map.h): a node per domain, device, mapping
+  // and attachment was a tenth of the fuzz loop's allocations (issue 16).
+  const sim::FlatMap<drv::DomainId, Domain>& domains() const { return doms_; }
+  const sim::FlatMap<uint16_t, Device>& devices() const { return devs_; }
   const Device* device(sim::Sid sid) const;
   bool scalable() const { return scalable_; }
   // Which attachment a request uses: false when it faults whatever is
@@ -171,8 +174,8 @@ class Model {
                        int depth) const;
 
   bool scalable_;
-  std::map<drv::DomainId, Domain> doms_;
-  std::map<uint16_t, Device> devs_;
+  sim::FlatMap<drv::DomainId, Domain> doms_;
+  sim::FlatMap<uint16_t, Device> devs_;
   sim::SlotStack<Flight> flights_;  // pushed and popped once per op
   struct {
     LuPhase phase = LuPhase::Old;

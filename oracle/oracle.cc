@@ -47,6 +47,14 @@ Oracle::Oracle(const sim::PhysMemory& mem, const sim::Iommu& iommu, const drv::W
   caps_.cm = c.caching_mode;
   caps_.cpu128 = c.cpu128;
   caps_.fetch128 = c.quantum_bits == 128;
+  // Room for a typical execution at once (simulator/flat_map.h).
+  sim::room(fetched_, 64);
+  sim::room(pairs_, 32);
+  sim::room(consumers_, 32);
+  sim::room(owners_, 16);
+  sim::room(held_, 8);
+  sim::room(outcomes_, 8);
+  if (!caps_.coherent) sim::room(lines_, 64);  // dirty lines, at every outer op's end
 }
 
 // ---------------------------------------------------------------- ops --
@@ -158,8 +166,9 @@ void Oracle::on_event(const HwEvent& e) {
         // An invalidation covering a whole tag starts a new fill epoch (P5).
         bool whole = e.v0 == 0;
         for (auto it = fills_.begin(); it != fills_.end();) {
-          bool covered = e.v1 || (whole && it->first.first == e.did &&
-                                  (e.pasid == sim::kNoPasid || it->first.second == e.pasid));
+          const TagKey& tag = std::get<0>(it->first);
+          bool covered = e.v1 || (whole && tag.first == e.did &&
+                                  (e.pasid == sim::kNoPasid || tag.second == e.pasid));
           it = covered ? fills_.erase(it) : std::next(it);
         }
       }
@@ -249,23 +258,20 @@ void Oracle::check_fill(const HwEvent& e) {
          "iotlb", here());
     return;
   }
-  auto& sources = fills_[tag];
-  for (auto& [s, reqs] : sources) {
-    if (s == src) continue;
-    for (const Requester& r : reqs) {
-      if (r == req) continue;
-      fail(Property::P5,
-           "IOTLB tag DID " + std::to_string(t.did) + " pasid " + pasid_str(t.pasid_tag) +
-               " holds fills from two translations with no invalidation between",
-           {"first: root " + hex(s.first) + " pgtt " + std::to_string(s.second) + " by sid " +
-                Sid(r.first).str() + " pasid " + pasid_str(r.second),
-            "then:  root " + hex(src.first) + " pgtt " + std::to_string(src.second) + " by sid " +
-                e.sid.str() + " pasid " + pasid_str(e.pasid) + " iova " + hex(e.iova)},
-           "iotlb", here());
-      return;
-    }
+  for (auto& [fill, unused] : fills_) {
+    const auto& [ftag, s, r] = fill;
+    if (ftag != tag || s == src || r == req) continue;
+    fail(Property::P5,
+         "IOTLB tag DID " + std::to_string(t.did) + " pasid " + pasid_str(t.pasid_tag) +
+             " holds fills from two translations with no invalidation between",
+         {"first: root " + hex(s.first) + " pgtt " + std::to_string(s.second) + " by sid " +
+              Sid(r.first).str() + " pasid " + pasid_str(r.second),
+          "then:  root " + hex(src.first) + " pgtt " + std::to_string(src.second) + " by sid " +
+              e.sid.str() + " pasid " + pasid_str(e.pasid) + " iova " + hex(e.iova)},
+         "iotlb", here());
+    return;
   }
-  sources[src].insert(req);
+  fills_[{tag, src, req}] = true;
   // B5 (seeds/001, Jason Gunthorpe: "you've corrupted the DID and corrupted
   // IOTLB for the second innocent device"): another device whose live entry
   // names this tag with a different table would hit what was just filled.
@@ -289,8 +295,7 @@ void Oracle::on_cache_tag(DomainId dom, const drv::CacheTag& t, bool added) {
   if (t.kind != drv::CacheTag::Kind::Iotlb) return;
   const int step = added ? 1 : -1;
   dom_dids_[{dom, t.did}] += step;
-  std::map<uint16_t, int>& mine = tagged_[{dom, t.sid.v, t.pasid}];
-  mine[t.did] += step;
+  tagged_[{dom, t.sid.v, t.pasid, t.did}] += step;
   if (!added) return;
   // A DID tagged on both domains of a move in flight is a temporary DID
   // (seeds/001: "hook multiple DIDs into the same domain").
@@ -307,10 +312,8 @@ void Oracle::on_cache_tag(DomainId dom, const drv::CacheTag& t, bool added) {
         temps_[{t.sid.v, t.pasid}].push_back(t.did);
         continue;
       }
-      auto other = tagged_.find({peer, t.sid.v, t.pasid});
-      if (other == tagged_.end()) continue;
-      auto d = other->second.find(t.did);
-      if (d != other->second.end() && d->second > 0) temps_[{t.sid.v, t.pasid}].push_back(t.did);
+      auto other = tagged_.find({peer, t.sid.v, t.pasid, t.did});
+      if (other != tagged_.end() && other->second > 0) temps_[{t.sid.v, t.pasid}].push_back(t.did);
     }
 }
 
@@ -342,6 +345,7 @@ void Oracle::learn_owners() {
   Attachments& now = atts_now_;
   now.rtaddr = m_.iommu.rtaddr();
   now.atts.clear();
+  sim::room(now.atts, 32);  // it and the kept key swap: each grows once
   for (auto& [sidv, dev] : model_.devices())
     for (auto& [key, dom] : dev.att) now.atts.push_back({sidv, key, dom});
   if (owners_learned_.holds(now, m_.mem)) return;  // the same entries: the same owners
@@ -525,6 +529,7 @@ bool Oracle::entry_lines_clean() {
   Lines& now = lines_now_;
   now.rtaddr = rt;
   now.lines.clear();
+  sim::room(now.lines, 32);
   for (auto& [sidv, line] : c.ctx())
     if (!model_.moving(Sid(sidv), 0) && !model_.device_call_in_flight(Sid(sidv)))
       now.lines.push_back({sidv, true, sim::kNoPasid, line.entry});

@@ -18,6 +18,7 @@
 #include "oracle/properties.h"
 #include "oracle/reference.h"
 #include "simulator/events.h"
+#include "simulator/flat_map.h"
 #include "simulator/machine.h"
 #include "simulator/slot_stack.h"
 #include "simulator/translation.h"
@@ -244,11 +245,12 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   Where point_;
   std::vector<Fetched> fetched_;
   std::vector<DmaSeen> dmas_;
-  // P5: per IOTLB tag (DID, PASID tag): source (root, PGTT) -> requesters.
+  // P5: per IOTLB tag (DID, PASID tag): source (root, PGTT) -> requesters,
+  // as one sorted flat set (in the order three nested maps had).
   using TagKey = std::pair<uint16_t, uint32_t>;
   using Source = std::pair<sim::PhysAddr, uint8_t>;
   using Requester = std::pair<uint16_t, uint32_t>;
-  std::map<TagKey, std::map<Source, std::set<Requester>>> fills_;
+  sim::FlatMap<std::tuple<TagKey, Source, Requester>, bool> fills_;
   std::map<uint16_t, Reserved> reserved_;  // P11, by DID
   // P10: the pages each preserved device reached at the kexec, with their
   // allocation generation then.
@@ -256,8 +258,10 @@ class Oracle final : public sim::Observer, public drv::DriverObserver {
   std::set<uint16_t> isolated_;  // P12: the old kernel's unpreserved devices
   // Cache tags (driver tracepoints): (domain, DID) -> tags naming it, and
   // the DIDs tagged per (domain, sid, key).
-  std::map<std::pair<drv::DomainId, uint16_t>, int> dom_dids_;
-  std::map<std::tuple<drv::DomainId, uint16_t, uint32_t>, std::map<uint16_t, int>> tagged_;
+  // Flat: a map node per tag was a tenth of the oracle's allocations.
+  sim::FlatMap<std::pair<drv::DomainId, uint16_t>, int> dom_dids_;
+  // (domain, sid, key, DID) -> tags.
+  sim::FlatMap<std::tuple<drv::DomainId, uint16_t, uint32_t, uint16_t>, int> tagged_;
   std::map<std::pair<uint16_t, uint32_t>, std::vector<uint16_t>> temps_;  // this outer op's
   // Rebuilt at every op's end: a flat list (one per attached device and
   // PASID, a handful) keeps its capacity, where a map allocated per entry.

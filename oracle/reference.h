@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "simulator/flat_map.h"
 #include "simulator/formats.h"
 #include "simulator/memory.h"
 #include "simulator/types.h"
@@ -40,6 +41,7 @@ class ReadSet {
   void start(const sim::PhysMemory& mem) {
     version_ = mem.hw_version();
     pages_.clear();
+    sim::room(pages_, 64);
   }
   std::vector<sim::PhysAddr>* pages() { return &pages_; }
   void done();  // after the reads: sorts the pages, each once

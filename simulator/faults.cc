@@ -1,5 +1,7 @@
 #include "simulator/faults.h"
 
+#include "simulator/flat_map.h"
+
 namespace vtd::sim {
 
 std::string Fault::str() const {
@@ -13,6 +15,7 @@ void FaultLog::record(const Fault& f) {
     ++overflow_;
     return;
   }
+  room(log_, 16);  // one allocation for the usual few faults
   log_.push_back(f);
 }
 

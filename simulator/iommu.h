@@ -10,6 +10,7 @@
 #include "simulator/config.h"
 #include "simulator/events.h"
 #include "simulator/faults.h"
+#include "simulator/flat_map.h"
 #include "simulator/invq.h"
 #include "simulator/memory.h"
 #include "simulator/registers.h"
@@ -104,7 +105,7 @@ class Iommu final : public Mmio {
     bool present = true;
     bool ats = false;
   };
-  std::map<uint16_t, Device> devices_;
+  FlatMap<uint16_t, Device> devices_;  // flat: one allocation, not one per device
   std::vector<Walk> parked_;
   // Reset state: translation off, the queue not processed, no root table
   // latched. Nothing resets them later: a kexec leaves the unit as it is

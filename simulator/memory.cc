@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "simulator/flat_map.h"
 #include "simulator/memory_page.h"
 
 namespace vtd::sim {
@@ -14,6 +15,7 @@ PhysMemory::PhysMemory(bool coherent, Layout layout, PagePool* pages)
     : coherent_(coherent), layout_(layout), pages_(pages) {
   pool_.reserve(64);  // a typical program's pages, grown once
   epoch_log_.reserve(64);
+  epoch_freed_.reserve(16);               // the pages one op frees, grown once
   preserved_.resize(layout_.pool_pages);  // one bit a page (live update)
   make_pages();
 }
@@ -475,6 +477,7 @@ void SimCpu::write128(PhysAddr pa, uint64_t lo, uint64_t hi) {
 
 void SimCpu::lock(LockId l) {
   drain();
+  room(locks_, 8);
   locks_.push_back(l);
 }
 
