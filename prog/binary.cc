@@ -297,11 +297,14 @@ namespace {
 void decode_records(std::span<const uint8_t> bytes, Layout* layout, const std::string* guest,
                     Program& p) {
   Reader r{bytes};
-  p.writer.clear();
-  p.lu.clear();
-  p.viommu.clear();
-  p.config = {};
-  p.ops.clear();  // keeps its capacity: decode(bytes, &p) reuses it
+  {
+    // A fresh program but for the ops' storage, which decode(bytes, &p)
+    // reuses.
+    Program fresh;
+    fresh.ops = std::move(p.ops);
+    fresh.ops.clear();
+    p = std::move(fresh);
+  }
   // Version: 3 and above read as 3, the rest as 2 (corpora from before
   // live update and the vIOMMU).
   const uint8_t version = r.byte() >= 3 ? 3 : 2;

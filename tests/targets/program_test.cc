@@ -23,6 +23,19 @@ TEST(ProgramFormat, EveryByteStringDecodes_AndItsEncodingIsAFixedPoint) {
   }
 }
 
+// A fuzz target decodes every input into the last one's Program: nothing
+// of the earlier input (ops, names, configuration) may show through, for
+// the guest reading too.
+TEST(ProgramFormat, DecodeIntoAUsedProgram_GivesWhatAFreshDecodeGives) {
+  Program reused, guest_reused;
+  for (const std::vector<uint8_t>& b : byte_strings(3000)) {
+    decode(b, &reused);
+    ASSERT_EQ(reused, decode(b));
+    decode_guest(b, "reference", &guest_reused);
+    ASSERT_EQ(guest_reused, decode_guest(b, "reference"));
+  }
+}
+
 TEST(ProgramFormat, BinaryToTextToBinary_IsTheIdentityOnCanonicalInputs) {
   for (const std::vector<uint8_t>& b : byte_strings(3000)) {
     std::vector<uint8_t> canon = encode(decode(b));
